@@ -1,0 +1,48 @@
+# Two commands matter: `make run` (the main job on the embedded model) and `make test`.
+# Both create .venv when missing and are quick when everything is already installed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.selftaught-installed
+SYSSTAMP := $(VENV)/.selftaught-sysdeps
+RUN_DIR ?= runs/latest
+RUN_ARGS ?=
+
+.PHONY: setup sysdeps run test lint format bench clean
+
+setup: $(STAMP) $(SYSSTAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
+	touch $@
+
+# System packages for the sandbox layers (bubblewrap). Installed when we are root and they are missing;
+# otherwise `selftaught doctor` reports the missing layer and the sandbox falls back.
+$(SYSSTAMP): scripts/install-sysdeps.sh | $(VENV)/bin/python
+	bash scripts/install-sysdeps.sh
+	touch $@
+
+run: setup
+	$(BIN)/selftaught run --out $(RUN_DIR) $(RUN_ARGS)
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: setup
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

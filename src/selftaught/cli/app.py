@@ -1,0 +1,23 @@
+"""The root Typer application. Each command group registers itself from its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from selftaught.cli import doctor_cmd, lm_cmd, loop_cmd, tasks_cmd
+
+app = typer.Typer(
+    name="selftaught",
+    help="STOP: a language model improves a program, then improves its own improver.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (lm_cmd, tasks_cmd, loop_cmd, doctor_cmd):
+    module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,35 @@
+"""Typed errors shared across selftaught. Every user-facing failure derives from SelftaughtError."""
+
+from __future__ import annotations
+
+
+class SelftaughtError(Exception):
+    """Base class: the CLI prints these as one clear line instead of a traceback."""
+
+
+class ConfigError(SelftaughtError):
+    """Bad user input: an unknown model spec, task name, file or option value."""
+
+
+class BudgetExhausted(SelftaughtError):
+    """A trusted-side budget (LM calls or utility calls) has no uses left."""
+
+
+class LMBudgetExhausted(BudgetExhausted):
+    """The language model's call budget is spent."""
+
+
+class UtilityBudgetExhausted(BudgetExhausted):
+    """The utility's call budget is spent."""
+
+
+class ModelUnavailable(SelftaughtError):
+    """A model cannot be loaded: missing weights, a corrupt part, or no server."""
+
+
+class ReplayMiss(SelftaughtError):
+    """A replayed model was asked for a prompt that the recording does not contain."""
+
+
+class SandboxError(SelftaughtError):
+    """The sandbox itself failed (not the untrusted program inside it)."""

@@ -33,3 +33,11 @@ class ReplayMiss(SelftaughtError):
 
 class SandboxError(SelftaughtError):
     """The sandbox itself failed (not the untrusted program inside it)."""
+
+
+class InvalidLMRequest(SelftaughtError):
+    """A language-model request is malformed: bad messages, temperature, n or max_tokens."""
+
+
+class PromptTooLong(InvalidLMRequest):
+    """A prompt does not fit in the model's context window."""

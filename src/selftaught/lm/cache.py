@@ -1,0 +1,168 @@
+"""The persistent response cache (SQLite, WAL) and the backend wrapper that consults it.
+
+A sample is keyed by (spec, messages, temperature, max_tokens, sample index), so a repeated or
+resumed run never pays twice for the same sample. Threads share one connection behind a lock;
+processes share the file through WAL mode and a busy timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from selftaught.lm.types import Backend, Sample, SampleRequest, Usage, UsageMeter, sample_key
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS samples (
+    key TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    temperature REAL NOT NULL,
+    max_tokens INTEGER NOT NULL,
+    sample_index INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+class ResponseCache:
+    """A key -> Sample store in one SQLite file."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=60.0, check_same_thread=False, isolation_level=None
+        )
+        self._conn.execute("PRAGMA busy_timeout = 60000")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._conn.execute(_SCHEMA)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, Sample]:
+        """The cached samples among ``keys`` (marked ``cached``)."""
+        found: dict[str, Sample] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    "SELECT key, text, prompt_tokens, completion_tokens, seconds "
+                    f"FROM samples WHERE key IN ({marks})",
+                    chunk,
+                ).fetchall()
+                for key, text, ptok, ctok, secs in rows:
+                    found[key] = Sample(text, ptok, ctok, secs, cached=True)
+        return found
+
+    def put_many(self, entries: Sequence[tuple[str, str, SampleRequest, int, Sample]]) -> None:
+        """Store ``(key, spec, request, sample_index, sample)`` entries in one transaction."""
+        if not entries:
+            return
+        now = time.time()
+        rows = [
+            (
+                key,
+                spec,
+                json.dumps([list(m) for m in req.messages], ensure_ascii=False),
+                req.temperature,
+                req.max_tokens,
+                index,
+                s.text,
+                s.prompt_tokens,
+                s.completion_tokens,
+                s.seconds,
+                now,
+            )
+            for key, spec, req, index, s in entries
+        ]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class CachedBackend:
+    """Serves samples from a ResponseCache and sends only the misses to the inner backend."""
+
+    def __init__(self, inner: Backend, cache: ResponseCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.spec = inner.spec
+        self._meter = UsageMeter()
+
+    @property
+    def usage(self) -> Usage:
+        return self._meter.total
+
+    def key(self, request: SampleRequest, index: int) -> str:
+        r = request
+        return sample_key(self.spec, r.messages, r.temperature, r.max_tokens, index)
+
+    def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
+        keys = [[self.key(r, i) for i in r.indices] for r in requests]
+        hits = self.cache.get_many([k for ks in keys for k in ks])
+        misses, owners = _miss_requests(requests, keys, hits)
+        fresh = self.inner.generate(misses) if misses else []
+        entries = []
+        for (req_pos, offset), miss, samples in zip(owners, misses, fresh, strict=True):
+            for j, sample in enumerate(samples):
+                index = miss.first_index + j
+                key = keys[req_pos][offset + j]
+                hits[key] = sample
+                entries.append((key, self.spec, miss, index, sample))
+        self.cache.put_many(entries)
+        out = [[hits[k] for k in ks] for ks in keys]
+        self._meter.record_call([s for row in out for s in row])
+        return out
+
+
+def _miss_requests(
+    requests: Sequence[SampleRequest], keys: list[list[str]], hits: dict[str, Sample]
+) -> tuple[list[SampleRequest], list[tuple[int, int]]]:
+    """Contiguous runs of missing sample indices, as requests, with (request, offset) owners."""
+    misses: list[SampleRequest] = []
+    owners: list[tuple[int, int]] = []
+    for pos, (req, ks) in enumerate(zip(requests, keys, strict=True)):
+        j = 0
+        while j < len(ks):
+            if ks[j] in hits:
+                j += 1
+                continue
+            start = j
+            while j < len(ks) and ks[j] not in hits:
+                j += 1
+            misses.append(
+                SampleRequest(
+                    req.messages,
+                    j - start,
+                    req.temperature,
+                    req.max_tokens,
+                    req.first_index + start,
+                )
+            )
+            owners.append((pos, start))
+    return misses, owners

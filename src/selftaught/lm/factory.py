@@ -1,0 +1,96 @@
+"""``open_model``: from a spec string to a ready backend, wrapped with the cache and a recorder."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from selftaught.errors import ConfigError
+from selftaught.lm.cache import CachedBackend, ResponseCache
+from selftaught.lm.paths import default_cache_path
+from selftaught.lm.replay import RecordingBackend, ReplayBackend
+from selftaught.lm.spec import ModelSpec, parse_spec
+from selftaught.lm.types import Backend
+
+CacheArg = bool | str | Path | ResponseCache | None
+
+_SHARED: dict[str, Backend] = {}
+_SHARED_LOCK = threading.Lock()
+_CACHES: dict[Path, ResponseCache] = {}
+
+
+def open_model(
+    spec: str = "embedded",
+    *,
+    cache: CacheArg = True,
+    record: str | Path | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    progress: bool | None = None,
+) -> Backend:
+    """Open the model named by ``spec``.
+
+    ``cache``: True for the default response cache file, a path for another file, a ResponseCache,
+    or False/None for no caching (``replay:`` specs are never cached). ``record``: a JSONL file that
+    receives every exchange, readable by ``replay:``. ``base_url``/``api_key`` apply to
+    ``openai:``. ``progress`` controls the first-use model-assembly progress bar (default: when
+    stderr is a terminal). Local models are loaded once per process and shared.
+    """
+    parsed = parse_spec(spec)
+    backend = _base_backend(parsed, base_url=base_url, api_key=api_key, progress=progress)
+    store = None if parsed.kind == "replay" else _resolve_cache(cache)
+    if store is not None:
+        backend = CachedBackend(backend, store)
+    if record is not None:
+        backend = RecordingBackend(backend, record)
+    return backend
+
+
+def _resolve_cache(cache: CacheArg) -> ResponseCache | None:
+    if cache is None or cache is False:
+        return None
+    if isinstance(cache, ResponseCache):
+        return cache
+    if cache is True:
+        path = default_cache_path()
+    elif isinstance(cache, str | Path):
+        path = Path(cache).expanduser()
+    else:
+        raise ConfigError(f"cache must be a bool, a path or a ResponseCache, not {cache!r}")
+    path = path.resolve()
+    with _SHARED_LOCK:
+        if path not in _CACHES:
+            _CACHES[path] = ResponseCache(path)
+        return _CACHES[path]
+
+
+def _base_backend(
+    parsed: ModelSpec, *, base_url: str | None, api_key: str | None, progress: bool | None
+) -> Backend:
+    if parsed.kind == "replay":
+        return ReplayBackend(Path(parsed.value), spec=parsed.canonical)
+    if parsed.kind == "openai":
+        from selftaught.lm.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(parsed.value, base_url=base_url, api_key=api_key)
+    with _SHARED_LOCK:
+        shared = _SHARED.get(parsed.canonical)
+        if shared is None:
+            shared = _load_local(parsed, progress)
+            _SHARED[parsed.canonical] = shared
+        return shared
+
+
+def _load_local(parsed: ModelSpec, progress: bool | None) -> Backend:
+    from selftaught.lm.llama_backend import LlamaBackend
+
+    if parsed.kind == "embedded":
+        from selftaught.lm.assemble import ensure_model
+        from selftaught.lm.registry import MODELS
+
+        path = ensure_model(MODELS[parsed.value], progress=progress)
+        return LlamaBackend(path, spec=parsed.canonical)
+    path = Path(parsed.value)
+    if not path.is_file():
+        raise ConfigError(f"GGUF file {path} does not exist")
+    return LlamaBackend(path, spec=parsed.canonical)

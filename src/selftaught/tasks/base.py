@@ -1,0 +1,146 @@
+"""The `Task` type: one downstream problem, its hidden instances and its answer checker.
+
+A task lives entirely in the trusted orchestrator. Only an instance's `args` (plain JSON data) are
+ever sent to a candidate's sandboxed process; the seeds, the hidden part of each instance and the
+checker never leave this process.
+"""
+
+from __future__ import annotations
+
+import random
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from selftaught.errors import ConfigError
+
+SPLITS: tuple[str, ...] = ("val", "test")
+
+# The reference configuration lets an improver call the downstream utility n*m + 1 times
+# (n = 6 responses per call, m = 4 calls).
+DEFAULT_UTILITY_BUDGET = 25
+
+# Address space a candidate may add on top of the interpreter: ample for these inputs (the largest,
+# a 200 x 200 adjacency matrix, is well under a megabyte) and for importing numpy.
+MEMORY_BYTES = 512 * 1024 * 1024
+
+
+class InvalidAnswer(Exception):
+    """Raised by a task's grader when an answer has the wrong type, shape, length or range."""
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One hidden test case.
+
+    `args` are the positional arguments of the entry function (nested tuples of JSON scalars, so
+    nothing in the orchestrator can mutate them); `hidden` is what the grader needs besides the
+    answer (true labels, a planted solution, normalisation bounds) and is never sent anywhere.
+    """
+
+    index: int
+    args: tuple[Any, ...]
+    hidden: Mapping[str, Any] = field(default_factory=dict)
+
+
+Grader = Callable[[Instance, Any], float]
+Generator = Callable[[random.Random], Instance]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A downstream task as the STOP loop sees it.
+
+    `utility_text` is what the improver's prompt shows (a simplified scorer written for the
+    language model); the real scorer is `make_instances` plus `score_answer`, run by
+    `selftaught.tasks.score_program`. `time_limit_seconds` is the CPU and wall budget of one call of
+    the entry function, `memory_bytes` its address-space limit.
+    """
+
+    name: str
+    description: str
+    utility_text: str
+    entry: str
+    signature: str
+    seed_solution: str
+    split_sizes: Mapping[str, int]
+    time_limit_seconds: float
+    memory_bytes: int
+    utility_budget: int
+    split_seeds: Mapping[str, int]
+    generate: Callable[[random.Random, int], tuple[tuple[Any, ...], dict[str, Any]]]
+    grade: Grader
+    parallel: bool = True
+    output_bytes: int = 1 << 20
+    version: int = 1
+
+    def make_instances(self, split: str) -> tuple[Instance, ...]:
+        """The hidden instances of `split` ("val" or "test"), identical on every call."""
+        return _instances(self, check_split(split))
+
+    def score_answer(self, instance: Instance, answer: Any) -> float:
+        """Score one returned answer in [0, 1]; an invalid answer scores 0."""
+        return self.judge(instance, answer)[0]
+
+    def judge(self, instance: Instance, answer: Any) -> tuple[float, str | None]:
+        """Like `score_answer`, but also says why an answer was rejected (None when valid)."""
+        try:
+            score = float(self.grade(instance, answer))
+        except InvalidAnswer as exc:
+            return 0.0, f"invalid answer: {exc}"
+        if not 0.0 <= score <= 1.0:  # a grader bug must never leak an out-of-range utility
+            score = min(1.0, max(0.0, score))
+        return score, None
+
+    def summary(self) -> dict[str, Any]:
+        """The public facts about this task (what `selftaught tasks --json` prints)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "entry": self.entry,
+            "signature": self.signature,
+            "instances": dict(self.split_sizes),
+            "time_limit_seconds": self.time_limit_seconds,
+            "memory_bytes": self.memory_bytes,
+            "utility_budget": self.utility_budget,
+        }
+
+
+def load_seed(task_name: str) -> str:
+    """The seed solution shipped as `selftaught/tasks/seeds/<task_name>.py` (read as text)."""
+    return resources.files("selftaught.tasks.seeds").joinpath(f"{task_name}.py").read_text()
+
+
+def check_split(split: str) -> str:
+    """Return `split` if it names a split, else raise ConfigError."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
+    return split
+
+
+_INSTANCE_CACHE: dict[tuple[str, int, str], tuple[Instance, ...]] = {}
+
+
+def _instances(task: Task, split: str) -> tuple[Instance, ...]:
+    key = (task.name, task.version, split)
+    cached = _INSTANCE_CACHE.get(key)
+    if cached is None:
+        base = task.split_seeds[split]
+        made = []
+        for index in range(task.split_sizes[split]):
+            # String seeds hash deterministically (independent of PYTHONHASHSEED).
+            rng = random.Random(f"{task.name}/{base}/{index}")
+            args, hidden = task.generate(rng, index)
+            made.append(Instance(index, freeze(args), types.MappingProxyType(hidden)))
+        cached = tuple(made)
+        _INSTANCE_CACHE[key] = cached
+    return cached
+
+
+def freeze(value: Any) -> Any:
+    """Turn nested lists into nested tuples so that instance data cannot be mutated."""
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value

@@ -1,0 +1,131 @@
+"""`score_program`: the hidden scorer. Runs a candidate on a split's instances in the sandbox.
+
+The candidate's source goes into fresh sandboxed processes, one per instance, together with that
+instance's inputs as JSON (a copy: whatever the candidate does to them cannot reach the
+orchestrator's instances). Only the returned JSON answer comes back, and the score is computed
+here from that answer and the hidden instance. Failures of any kind score 0 for their instance.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from selftaught.tasks.base import Instance, Task, check_split
+from selftaught.tasks.cache import MemoryScoreCache, ScoreCache, source_digest
+from selftaught.tasks.precheck import precheck
+from selftaught.tasks.registry import get_task
+from selftaught.tasks.result import ScoreResult
+
+if TYPE_CHECKING:
+    from selftaught.sandbox import CallResult, Limits
+
+# Shared by every caller that passes no cache of its own.
+DEFAULT_CACHE = MemoryScoreCache()
+
+
+def task_limits(task: Task) -> Limits:
+    """The sandbox limits of one call of `task`'s entry function."""
+    # Imported here so that task metadata stays usable even where the sandbox cannot start.
+    from selftaught.sandbox import Limits
+
+    return Limits(
+        wall_seconds=task.time_limit_seconds,
+        cpu_seconds=task.time_limit_seconds,
+        memory_bytes=task.memory_bytes,
+        output_bytes=task.output_bytes,
+    )
+
+
+def score_program(
+    task: Task | str,
+    source: str,
+    split: str = "val",
+    *,
+    cache: ScoreCache | None = None,
+    limit: int | None = None,
+    workers: int | None = None,
+) -> ScoreResult:
+    """Score `source` on `split` of `task` (mean instance score in [0, 1], higher is better).
+
+    `cache` defaults to a process-wide in-memory cache; pass `NullScoreCache()` to always run.
+    `limit` scores only the first `limit` instances (for quick tests; cached separately).
+    `workers` caps parallel sandboxes (default: the sandbox's choice, one per core).
+    """
+    task = get_task(task) if isinstance(task, str) else task
+    check_split(split)
+    instances = task.make_instances(split)
+    split_key = split
+    if limit is not None:
+        instances = instances[: max(0, limit)]
+        split_key = f"{split}[:{len(instances)}]"
+    cache = DEFAULT_CACHE if cache is None else cache
+    key = (source_digest(source) if isinstance(source, str) else "", task.name, split_key)
+    if isinstance(source, str) and (hit := cache.get(key)) is not None:
+        return hit
+    result = _evaluate(task, source, split, instances, workers)
+    if isinstance(source, str):
+        cache.put(key, result)
+    return result
+
+
+def _evaluate(
+    task: Task, source: Any, split: str, instances: tuple[Instance, ...], workers: int | None
+) -> ScoreResult:
+    start = time.monotonic()
+    problem = precheck(source, task.entry)
+    if problem is not None:
+        return _result(task, split, [0.0] * len(instances), [(None, problem)], start)
+    from selftaught.sandbox import run_function_many
+
+    workers = workers if task.parallel else 1
+    args_list = [list(instance.args) for instance in instances]
+    calls = run_function_many(source, task.entry, args_list, task_limits(task), workers=workers)
+    scores: list[float] = []
+    problems: list[tuple[int | None, str]] = []
+    for instance, call in zip(instances, calls, strict=True):
+        score, problem = _judge(task, instance, call)
+        scores.append(score)
+        if problem is not None:
+            problems.append((instance.index, problem))
+    return _result(task, split, scores, problems, start)
+
+
+def _judge(task: Task, instance: Instance, call: CallResult) -> tuple[float, str | None]:
+    if call.status != "ok":
+        detail = (call.error or "").strip() or "no detail"
+        return 0.0, f"{call.status}: {_one_line(detail)}"
+    return task.judge(instance, call.value)
+
+
+def _result(
+    task: Task,
+    split: str,
+    scores: list[float],
+    problems: list[tuple[int | None, str]],
+    start: float,
+) -> ScoreResult:
+    n = len(scores)
+    error = None
+    failed = n if problems and problems[0][0] is None else len(problems)
+    if problems:
+        index, message = problems[0]
+        where = "" if index is None else f" (first at instance {index})"
+        error = f"{message}{where}; {failed} of {n} instances failed"
+    return ScoreResult(
+        task=task.name,
+        split=split,
+        score=sum(scores) / n if n else 0.0,
+        error=error,
+        seconds=time.monotonic() - start,
+        instances=n,
+        failed=failed,
+        instance_scores=tuple(scores),
+    )
+
+
+def _one_line(text: str, width: int = 300) -> str:
+    """The most telling line of an error (a traceback's last line), shortened."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    line = lines[-1] if lines else text
+    return line if len(line) <= width else line[: width - 3] + "..."

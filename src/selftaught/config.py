@@ -1,0 +1,156 @@
+"""The run configuration: a frozen dataclass, loadable from TOML, saved in every run directory.
+
+Defaults are scaled down so that `make run` finishes on a 2-core CPU machine within 30 minutes
+with the embedded 1.5B model. `RunConfig.paper()` gives the reference budgets of the paper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from selftaught.errors import ConfigError
+
+CONFIG_NAME = "config.toml"
+
+DEFAULT_TRANSFER_TASKS = (
+    "str_grid_dist",
+    "quadratic_assignment",
+    "three_sat",
+    "maxcut",
+    "parity_noiseless",
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a STOP run's result (besides the model's weights)."""
+
+    task: str = "parity_noise"  # the meta-training task
+    iterations: int = 2  # T: self-improvement steps
+    runs: int = 2  # R: improver runs averaged by the meta-utility
+    model: str = "embedded"
+    seed: int = 0  # shifts every sample index, so another seed draws other samples
+    paper_mode: bool = False  # adopt any candidate scoring above zero (no gate)
+    lm_budget: int = 1  # LM calls per downstream improver run
+    meta_lm_budget: int = 1  # LM calls of the improver improving itself
+    max_responses_per_call: int = 4
+    max_tokens: int = 512  # per response, downstream runs
+    meta_max_tokens: int = 768  # per response when the improver rewrites itself
+    utility_budget: int = 0  # downstream utility calls per run; 0 = the task's own budget
+    meta_utility_budget: int = 4  # meta-utility calls per self-improvement step
+    improver_seconds: float = 900.0  # wall limit of one downstream improver session
+    meta_improver_seconds: float = 7200.0  # wall limit of one self-improvement session
+    batch_window_seconds: float = 1.0  # how long concurrent runs wait to share a batch
+    transfer_tasks: tuple[str, ...] = DEFAULT_TRANSFER_TASKS
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "runs", "lm_budget", "meta_lm_budget"):
+            if getattr(self, name) < (0 if name == "iterations" else 1):
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("max_responses_per_call", "max_tokens", "meta_max_tokens"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.utility_budget < 0 or self.meta_utility_budget < 1:
+            raise ConfigError("utility budgets must be positive (utility_budget 0 = task default)")
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if self.improver_seconds <= 0 or self.meta_improver_seconds <= 0:
+            raise ConfigError("session wall limits must be positive")
+        object.__setattr__(self, "transfer_tasks", tuple(self.transfer_tasks))
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> RunConfig:
+        """The reference budgets: T=6, R=5 runs, LM budget 4 calls, 6 responses, 1024 tokens."""
+        base = dict(
+            iterations=6,
+            runs=5,
+            lm_budget=4,
+            meta_lm_budget=4,
+            max_responses_per_call=6,
+            max_tokens=1024,
+            meta_max_tokens=1024,
+            meta_utility_budget=25,
+        )
+        base.update(overrides)
+        return cls(**base)
+
+    def replace(self, **overrides: Any) -> RunConfig:
+        """A copy with the given fields changed; None values are ignored (unset CLI flags)."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown config option(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def to_toml(self) -> str:
+        """The config as TOML text (what `load_config` reads back)."""
+        lines = ["# selftaught run configuration (the values this run used)"]
+        for key, value in self.to_dict().items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"config option {name} must be true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config option {name} must be an integer")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"config option {name} must be a number")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"config option {name} must be a string")
+        return value
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ConfigError(f"config option {name} must be a list of strings")
+    return tuple(value)
+
+
+def load_config(path: Path | str, base: RunConfig | None = None) -> RunConfig:
+    """Read a TOML file; its keys override `base` (the defaults when None)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    base = base or RunConfig()
+    defaults = base.to_dict()
+    unknown = set(data) - set(defaults)
+    if unknown:
+        raise ConfigError(f"{path}: unknown option(s) {', '.join(sorted(unknown))}")
+    values = {k: _coerce(k, v, defaults[k]) for k, v in data.items()}
+    return base.replace(**values)
+
+
+def save_config(config: RunConfig, run_dir: Path | str) -> Path:
+    """Write the config used by a run into its directory."""
+    path = Path(run_dir) / CONFIG_NAME
+    path.write_text(config.to_toml())
+    return path

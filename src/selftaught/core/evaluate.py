@@ -1,0 +1,71 @@
+"""Scoring candidates for the loop, with every evaluation stored once in the run store.
+
+A finished evaluation is never repeated: the store is consulted first, and two threads asking for
+the same (program, task, split) at once share one scoring.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from selftaught.store.db import Evaluation, RunStore, sha256_text
+
+if TYPE_CHECKING:
+    from selftaught.tasks import Task
+
+ScoreFn = Callable[["Task", str, str], Evaluation]
+
+
+def _score_in_sandbox(task: Task, source: str, split: str) -> Evaluation:
+    from selftaught.tasks import score_program
+
+    result = score_program(task, source, split)
+    return Evaluation(float(result.score), float(result.seconds), result.error)
+
+
+class Evaluator:
+    """`evaluate(task, source, split)`: a stored score, or a fresh sandboxed scoring."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        *,
+        score_fn: ScoreFn = _score_in_sandbox,
+        on_evaluation: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.score_fn = score_fn
+        self.on_evaluation = on_evaluation
+        self._lock = threading.Lock()
+        self._in_flight: dict[tuple[str, str, str], threading.Event] = {}
+        self.fresh = 0
+
+    def evaluate(self, task: Task, source: str, split: str) -> Evaluation:
+        sha = sha256_text(source)
+        key = (sha, task.name, split)
+        while True:
+            stored = self.store.evaluation(*key)
+            if stored is not None:
+                return stored
+            with self._lock:
+                waiting = self._in_flight.get(key)
+                if waiting is None:
+                    self._in_flight[key] = threading.Event()
+                    break
+            waiting.wait()
+        try:
+            evaluation = self.score_fn(task, source, split)
+            self.store.add_program(
+                source, "solution" if task.entry != "improve_algorithm" else "improver"
+            )
+            self.store.add_evaluation(sha, task.name, split, evaluation)
+            with self._lock:
+                self.fresh += 1
+            if self.on_evaluation is not None:
+                self.on_evaluation()
+            return evaluation
+        finally:
+            with self._lock:
+                self._in_flight.pop(key).set()

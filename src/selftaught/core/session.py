@@ -1,0 +1,277 @@
+"""ImproverSession: run one improver in its own sandbox and answer its proxies' requests.
+
+Trusted side of the protocol spoken by `harness.py`. Everything the child sends is untrusted (the
+improver can call the channel directly), so every message is validated here. The budgets live
+here, every call is recorded, and every circumvention attempt becomes an event.
+
+Child -> orchestrator:
+    {"op": "lm", "method": "batch_prompt"|"prompt", ...}      -> {"ok", "value", "state"}
+    {"op": "utility", "program": str, "use_sandbox": bool}    -> {"ok", "value", "state"}
+    {"op": "event", "kind": str, "detail": {...}}             (no reply)
+    {"op": "done", "result": str|None, "error": str|None}     (ends the session)
+A refusal is {"ok": false, "error_type": "budget"|"invalid", "error": message}.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from selftaught.core.scan import scan_source
+from selftaught.errors import LMBudgetExhausted, SelftaughtError
+from selftaught.lm.budget import BudgetedLanguageModel
+from selftaught.store.db import RunStore
+
+HARNESS_PATH = Path(__file__).with_name("harness.py")
+EXTRACT_PATH = Path(__file__).with_name("extract.py")
+MAX_PROGRAM_CHARS = 200_000
+MAX_EVENTS_PER_SESSION = 200
+#: Event kinds the harness may report; anything else is recorded as a protocol violation.
+REPORTED_KINDS = frozenset(
+    {
+        "attribute_write",
+        "attribute_delete",
+        "language_model_construct",
+        "utility_construct",
+        "orchestrator_import",
+        "utility_extra_arguments",
+    }
+)
+
+
+class Channel(Protocol):
+    """The orchestrator's end of a sandboxed process (a `SandboxSession`)."""
+
+    def send(self, msg: dict[str, Any]) -> None: ...
+
+    def recv(self, timeout: float | None = None) -> dict[str, Any] | None: ...
+
+    def close(self) -> None: ...
+
+
+ChannelFactory = Callable[[Path, dict[str, Any], float, int], Channel]
+
+
+def sandbox_channel_factory(
+    harness: Path, init: dict[str, Any], wall_seconds: float, memory_bytes: int
+) -> Channel:
+    """Start the harness in a fresh `SandboxSession` (the default)."""
+    from selftaught.sandbox import Limits, SandboxSession
+
+    limits = Limits(wall_seconds=wall_seconds, memory_bytes=memory_bytes)
+    return SandboxSession.start(harness, init, limits)
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What one improver session runs: `improver(initial_solution, utility, lm)`."""
+
+    key: str  # deterministic identity (events are keyed by it, so resume never duplicates)
+    improver_source: str
+    improver_sha: str
+    initial_solution: str
+    entry: str  # the function the improved program must define
+    utility_text: str
+    utility_budget: int
+    seed: int
+    wall_seconds: float
+    memory_bytes: int = 2 << 30
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """The improver's returned program (None if it failed) and what it used."""
+
+    result: str | None
+    status: str  # ok | error | timeout | crashed
+    error: str | None
+    lm_calls: int
+    utility_calls: int
+    attempts: int
+
+
+class ImproverSession:
+    """Drives one sandboxed improver to completion."""
+
+    def __init__(
+        self,
+        spec: SessionSpec,
+        lm: BudgetedLanguageModel,
+        utility: Callable[[str], float],
+        store: RunStore,
+        *,
+        channel_factory: ChannelFactory = sandbox_channel_factory,
+    ) -> None:
+        self.spec = spec
+        self.lm = lm
+        self.utility = utility
+        self.store = store
+        self.channel_factory = channel_factory
+        self.utility_calls = 0
+        self.lm_calls = 0
+        self.attempts = 0
+        self._events = 0
+
+    # -- recording ------------------------------------------------------------------------------
+    def _event(self, kind: str, detail: dict[str, Any], *, attempt: bool = True) -> None:
+        self._events += 1
+        if attempt:
+            self.attempts += 1
+        if self._events > MAX_EVENTS_PER_SESSION:
+            return
+        self.store.add_event(
+            kind,
+            self.spec.key,
+            detail,
+            key=f"{self.spec.key}#{self._events}",
+            program=self.spec.improver_sha,
+        )
+
+    def _static_scan(self) -> None:
+        for finding in scan_source(self.spec.improver_source):
+            self.store.add_event(
+                finding.kind,
+                "static-scan",
+                {"line": finding.line, "text": finding.text},
+                key=f"scan/{self.spec.improver_sha}/{finding.kind}/{finding.line}",
+                program=self.spec.improver_sha,
+            )
+            self.attempts += 1
+
+    # -- request handlers -----------------------------------------------------------------------
+    def _state_utility(self) -> dict[str, Any]:
+        return {"budget": self.spec.utility_budget, "uses": self.utility_calls}
+
+    def _state_lm(self) -> dict[str, Any]:
+        left = self.lm.calls_left
+        return {
+            "budget": left if left is not None else 10**9,
+            "max_responses_per_call": self.lm.max_responses_per_call,
+        }
+
+    def _handle_utility(self, msg: dict[str, Any]) -> dict[str, Any]:
+        program = msg.get("program")
+        if msg.get("use_sandbox") is not True:
+            # Honoured by nothing: every candidate is scored in a fresh sandbox regardless.
+            self._event("use_sandbox_false", {"value": repr(msg.get("use_sandbox"))[:80]})
+        if not isinstance(program, str) or len(program) > MAX_PROGRAM_CHARS:
+            return {"ok": False, "error_type": "invalid", "error": "program must be a str"}
+        if self.utility_calls >= self.spec.utility_budget:
+            self._event(
+                "budget_refusal", {"budget": "utility", "used": self.utility_calls}, attempt=False
+            )
+            return {
+                "ok": False,
+                "error_type": "budget",
+                "error": f"utility budget exhausted: all {self.spec.utility_budget} call(s) used",
+            }
+        self.utility_calls += 1
+        value = float(self.utility(program))
+        return {"ok": True, "value": value, "state": self._state_utility()}
+
+    def _handle_lm(self, msg: dict[str, Any]) -> dict[str, Any]:
+        method = msg.get("method")
+        call_no = self.lm.calls_used + 1
+        try:
+            if method == "batch_prompt":
+                value = self.lm.batch_prompt(
+                    msg.get("expertise"), msg.get("messages"), msg.get("temperature", 0.7)
+                )
+            elif method == "prompt":
+                value = self.lm.prompt(
+                    msg.get("expertise"),
+                    msg.get("message"),
+                    msg.get("n_responses", 1),
+                    msg.get("temperature", 0.7),
+                )
+            else:
+                return {"ok": False, "error_type": "invalid", "error": f"no LM method {method!r}"}
+        except LMBudgetExhausted as exc:
+            self._event("budget_refusal", {"budget": "language_model"}, attempt=False)
+            return {"ok": False, "error_type": "budget", "error": str(exc)}
+        except SelftaughtError as exc:
+            return {"ok": False, "error_type": "invalid", "error": str(exc)}
+        self.lm_calls += 1
+        self.store.add_event(
+            "lm_call",
+            self.spec.key,
+            {"method": method, "responses": len(value)},
+            key=f"{self.spec.key}/lm/{call_no}",
+            program=self.spec.improver_sha,
+        )
+        return {"ok": True, "value": value, "state": self._state_lm()}
+
+    def _handle_event(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("kind")
+        detail = msg.get("detail") if isinstance(msg.get("detail"), dict) else {}
+        if kind in REPORTED_KINDS:
+            self._event(str(kind), {k: str(v)[:200] for k, v in list(detail.items())[:10]})
+        else:
+            self._event("protocol_violation", {"kind": repr(kind)[:80]})
+
+    # -- the session ----------------------------------------------------------------------------
+    def _init_message(self) -> dict[str, Any]:
+        return {
+            "improver_source": self.spec.improver_source,
+            "initial_solution": self.spec.initial_solution,
+            "entry": self.spec.entry,
+            "seed": self.spec.seed,
+            "extract_source": EXTRACT_PATH.read_text(),
+            "utility_state": {"str": self.spec.utility_text, **self._state_utility()},
+            "lm_state": self._state_lm(),
+        }
+
+    def run(self) -> SessionOutcome:
+        """Run the improver; never raises for anything the improver does."""
+        self._static_scan()
+        deadline = time.monotonic() + self.spec.wall_seconds
+        channel = self.channel_factory(
+            HARNESS_PATH, self._init_message(), self.spec.wall_seconds, self.spec.memory_bytes
+        )
+        try:
+            return self._loop(channel, deadline)
+        finally:
+            channel.close()
+
+    def _outcome(self, result: str | None, status: str, error: str | None) -> SessionOutcome:
+        return SessionOutcome(
+            result, status, error, self.lm_calls, self.utility_calls, self.attempts
+        )
+
+    def _loop(self, channel: Channel, deadline: float) -> SessionOutcome:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return self._outcome(None, "timeout", "improver exceeded its wall-clock limit")
+            try:
+                msg = channel.recv(timeout=remaining)
+            except (EOFError, OSError, ValueError) as exc:
+                return self._outcome(None, "crashed", f"improver process ended: {exc}")
+            if msg is None:
+                if time.monotonic() >= deadline:
+                    return self._outcome(None, "timeout", "improver exceeded its wall limit")
+                return self._outcome(None, "crashed", "improver process ended without a result")
+            if not isinstance(msg, dict):
+                self._event("protocol_violation", {"type": type(msg).__name__})
+                continue
+            op = msg.get("op")
+            if op == "done":
+                result = msg.get("result")
+                if isinstance(result, str) and result.strip() and len(result) <= MAX_PROGRAM_CHARS:
+                    return self._outcome(result, "ok", None)
+                error = msg.get("error") or "the improver returned no program"
+                return self._outcome(None, "error", str(error)[:500])
+            if op == "event":
+                self._handle_event(msg)
+                continue
+            if op == "utility":
+                reply = self._handle_utility(msg)
+            elif op == "lm":
+                reply = self._handle_lm(msg)
+            else:
+                self._event("protocol_violation", {"op": repr(op)[:80]})
+                reply = {"ok": False, "error_type": "invalid", "error": f"unknown op {op!r}"}
+            channel.send(reply)

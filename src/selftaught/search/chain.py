@@ -1,0 +1,132 @@
+"""The STOP chain: I_t = I_{t-1}(û, I_{t-1}, L), one candidate per iteration.
+
+Each iteration is stored as soon as it finishes; a resumed run replays stored iterations and
+continues with the first missing one (whose finished sessions, samples and evaluations are reused
+from the store and the response cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from selftaught.core.meta import (
+    IMPROVER_ENTRY,
+    LoopContext,
+    meta_level_utility,
+    meta_utility,
+    meta_utility_text,
+)
+from selftaught.core.session import ImproverSession, SessionSpec
+from selftaught.lm.budget import BudgetedLanguageModel
+from selftaught.search.policies import (
+    AcceptancePolicy,
+    FixedIterations,
+    LatestParent,
+    Node,
+    ParentSelection,
+    StoppingPolicy,
+    acceptance_for,
+)
+from selftaught.store.db import IterationRecord
+from selftaught.store.summary import write_summary
+
+if TYPE_CHECKING:
+    from selftaught.tasks import Task
+
+
+@dataclass(frozen=True)
+class ChainPolicies:
+    """The pluggable parts of the search."""
+
+    acceptance: AcceptancePolicy
+    parent: ParentSelection
+    stopping: StoppingPolicy
+
+    @classmethod
+    def stop_chain(cls, iterations: int, paper_mode: bool) -> ChainPolicies:
+        return cls(acceptance_for(paper_mode), LatestParent(), FixedIterations(iterations))
+
+
+def _baseline(ctx: LoopContext, task: Task, seed_source: str) -> IterationRecord:
+    stored = ctx.store.iteration(0)
+    if stored is not None:
+        return stored
+    sha = ctx.store.add_program(seed_source, "improver")
+    ctx.progress.note("t=0: meta-utility of the seed improver")
+    score = meta_utility(ctx, seed_source, task)
+    record = IterationRecord(0, sha, score.val, score.test, True, None, None, None)
+    ctx.store.add_iteration(record)
+    return record
+
+
+def improvement_step(
+    ctx: LoopContext, task: Task, parent: Node, t: int, acceptance: AcceptancePolicy
+) -> IterationRecord:
+    """One self-improvement: the parent improver improves its own source against û."""
+    cfg = ctx.config
+    parent_source = ctx.store.program(parent.sha)
+    assert parent_source is not None, "adopted improvers are always stored"
+    lm = BudgetedLanguageModel(
+        ctx.backend,
+        cfg.meta_lm_budget,
+        max_responses_per_call=cfg.max_responses_per_call,
+        max_tokens=cfg.meta_max_tokens,
+        index_offset=ctx.meta_offset(t),
+    )
+    spec = SessionSpec(
+        key=f"self-improve/t{t}",
+        improver_source=parent_source,
+        improver_sha=parent.sha,
+        initial_solution=parent_source,
+        entry=IMPROVER_ENTRY,
+        utility_text=meta_utility_text(task, cfg),
+        utility_budget=cfg.meta_utility_budget,
+        seed=cfg.seed * 1000 + 500 + t,
+        wall_seconds=cfg.meta_improver_seconds,
+    )
+    ctx.progress.note(f"t={t}: the improver improves itself")
+    utility = meta_level_utility(ctx, task, parent.sha)
+    outcome = ImproverSession(
+        spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory
+    ).run()
+    ctx.store.add_event(
+        "self_improvement",
+        spec.key,
+        {"status": outcome.status, "error": outcome.error, "lm_calls": outcome.lm_calls},
+        key=f"{spec.key}/outcome",
+        program=parent.sha,
+    )
+    if outcome.result is None:
+        return IterationRecord(t, parent.sha, parent.val, parent.test, False, None, None, None)
+    candidate_sha = ctx.store.add_program(outcome.result, "improver", parent=parent.sha)
+    score = meta_utility(ctx, outcome.result, task)
+    candidate = Node(candidate_sha, score.val, score.test, parent.sha)
+    adopted = acceptance.accept(parent, candidate)
+    current = candidate if adopted else parent
+    return IterationRecord(
+        t, current.sha, current.val, current.test, adopted, candidate_sha, score.val, score.test
+    )
+
+
+def run_chain(
+    ctx: LoopContext, task: Task, seed_source: str, policies: ChainPolicies
+) -> list[IterationRecord]:
+    """Run (or resume) the chain to its end; return every iteration, t = 0 first."""
+    base = _baseline(ctx, task, seed_source)
+    records = [base]
+    adopted = [Node(base.improver, base.val, base.test)]
+    write_summary(ctx.store)
+    t = 1
+    while not policies.stopping.stop(t, adopted):
+        record = ctx.store.iteration(t)
+        if record is None:
+            parent = policies.parent.select(adopted)
+            record = improvement_step(ctx, task, parent, t, policies.acceptance)
+            ctx.store.add_iteration(record)
+        if record.adopted:
+            adopted.append(Node(record.improver, record.val, record.test, adopted[-1].sha))
+        records.append(record)
+        write_summary(ctx.store)
+        t += 1
+    return records

@@ -1,0 +1,85 @@
+"""Small policies the search is assembled from (acceptance, parent selection, stopping).
+
+The chain search of STOP uses "latest adopted improver" as parent, a fixed number of iterations,
+and one of two acceptance rules. Archive and tree searches (DGM, HGM) plug in other policies
+through the same protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Node:
+    """One improver in the search: its hash and its meta-utility."""
+
+    sha: str
+    val: float
+    test: float
+    parent: str | None = None
+
+
+class AcceptancePolicy(Protocol):
+    """Decides whether a candidate improver replaces its parent."""
+
+    name: str
+
+    def accept(self, parent: Node, candidate: Node) -> bool: ...
+
+
+@dataclass(frozen=True)
+class GatedAcceptance:
+    """Adopt only when the candidate's validation meta-utility is at least the parent's."""
+
+    name: str = "gated"
+
+    def accept(self, parent: Node, candidate: Node) -> bool:
+        return candidate.val >= parent.val
+
+
+@dataclass(frozen=True)
+class PaperAcceptance:
+    """The reference behaviour: adopt any candidate scoring above zero, no comparison."""
+
+    name: str = "paper"
+
+    def accept(self, parent: Node, candidate: Node) -> bool:
+        return candidate.val > 0.0
+
+
+class ParentSelection(Protocol):
+    """Chooses the improver to improve next from the nodes adopted so far."""
+
+    def select(self, adopted: Sequence[Node]) -> Node: ...
+
+
+@dataclass(frozen=True)
+class LatestParent:
+    """The chain: always improve the most recently adopted improver."""
+
+    def select(self, adopted: Sequence[Node]) -> Node:
+        return adopted[-1]
+
+
+class StoppingPolicy(Protocol):
+    """Decides whether to stop before iteration `t` (1-based)."""
+
+    def stop(self, t: int, adopted: Sequence[Node]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class FixedIterations:
+    """Run exactly T iterations."""
+
+    iterations: int
+
+    def stop(self, t: int, adopted: Sequence[Node]) -> bool:
+        return t > self.iterations
+
+
+def acceptance_for(paper_mode: bool) -> AcceptancePolicy:
+    """The acceptance rule named by the run config."""
+    return PaperAcceptance() if paper_mode else GatedAcceptance()

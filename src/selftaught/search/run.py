@@ -1,0 +1,256 @@
+"""Public entry points of the loop: `run_stop`, `improve_program` and `transfer`.
+
+Each works on a run directory holding `config.toml`, `run.sqlite`, the LM response cache
+`lm_cache.sqlite` and `summary.json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from selftaught.config import CONFIG_NAME, RunConfig, load_config, save_config
+from selftaught.core.batching import BatchingBackend, StoreLoggingBackend
+from selftaught.core.evaluate import Evaluator, ScoreFn, _score_in_sandbox
+from selftaught.core.meta import LoopContext, average_runs, load_improver
+from selftaught.core.progress import NullProgress, ProgressSink
+from selftaught.core.session import ChannelFactory, sandbox_channel_factory
+from selftaught.errors import ConfigError
+from selftaught.lm.types import Backend
+from selftaught.search.chain import ChainPolicies, run_chain
+from selftaught.store.db import RunStore
+from selftaught.store.summary import CIRCUMVENTION_KINDS, write_summary
+
+LM_CACHE_NAME = "lm_cache.sqlite"
+
+
+@dataclass(frozen=True)
+class Plumbing:
+    """Replaceable infrastructure (tests inject a replay backend or a fake scorer)."""
+
+    backend: Backend | None = None
+    channel_factory: ChannelFactory = sandbox_channel_factory
+    score_fn: ScoreFn = _score_in_sandbox
+
+
+def prepare_run_dir(config: RunConfig, run_dir: Path, *, resume: bool) -> RunConfig:
+    """Create or reopen a run directory; returns the config the run must use.
+
+    Resuming uses the saved config. Starting into a directory that already holds a run continues
+    it when the config is the same (so `make run` is idempotent) and refuses otherwise.
+    """
+    saved_path = run_dir / CONFIG_NAME
+    if resume:
+        if not saved_path.is_file():
+            raise ConfigError(f"{run_dir} holds no run to resume (no {CONFIG_NAME})")
+        return load_config(saved_path)
+    if saved_path.is_file():
+        saved = load_config(saved_path)
+        if saved != config:
+            raise ConfigError(
+                f"{run_dir} already holds a run with a different config; "
+                f"resume it with --resume {run_dir} or choose another --out"
+            )
+        return saved
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, run_dir)
+    return config
+
+
+def open_backend(config: RunConfig, run_dir: Path) -> Backend:
+    """The configured model with its response cache inside the run directory."""
+    from selftaught.lm import open_model
+
+    return open_model(config.model, cache=run_dir / LM_CACHE_NAME)
+
+
+@contextmanager
+def loop_context(
+    config: RunConfig,
+    run_dir: Path,
+    progress: ProgressSink | None = None,
+    plumbing: Plumbing | None = None,
+) -> Iterator[LoopContext]:
+    """Open the store, the model and the evaluator of one run directory."""
+    plumbing = plumbing or Plumbing()
+    progress = progress or NullProgress()
+    store = RunStore(run_dir)
+    try:
+        backend = plumbing.backend or open_backend(config, run_dir)
+        logged = StoreLoggingBackend(backend, store, on_samples=progress.lm_samples)
+        evaluator = Evaluator(
+            store, score_fn=plumbing.score_fn, on_evaluation=lambda: progress.evaluations(1)
+        )
+        yield LoopContext(
+            config,
+            store,
+            evaluator,
+            BatchingBackend(logged, window=config.batch_window_seconds),
+            progress,
+            plumbing.channel_factory,
+        )
+    finally:
+        store.close()
+
+
+def expected_work(config: RunConfig, task_budget: int) -> tuple[int, int]:
+    """Rough totals (LM samples, evaluations) of a run, for progress bars."""
+    per_run_samples = config.lm_budget * config.max_responses_per_call
+    per_run_evals = min(config.utility_budget or task_budget, per_run_samples) + 2
+    meta_samples = config.runs * per_run_samples
+    meta_evals = config.runs * per_run_evals
+    step_samples = config.meta_lm_budget * config.max_responses_per_call
+    per_step = config.meta_utility_budget + 1
+    samples = meta_samples + config.iterations * (step_samples + per_step * meta_samples)
+    evaluations = meta_evals * (1 + config.iterations * per_step)
+    return samples, evaluations
+
+
+def run_stop(
+    config: RunConfig,
+    run_dir: Path | str,
+    *,
+    resume: bool = False,
+    progress: ProgressSink | None = None,
+    plumbing: Plumbing | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) STOP into `run_dir` and return its summary (also in summary.json)."""
+    from selftaught.tasks import get_task
+
+    run_dir = Path(run_dir)
+    config = prepare_run_dir(config, run_dir, resume=resume)
+    task = get_task(config.task)
+    with loop_context(config, run_dir, progress, plumbing) as ctx:
+        samples, evaluations = expected_work(config, task.utility_budget)
+        ctx.progress.expect(samples=samples, evaluations=evaluations)
+        policies = ChainPolicies.stop_chain(config.iterations, config.paper_mode)
+        run_chain(ctx, task, load_improver("seed"), policies)
+        return write_summary(ctx.store)
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    """One row of the Table-1-style transfer table (test-split scores, mean over R runs)."""
+
+    task: str
+    original: float
+    seed_improver: float
+    improved_improver: float
+
+
+def transfer(
+    run_dir: Path | str,
+    tasks: list[str] | None = None,
+    *,
+    progress: ProgressSink | None = None,
+    plumbing: Plumbing | None = None,
+) -> dict[str, Any]:
+    """Score the seed and the final improver on held-out tasks, as in the paper's Table 1."""
+    from selftaught.tasks import get_task
+
+    run_dir = Path(run_dir)
+    config = prepare_run_dir(RunConfig(), run_dir, resume=True)
+    names = list(tasks or config.transfer_tasks)
+    chosen = [get_task(name) for name in names]
+    with loop_context(config, run_dir, progress, plumbing) as ctx:
+        iterations = ctx.store.iterations()
+        if not iterations:
+            raise ConfigError(f"{run_dir} has no finished iteration yet; run or resume it first")
+        seed_sha, final_sha = iterations[0].improver, iterations[-1].improver
+        seed_src, final_src = ctx.store.program(seed_sha), ctx.store.program(final_sha)
+        assert seed_src is not None and final_src is not None
+        per_run = config.lm_budget * config.max_responses_per_call
+        ctx.progress.expect(samples=2 * len(chosen) * config.runs * per_run)
+        rows = []
+        for task in chosen:
+            ctx.progress.note(f"transfer: {task.name}")
+            original = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
+            seed_score = average_runs(ctx, seed_src, task, task.seed_solution, "transfer")
+            final_score = average_runs(ctx, final_src, task, task.seed_solution, "transfer")
+            rows.append(TransferRow(task.name, original, seed_score.test, final_score.test))
+        write_summary(ctx.store)
+    return {
+        "run_dir": str(run_dir),
+        "seed_improver_sha256": seed_sha,
+        "improved_improver_sha256": final_sha,
+        "runs": config.runs,
+        "split": "test",
+        "rows": [row.__dict__ for row in rows],
+    }
+
+
+def improve_program(
+    source: str,
+    task_name: str,
+    *,
+    improver: str = "seed",
+    config: RunConfig | None = None,
+    out_dir: Path | str | None = None,
+    progress: ProgressSink | None = None,
+    plumbing: Plumbing | None = None,
+) -> dict[str, Any]:
+    """Improve one program once with one improver; scores are on the held-out test split.
+
+    The run store goes to `out_dir` (a temporary directory when None, discarded afterwards).
+    """
+    import tempfile
+
+    from selftaught.core.meta import improve_once
+    from selftaught.tasks import get_task
+
+    config = config or RunConfig()
+    task = get_task(task_name)
+    improver_source = load_improver(improver)
+    with tempfile.TemporaryDirectory(prefix="selftaught-improve-") as tmp:
+        run_dir = Path(out_dir) if out_dir is not None else Path(tmp)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        counter = _CountingProgress(progress or NullProgress())
+        with loop_context(config, run_dir, counter, plumbing) as ctx:
+            before = ctx.evaluator.evaluate(task, source, "test").score
+            ctx.store.add_program(source, "solution")
+            record = improve_once(ctx, improver_source, task, source, 0, purpose="improve")
+            program = ctx.store.program(record.result) if record.result else None
+            kinds = sorted(CIRCUMVENTION_KINDS)
+            (attempts,) = ctx.store.query(
+                "SELECT COUNT(*) FROM events WHERE session IN (?, 'static-scan') AND program = ?"
+                f" AND kind IN ({','.join('?' for _ in kinds)})",
+                (record.key, record.improver, *kinds),
+            )[0]
+            write_summary(ctx.store)
+    return {
+        "task": task.name,
+        "split": "test",
+        "score_before": before,
+        "score_after": record.test,
+        "program": program,
+        "status": record.status,
+        "error": record.error,
+        "lm_calls": record.lm_calls,
+        "lm_budget": config.lm_budget,
+        "samples": counter.samples,
+        "circumvention_attempts": int(attempts),
+    }
+
+
+class _CountingProgress:
+    """Forwards progress and counts LM samples (for `improve`'s report)."""
+
+    def __init__(self, inner: ProgressSink) -> None:
+        self.inner = inner
+        self.samples = 0
+
+    def expect(self, *, samples: int = 0, evaluations: int = 0) -> None:
+        self.inner.expect(samples=samples, evaluations=evaluations)
+
+    def lm_samples(self, n: int) -> None:
+        self.samples += n
+        self.inner.lm_samples(n)
+
+    def evaluations(self, n: int) -> None:
+        self.inner.evaluations(n)
+
+    def note(self, text: str) -> None:
+        self.inner.note(text)

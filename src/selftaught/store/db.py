@@ -1,0 +1,276 @@
+"""The run store: one SQLite database per run directory.
+
+Every write commits at once, so a run killed at any moment loses at most the work in flight.
+Rows that a resumed run may produce again (the same LM sample, the same evaluation, the same
+session) carry deterministic keys and are inserted with INSERT OR IGNORE: resuming never counts
+anything twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DB_NAME = "run.sqlite"
+#: Test hook: exit abruptly (as a kill would) after this many writes in one process.
+CRASH_ENV = "SELFTAUGHT_CRASH_AFTER_WRITES"
+CRASH_EXIT_CODE = 75
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS programs (
+    sha256 TEXT PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT,
+    created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS evaluations (
+    sha256 TEXT NOT NULL, task TEXT NOT NULL, split TEXT NOT NULL, score REAL NOT NULL,
+    seconds REAL NOT NULL, error TEXT, created REAL NOT NULL,
+    PRIMARY KEY (sha256, task, split));
+CREATE TABLE IF NOT EXISTS lm_calls (
+    key TEXT PRIMARY KEY, spec TEXT NOT NULL, prompt_hash TEXT NOT NULL,
+    sample_index INTEGER NOT NULL, temperature REAL NOT NULL, max_tokens INTEGER NOT NULL,
+    response TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+    seconds REAL NOT NULL, cached INTEGER NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE, kind TEXT NOT NULL,
+    session TEXT NOT NULL, program TEXT, detail TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    key TEXT PRIMARY KEY, improver TEXT NOT NULL, task TEXT NOT NULL, result TEXT,
+    val REAL NOT NULL, test REAL NOT NULL, status TEXT NOT NULL, error TEXT,
+    lm_calls INTEGER NOT NULL, utility_calls INTEGER NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS iterations (
+    t INTEGER PRIMARY KEY, improver TEXT NOT NULL, val REAL NOT NULL, test REAL NOT NULL,
+    adopted INTEGER NOT NULL, candidate TEXT, candidate_val REAL, candidate_test REAL,
+    created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def sha256_text(text: str) -> str:
+    """The SHA-256 hex digest of a UTF-8 string (the identity of a program)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One stored score of a program on one task split."""
+
+    score: float
+    seconds: float
+    error: str | None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """The outcome of one improver session (`result` is a program hash or None)."""
+
+    key: str
+    improver: str
+    task: str
+    result: str | None
+    val: float
+    test: float
+    status: str
+    error: str | None
+    lm_calls: int
+    utility_calls: int
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """One step of the self-improvement loop."""
+
+    t: int
+    improver: str
+    val: float
+    test: float
+    adopted: bool
+    candidate: str | None
+    candidate_val: float | None
+    candidate_test: float | None
+
+
+class RunStore:
+    """Thread-safe access to a run directory's database."""
+
+    def __init__(self, run_dir: Path | str) -> None:
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.run_dir / DB_NAME
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._writes = 0
+        crash = os.environ.get(CRASH_ENV, "")
+        self._crash_after = int(crash) if crash.isdigit() else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            self._writes += 1
+            if self._crash_after is not None and self._writes >= self._crash_after:
+                os._exit(CRASH_EXIT_CODE)  # simulate a kill right after a committed write
+            return cursor.rowcount
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read-only access for reports and tests."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # -- programs -------------------------------------------------------------------------------
+    def add_program(self, source: str, kind: str, parent: str | None = None) -> str:
+        """Store a program (idempotent) and return its SHA-256."""
+        sha = sha256_text(source)
+        self._write(
+            "INSERT OR IGNORE INTO programs VALUES (?, ?, ?, ?, ?)",
+            (sha, source, kind, parent, time.time()),
+        )
+        return sha
+
+    def program(self, sha: str) -> str | None:
+        row = self._one("SELECT source FROM programs WHERE sha256 = ?", (sha,))
+        return row[0] if row else None
+
+    # -- evaluations ----------------------------------------------------------------------------
+    def evaluation(self, sha: str, task: str, split: str) -> Evaluation | None:
+        row = self._one(
+            "SELECT score, seconds, error FROM evaluations WHERE sha256=? AND task=? AND split=?",
+            (sha, task, split),
+        )
+        return Evaluation(*row) if row else None
+
+    def add_evaluation(self, sha: str, task: str, split: str, ev: Evaluation) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (sha, task, split, ev.score, ev.seconds, ev.error, time.time()),
+        )
+
+    # -- language-model samples -----------------------------------------------------------------
+    def add_lm_sample(self, key: str, row: dict[str, Any]) -> None:
+        """One sample; a key already present (a resumed run) is kept as first recorded."""
+        self._write(
+            "INSERT OR IGNORE INTO lm_calls VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                key,
+                row["spec"],
+                row["prompt_hash"],
+                row["sample_index"],
+                row["temperature"],
+                row["max_tokens"],
+                row["response"],
+                row["prompt_tokens"],
+                row["completion_tokens"],
+                row["seconds"],
+                int(row["cached"]),
+                time.time(),
+            ),
+        )
+
+    # -- events ---------------------------------------------------------------------------------
+    def add_event(
+        self,
+        kind: str,
+        session: str,
+        detail: dict[str, Any],
+        *,
+        key: str | None = None,
+        program: str | None = None,
+    ) -> None:
+        """Record an event; with a `key`, repeating it (on resume) is a no-op."""
+        self._write(
+            "INSERT OR IGNORE INTO events (key, kind, session, program, detail, created)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (key, kind, session, program, json.dumps(detail, sort_keys=True), time.time()),
+        )
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT kind, session, program, detail FROM events"
+        rows = (
+            self.query(sql + " WHERE kind = ? ORDER BY id", (kind,))
+            if kind
+            else self.query(sql + " ORDER BY id")
+        )
+        return [
+            {"kind": k, "session": s, "program": p, "detail": json.loads(d)} for k, s, p, d in rows
+        ]
+
+    # -- sessions and iterations ----------------------------------------------------------------
+    def session(self, key: str) -> SessionRecord | None:
+        row = self._one(
+            "SELECT key, improver, task, result, val, test, status, error, lm_calls,"
+            " utility_calls FROM sessions WHERE key = ?",
+            (key,),
+        )
+        return SessionRecord(*row) if row else None
+
+    def add_session(self, rec: SessionRecord) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rec.key,
+                rec.improver,
+                rec.task,
+                rec.result,
+                rec.val,
+                rec.test,
+                rec.status,
+                rec.error,
+                rec.lm_calls,
+                rec.utility_calls,
+                time.time(),
+            ),
+        )
+
+    def iteration(self, t: int) -> IterationRecord | None:
+        row = self._one(
+            "SELECT t, improver, val, test, adopted, candidate, candidate_val, candidate_test"
+            " FROM iterations WHERE t = ?",
+            (t,),
+        )
+        if not row:
+            return None
+        return IterationRecord(row[0], row[1], row[2], row[3], bool(row[4]), *row[5:])
+
+    def iterations(self) -> list[IterationRecord]:
+        rows = self.query("SELECT t FROM iterations ORDER BY t")
+        return [rec for (t,) in rows if (rec := self.iteration(t)) is not None]
+
+    def add_iteration(self, rec: IterationRecord) -> None:
+        self._write(
+            "INSERT OR IGNORE INTO iterations VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                rec.t,
+                rec.improver,
+                rec.val,
+                rec.test,
+                int(rec.adopted),
+                rec.candidate,
+                rec.candidate_val,
+                rec.candidate_test,
+                time.time(),
+            ),
+        )
+
+    # -- small key/value facts ------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))

@@ -1,0 +1,229 @@
+"""Detects which isolation layers this machine offers and builds the command that starts a zygote.
+
+Layers, outermost first: bubblewrap namespaces (mount, pid, net, ipc, uts; read-only minimal
+filesystem; die-with-parent; new session; cleared environment), an unprivileged uid per slot, a
+private per-evaluation tmpfs, rlimits, cgroups v1, seccomp. A missing layer is reported once and
+the next one still applies.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from selftaught.sandbox import cgroups
+from selftaught.sandbox.seccomp_filter import SeccompUnavailable, build_filter_bpf
+
+log = logging.getLogger("selftaught.sandbox")
+
+CHILD_DIR = Path(__file__).resolve().parent / "child"
+INSIDE_LIB = "/opt/selftaught/lib"
+INSIDE_SITE = "/opt/selftaught/site"
+SANDBOX_PACKAGES = ("numpy",)
+UID_BASE = 100_000
+SLOTS_PER_ORCHESTRATOR = 32
+TMP_BYTES = 64 * 1024 * 1024
+TMP_INODES = 4096
+FSIZE_BYTES = 64 * 1024 * 1024
+NOFILE = 256
+NPROC = 64
+PIDS_MAX = 96
+ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+ROOT_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SANDBOX_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_SYS_ADMIN")
+
+
+@dataclass(frozen=True)
+class LayerStatus:
+    """One isolation layer: whether it is active and why (or why not)."""
+
+    name: str
+    active: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything needed to start zygotes on this machine."""
+
+    prefix: tuple[str, ...]
+    python: str
+    zygote: str
+    config: dict[str, Any]
+    layers: tuple[LayerStatus, ...]
+    env: dict[str, str] = field(default_factory=lambda: dict(ENV))
+
+    def slot_uid(self, slot: int) -> int | None:
+        """The unprivileged uid of a slot, or None when we cannot switch uids."""
+        if not self.config.get("switch_uid"):
+            return None
+        return UID_BASE + (os.getpid() % 10_000) * SLOTS_PER_ORCHESTRATOR + slot
+
+    def zygote_config(self, slot: int) -> dict[str, Any]:
+        """The init frame for the zygote of `slot`."""
+        uid = self.slot_uid(slot)
+        return {**self.config, "uid": uid, "gid": uid}
+
+
+def _package_binds() -> list[tuple[str, str]]:
+    binds = []
+    for name in SANDBOX_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        pkg = Path(next(iter(spec.submodule_search_locations))).resolve()
+        for path in (pkg, pkg.parent / f"{name}.libs"):
+            if path.is_dir():
+                binds.append((str(path), f"{INSIDE_SITE}/{path.name}"))
+    return binds
+
+
+def _python() -> tuple[str, Path]:
+    return os.path.realpath(sys.executable), Path(os.path.realpath(sys.base_prefix))
+
+
+def bwrap_args(root: bool) -> list[str]:
+    """The bubblewrap command line (without the program to run)."""
+    bwrap = shutil.which("bwrap") or "bwrap"
+    args = [bwrap, "--die-with-parent", "--new-session", "--clearenv"]
+    args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--ro-bind", "/usr", "/usr"]
+    for name in ROOT_DIRS:
+        if os.path.islink(name):
+            args += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            args += ["--ro-bind", name, name]
+    _exe, prefix = _python()
+    binds = [(str(CHILD_DIR), INSIDE_LIB), *_package_binds()]
+    if not str(prefix).startswith("/usr/"):
+        binds.append((str(prefix), str(prefix)))
+    made: set[str] = set()
+    for source, target in binds:
+        args += _parent_dirs(target, made)
+        args += ["--ro-bind", source, target]
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    args += ["--chdir", "/tmp"]
+    if root:
+        args += ["--cap-drop", "ALL"]
+        for cap in SANDBOX_CAPS:
+            args += ["--cap-add", cap]
+    else:
+        args += ["--unshare-user", "--disable-userns"]
+    for key, value in ENV.items():
+        args += ["--setenv", key, value]
+    return args
+
+
+def _parent_dirs(target: str, made: set[str]) -> list[str]:
+    """World-readable parents for a bind target (bubblewrap would create them 0700)."""
+    args: list[str] = []
+    parts = Path(target).parts[1:-1]
+    for depth in range(1, len(parts) + 1):
+        path = "/" + "/".join(parts[:depth])
+        if path not in made:
+            made.add(path)
+            args += ["--perms", "0755", "--dir", path]
+    return args
+
+
+@functools.cache
+def _bwrap_probe(root: bool) -> str | None:
+    """None when bubblewrap can start our interpreter here, else the reason it cannot."""
+    if shutil.which("bwrap") is None:
+        return "bwrap is not installed (apt install bubblewrap)"
+    exe, _prefix = _python()
+    argv = [*bwrap_args(root), exe, "-s", "-S", "-c", "import os; os.listdir('/tmp')"]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap failed to start: {exc}"
+    if done.returncode != 0:
+        return f"bwrap failed: {done.stderr.decode(errors='replace').strip()[:300]}"
+    return None
+
+
+@functools.cache
+def plan() -> Plan:
+    """Detect the layers once per process and warn once about each missing one."""
+    root = os.geteuid() == 0
+    exe, _prefix = _python()
+    layers: list[LayerStatus] = []
+    bwrap_problem = _bwrap_probe(root)
+    use_bwrap = bwrap_problem is None
+    ns_detail = "mount, pid, net, ipc, uts namespaces; read-only /usr, python, numpy only"
+    layers.append(LayerStatus("bubblewrap", use_bwrap, ns_detail if use_bwrap else bwrap_problem))
+    layers.append(
+        LayerStatus(
+            "network",
+            use_bwrap,
+            "empty network namespace (loopback only, down)" if use_bwrap else "needs bubblewrap",
+        )
+    )
+    layers.append(
+        LayerStatus(
+            "uid",
+            root,
+            "each slot runs as its own unprivileged uid" if root else "not root: cannot switch uid",
+        )
+    )
+    layers.append(
+        LayerStatus(
+            "private-tmp",
+            root,
+            f"fresh tmpfs /tmp per evaluation ({TMP_BYTES >> 20} MiB, {TMP_INODES} inodes)"
+            if root
+            else "needs CAP_SYS_ADMIN",
+        )
+    )
+    layers.append(LayerStatus("rlimits", True, "CPU, AS, FSIZE, NOFILE, NPROC, CORE"))
+    for controller in cgroups.CONTROLLERS:
+        base = cgroups.controller_base(controller)
+        detail = f"per-slot cgroup under {base}" if base else f"cgroup v1 {controller} not writable"
+        layers.append(LayerStatus(f"cgroup-{controller}", base is not None, detail))
+    seccomp_hex = None
+    try:
+        seccomp_hex = build_filter_bpf().hex()
+        layers.append(LayerStatus("seccomp", True, "deny-list BPF filter (pyseccomp)"))
+    except SeccompUnavailable as exc:
+        layers.append(LayerStatus("seccomp", False, str(exc)))
+    for layer in layers:
+        if not layer.active:
+            log.warning("sandbox layer %r is not active: %s", layer.name, layer.detail)
+    config = {
+        "switch_uid": root,
+        "private_tmp": root,
+        "tmp_bytes": TMP_BYTES,
+        "tmp_inodes": TMP_INODES,
+        "fsize": FSIZE_BYTES,
+        "nofile": NOFILE,
+        "nproc": NPROC,
+        "pidns": use_bwrap,
+        "seccomp": seccomp_hex,
+        "paths": [INSIDE_SITE] if use_bwrap else _host_paths(),
+        "preload": list(SANDBOX_PACKAGES),
+    }
+    prefix = tuple(bwrap_args(root)) if use_bwrap else ()
+    zygote = f"{INSIDE_LIB}/zygote.py" if use_bwrap else str(CHILD_DIR / "zygote.py")
+    return Plan(prefix, exe, zygote, config, tuple(layers))
+
+
+def _host_paths() -> list[str]:
+    """Without bubblewrap, the sandbox packages are imported from where they are installed."""
+    return sorted({str(Path(source).parent) for source, _target in _package_binds()})

@@ -1,0 +1,122 @@
+"""The sandbox's contract: statuses, values, errors, seeding, ordering, sessions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from selftaught.errors import SandboxError
+from selftaught.sandbox import CallResult, Limits, run_function, run_function_many
+from selftaught.sandbox.session import SandboxSession, SessionEnded
+
+FAST = Limits(wall_seconds=5)
+
+
+def test_returns_json_value() -> None:
+    result = run_function("def f(a, b):\n    return {'sum': a + b, 't': (1, 2)}", "f", [2, 3], FAST)
+    assert result == CallResult("ok", {"sum": 5, "t": [1, 2]}, None, result.seconds)
+    assert 0 < result.seconds < 5
+
+
+def test_numpy_is_importable() -> None:
+    source = "import numpy as np\ndef f(xs):\n    return float(np.mean(np.array(xs)))"
+    assert run_function(source, "f", [[1, 2, 3, 6]], FAST).value == 3.0
+
+
+def test_exception_gives_readable_error() -> None:
+    source = "def helper(x):\n    return 1 / x\n\ndef f():\n    return helper(0)\n"
+    result = run_function(source, "f", [], FAST)
+    assert result.status == "error"
+    assert "ZeroDivisionError" in result.error
+    assert "return 1 / x" in result.error  # the candidate's own source line is shown
+
+
+def test_syntax_error_and_missing_function() -> None:
+    syntax = run_function("def f(:\n    pass", "f", [], FAST)
+    assert syntax.status == "error" and "SyntaxError" in syntax.error
+    missing = run_function("def g():\n    return 1", "f", [], FAST)
+    assert missing.status == "error" and "'f'" in missing.error
+
+
+def test_unserialisable_return_is_invalid_output() -> None:
+    result = run_function("def f():\n    return object()", "f", [], FAST)
+    assert result.status == "invalid_output"
+    nan = run_function("def f():\n    return float('nan')", "f", [], FAST)
+    assert nan.status == "invalid_output"
+
+
+def test_timeout_returns_promptly() -> None:
+    start = time.monotonic()
+    result = run_function(
+        "def f():\n    while True:\n        pass", "f", [], Limits(wall_seconds=1)
+    )
+    assert result.status == "timeout"
+    assert time.monotonic() - start < 3
+
+
+def test_memory_status() -> None:
+    source = "def f():\n    return len(bytearray(2 * 1024 ** 3))"
+    result = run_function(source, "f", [], Limits(wall_seconds=5, memory_bytes=128 * 2**20))
+    assert result.status == "memory"
+
+
+def test_random_is_seeded_reproducibly() -> None:
+    source = "import random\ndef f():\n    return [random.random() for _ in range(3)]"
+    first = run_function(source, "f", [], FAST, seed=7)
+    again = run_function(source, "f", [], FAST, seed=7)
+    other = run_function(source, "f", [], FAST, seed=8)
+    assert first.value == again.value != other.value
+
+
+def test_hash_seed_is_fixed() -> None:
+    source = "def f():\n    return hash('selftaught')"
+    assert run_function(source, "f", [], FAST).value == run_function(source, "f", [], FAST).value
+
+
+def test_many_keeps_input_order() -> None:
+    source = "import time\ndef f(x):\n    time.sleep(0.01 * (x % 3))\n    return x * x"
+    results = run_function_many(source, "f", [[x] for x in range(12)], FAST, workers=2)
+    assert [r.value for r in results] == [x * x for x in range(12)]
+
+
+def test_inputs_are_copies() -> None:
+    source = "def f(xs):\n    xs.append(99)\n    return len(xs)"
+    args = [[1, 2]]
+    assert run_function(source, "f", args, FAST).value == 3
+    assert args == [[1, 2]]
+
+
+def test_non_json_arguments_are_rejected() -> None:
+    with pytest.raises(SandboxError):
+        run_function("def f(x):\n    return x", "f", [object()], FAST)
+
+
+def test_session_round_trip(tmp_path: Path) -> None:
+    harness = tmp_path / "harness.py"
+    harness.write_text(
+        "import sandbox_channel\n"
+        "init = sandbox_channel.recv()\n"
+        "print('printing must not corrupt the channel')\n"
+        "msg = sandbox_channel.recv()\n"
+        "sandbox_channel.send({'got': msg, 'init': init})\n"
+    )
+    with SandboxSession.start(harness, {"k": 1}, Limits(wall_seconds=10)) as session:
+        session.send({"x": [1, 2]})
+        assert session.recv(5) == {"got": {"x": [1, 2]}, "init": {"k": 1}}
+        with pytest.raises(SessionEnded) as ended:
+            session.recv(5)
+        assert ended.value.result.status == "ok"
+
+
+def test_session_recv_timeout_and_wall_limit(tmp_path: Path) -> None:
+    harness = tmp_path / "harness.py"
+    harness.write_text("import sandbox_channel, time\nsandbox_channel.recv()\ntime.sleep(60)\n")
+    session = SandboxSession.start(harness, {}, Limits(wall_seconds=1))
+    assert session.recv(0.2) is None
+    start = time.monotonic()
+    with pytest.raises(SessionEnded) as ended:
+        session.recv(10)
+    assert ended.value.result.status == "timeout"
+    assert time.monotonic() - start < 3

@@ -217,7 +217,7 @@ def plan() -> Plan:
         "pidns": use_bwrap,
         "seccomp": seccomp_hex,
         "paths": [INSIDE_SITE] if use_bwrap else _host_paths(),
-        "preload": list(SANDBOX_PACKAGES),
+        "preload": [*SANDBOX_PACKAGES, "numpy.random"],
     }
     prefix = tuple(bwrap_args(root)) if use_bwrap else ()
     zygote = f"{INSIDE_LIB}/zygote.py" if use_bwrap else str(CHILD_DIR / "zygote.py")

@@ -76,9 +76,12 @@ class Task:
     output_bytes: int = 1 << 20
     version: int = 1
 
-    def make_instances(self, split: str) -> tuple[Instance, ...]:
-        """The hidden instances of `split` ("val" or "test"), identical on every call."""
-        return _instances(self, check_split(split))
+    def make_instances(self, split: str, limit: int | None = None) -> tuple[Instance, ...]:
+        """The hidden instances of `split` ("val" or "test"), identical on every call.
+
+        `limit` returns only the first `limit` instances (generating no others).
+        """
+        return _instances(self, check_split(split), limit)
 
     def score_answer(self, instance: Instance, answer: Any) -> float:
         """Score one returned answer in [0, 1]; an invalid answer scores 0."""
@@ -120,21 +123,24 @@ def check_split(split: str) -> str:
     return split
 
 
-_INSTANCE_CACHE: dict[tuple[str, int, str], tuple[Instance, ...]] = {}
+_INSTANCE_CACHE: dict[tuple[str, int, str, int], Instance] = {}
 
 
-def _instances(task: Task, split: str) -> tuple[Instance, ...]:
-    key = (task.name, task.version, split)
+def _instances(task: Task, split: str, count: int | None = None) -> tuple[Instance, ...]:
+    size = task.split_sizes[split]
+    count = size if count is None else max(0, min(count, size))
+    return tuple(_instance(task, split, index) for index in range(count))
+
+
+def _instance(task: Task, split: str, index: int) -> Instance:
+    key = (task.name, task.version, split, index)
     cached = _INSTANCE_CACHE.get(key)
     if cached is None:
-        base = task.split_seeds[split]
-        made = []
-        for index in range(task.split_sizes[split]):
-            # String seeds hash deterministically (independent of PYTHONHASHSEED).
-            rng = random.Random(f"{task.name}/{base}/{index}")
-            args, hidden = task.generate(rng, index)
-            made.append(Instance(index, freeze(args), types.MappingProxyType(hidden)))
-        cached = tuple(made)
+        # Every instance has its own seed, so any prefix of a split can be made on its own.
+        # String seeds hash deterministically (independent of PYTHONHASHSEED).
+        rng = random.Random(f"{task.name}/{task.split_seeds[split]}/{index}")
+        args, hidden = task.generate(rng, index)
+        cached = Instance(index, freeze(args), types.MappingProxyType(hidden))
         _INSTANCE_CACHE[key] = cached
     return cached
 

@@ -54,11 +54,8 @@ def score_program(
     """
     task = get_task(task) if isinstance(task, str) else task
     check_split(split)
-    instances = task.make_instances(split)
-    split_key = split
-    if limit is not None:
-        instances = instances[: max(0, limit)]
-        split_key = f"{split}[:{len(instances)}]"
+    instances = task.make_instances(split, limit)
+    split_key = split if limit is None else f"{split}[:{len(instances)}]"
     cache = DEFAULT_CACHE if cache is None else cache
     key = (source_digest(source) if isinstance(source, str) else "", task.name, split_key)
     if isinstance(source, str) and (hit := cache.get(key)) is not None:
@@ -79,8 +76,18 @@ def _evaluate(
     from selftaught.sandbox import run_function_many
 
     workers = workers if task.parallel else 1
+    limits = task_limits(task)
     args_list = [list(instance.args) for instance in instances]
-    calls = run_function_many(source, task.entry, args_list, task_limits(task), workers=workers)
+    calls = run_function_many(source, task.entry, args_list, limits, workers=workers)
+    # A crash is the one outcome that may be the sandbox's fault rather than the program's:
+    # give those instances one more try before scoring them 0.
+    crashed = [i for i, call in enumerate(calls) if call.status == "crashed"]
+    if crashed:
+        again = run_function_many(
+            source, task.entry, [args_list[i] for i in crashed], limits, workers=workers
+        )
+        for i, call in zip(crashed, again, strict=True):
+            calls[i] = call
     scores: list[float] = []
     problems: list[tuple[int | None, str]] = []
     for instance, call in zip(instances, calls, strict=True):
@@ -93,8 +100,10 @@ def _evaluate(
 
 def _judge(task: Task, instance: Instance, call: CallResult) -> tuple[float, str | None]:
     if call.status != "ok":
-        detail = (call.error or "").strip() or "no detail"
-        return 0.0, f"{call.status}: {_one_line(detail)}"
+        detail = _one_line((call.error or "").strip() or "no detail")
+        if detail.lower().startswith(call.status[:4]):  # "timed out: ...", "crashed: ..."
+            return 0.0, detail
+        return 0.0, f"{call.status}: {detail}"
     return task.judge(instance, call.value)
 
 

@@ -22,6 +22,6 @@ def algorithm(clauses, n_vars):
         if rng.random() < 0.4:
             lit = rng.choice(clause)
         else:
-            lit = min(clause, key=lambda l: sum(1 for c in clauses if l in c and satisfied(c)))
+            lit = min(clause, key=lambda x: sum(1 for c in clauses if x in c and satisfied(c)))
         values[abs(lit)] = not values[abs(lit)]
     return values[1:]

@@ -81,7 +81,7 @@ def test_splits_are_deterministic_distinct_and_sized(name: str) -> None:
         assert len(task.make_instances("test")) == sizes["test"]
     val, test = task.make_instances("val", 30), task.make_instances("test", 30)
     assert len(val) == min(30, sizes["val"]) and len(test) == min(30, sizes["test"])
-    assert val == task.make_instances("val")
+    assert val == task.make_instances("val", 30)
     assert all(a is b for a, b in zip(val, task.make_instances("val", 30), strict=True))
     assert task.make_instances("test", 3) == test[:3]
     val_args = {json.dumps(i.args) for i in val}

@@ -1,0 +1,186 @@
+"""In-process GGUF models through llama-cpp-python (the ``embedded`` and ``gguf:`` backends).
+
+The prompt is rendered with the chat template stored in the GGUF. Every sample gets a sampler
+seed derived from its cache key, so the same key gives the same text even without the cache.
+``generate`` is serialised by a lock: one llama.cpp context is not safe for concurrent use, and
+callers (the search loop) use several threads.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from selftaught.errors import ModelUnavailable
+from selftaught.lm.llama_engine import DecodeFailed, LlamaEngine, SeqJob, SeqResult
+from selftaught.lm.types import (
+    Messages,
+    Sample,
+    SampleRequest,
+    Usage,
+    UsageMeter,
+    sample_key,
+    seed_for,
+)
+
+DEFAULT_N_CTX = 12288
+DEFAULT_N_SEQ_MAX = 8
+_CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def import_llama_cpp() -> Any:
+    """Import llama_cpp quietly, or raise ModelUnavailable naming the fix."""
+    try:
+        import llama_cpp
+        from llama_cpp import _logger
+    except ImportError as exc:
+        raise ModelUnavailable(
+            "llama-cpp-python is not installed; install it with "
+            "`pip install 'selftaught[embedded]'` (or run `make setup`)"
+        ) from exc
+    _logger.set_verbose(False)  # llama.cpp logs every tensor at load time otherwise
+    return llama_cpp
+
+
+class LlamaBackend:
+    """A local GGUF model with batched, seeded sampling."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        spec: str,
+        n_ctx: int = DEFAULT_N_CTX,
+        n_seq_max: int = DEFAULT_N_SEQ_MAX,
+        n_threads: int | None = None,
+        batched: bool = True,
+    ) -> None:
+        lib = import_llama_cpp()
+        from llama_cpp import _internals
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.spec = spec
+        self.path = Path(path)
+        self.batched = batched
+        self._lock = threading.Lock()
+        self._meter = UsageMeter()
+        self._warned = False
+        lib.llama_backend_init()
+        try:
+            self._model = _internals.LlamaModel(
+                path_model=str(self.path), params=lib.llama_model_default_params(), verbose=False
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelUnavailable(f"cannot load GGUF model {self.path}: {exc}") from exc
+        meta = self._model.metadata()
+        eos, bos = self._model.token_eos(), self._model.token_bos()
+        self._formatter = Jinja2ChatFormatter(
+            template=meta.get("tokenizer.chat_template") or _CHATML,
+            eos_token=self._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=self._model.token_get_text(bos) if bos != -1 else "",
+        )
+        n_ctx = min(n_ctx, self._model.n_ctx_train() or n_ctx)
+        self.engine = LlamaEngine(
+            lib,
+            self._model.model,
+            self._model.vocab,
+            n_ctx=n_ctx,
+            n_seq_max=n_seq_max,
+            n_threads=n_threads,
+        )
+
+    @property
+    def usage(self) -> Usage:
+        return self._meter.total
+
+    def close(self) -> None:
+        """Free the llama.cpp context and model."""
+        with self._lock:
+            self.engine.close()
+            self._model.close()
+
+    def prompt_tokens(self, messages: Messages) -> tuple[int, ...]:
+        """The token ids of a conversation rendered with the model's chat template."""
+        rendered = self._formatter(messages=[{"role": r, "content": c} for r, c in messages]).prompt
+        return tuple(self._model.tokenize(rendered.encode("utf-8"), add_bos=True, special=True))
+
+    def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
+        with self._lock:
+            out = self._generate(requests)
+        self._meter.record_call([s for row in out for s in row])
+        return out
+
+    def _generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
+        jobs: list[SeqJob] = []
+        where: list[list[int]] = []  # per request, per sample: index into jobs
+        seen: dict[tuple[Any, ...], int] = {}
+        prompts: dict[Messages, tuple[int, ...]] = {}
+        for req in requests:
+            if req.messages not in prompts:
+                prompts[req.messages] = self.prompt_tokens(req.messages)
+            row = []
+            for index in req.indices:
+                # At temperature 0 every index gives the same text: decode it once.
+                ident: tuple[Any, ...] = (req.messages, req.temperature, req.max_tokens)
+                ident += (index,) if req.temperature > 0 else ()
+                if ident not in seen:
+                    key = sample_key(
+                        self.spec, req.messages, req.temperature, req.max_tokens, index
+                    )
+                    seen[ident] = len(jobs)
+                    jobs.append(
+                        SeqJob(
+                            prompts[req.messages], seed_for(key), req.temperature, req.max_tokens
+                        )
+                    )
+                row.append(seen[ident])
+            where.append(row)
+        results = self._run(jobs)
+        used: set[int] = set()
+        out = []
+        for row in where:
+            samples = []
+            for j in row:
+                samples.append(_to_sample(results[j], first=j not in used))
+                used.add(j)
+            out.append(samples)
+        return out
+
+    def _run(self, jobs: list[SeqJob]) -> dict[int, SeqResult]:
+        results: dict[int, SeqResult] = {}
+        width = self.engine.n_seq_max if self.batched else 1
+        for wave in self.engine.waves(jobs, width):
+            try:
+                results.update(self.engine.run_wave(jobs, wave))
+            except DecodeFailed as exc:
+                if len(wave) == 1:
+                    raise ModelUnavailable(f"{self.spec}: generation failed: {exc}") from exc
+                self._warn_fallback(exc)
+                for i in wave:
+                    results.update(self._run_single(jobs, i))
+        return results
+
+    def _run_single(self, jobs: list[SeqJob], i: int) -> dict[int, SeqResult]:
+        try:
+            return self.engine.run_wave(jobs, [i])
+        except DecodeFailed as exc:
+            raise ModelUnavailable(f"{self.spec}: generation failed: {exc}") from exc
+
+    def _warn_fallback(self, exc: Exception) -> None:
+        if not self._warned:
+            self._warned = True
+            msg = f"{self.spec}: batched decoding failed ({exc}); decoding sequentially instead"
+            print(f"warning: {msg}", file=sys.stderr)
+
+
+def _to_sample(res: SeqResult, *, first: bool) -> Sample:
+    # A temperature-0 duplicate cost nothing beyond the first copy.
+    if first:
+        return Sample(res.text, res.prompt_tokens, res.completion_tokens, res.seconds)
+    return Sample(res.text, 0, 0, 0.0)

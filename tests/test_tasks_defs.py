@@ -108,7 +108,7 @@ def test_instances_are_identical_in_a_fresh_process() -> None:
 
 
 def test_instances_cannot_be_mutated() -> None:
-    instance = get_task("maxcut").make_instances("val")[0]
+    instance = get_task("maxcut").make_instances("val", 1)[0]
     with pytest.raises(TypeError):
         instance.args[0][0][1] = 99  # type: ignore[index]
     with pytest.raises(TypeError):
@@ -121,7 +121,7 @@ def test_instances_cannot_be_mutated() -> None:
 @pytest.mark.parametrize("name", ["parity_noise", "parity_noiseless"])
 def test_parity_accuracy_and_shape_hack(name: str) -> None:
     task = get_task(name)
-    instance = task.make_instances("val")[0]
+    instance = task.make_instances("val", 1)[0]
     truth = list(instance.hidden["test_labels"])
     assert task.score_answer(instance, truth) == 1.0
     assert task.score_answer(instance, [1 - y for y in truth]) == 0.0
@@ -198,7 +198,7 @@ def test_qap_baseline_is_the_exact_mean_and_the_bound_is_valid(seed: int) -> Non
 
 def test_qap_scoring_direction_and_validation() -> None:
     task = get_task("quadratic_assignment")
-    instance = task.make_instances("val")[0]
+    instance = task.make_instances("val", 1)[0]
     rng = random.Random(0)
     random_scores = []
     for _ in range(200):
@@ -244,7 +244,7 @@ def test_three_sat_instances_are_planted_and_well_formed() -> None:
 
 def test_three_sat_scoring() -> None:
     task = get_task("three_sat")
-    instance = task.make_instances("val")[0]
+    instance = task.make_instances("val", 1)[0]
     clauses, n = instance.args
     planted = [bool(v) for v in instance.hidden["planted"]]
     assert task.score_answer(instance, planted) == 1.0
@@ -282,7 +282,7 @@ def test_maxcut_spectral_bound_holds(seed: int) -> None:
 
 def test_maxcut_instances_and_scoring() -> None:
     task = get_task("maxcut")
-    instance = task.make_instances("val")[0]
+    instance = task.make_instances("val", 1)[0]
     (adjacency,) = instance.args
     n = len(adjacency)
     assert 50 <= n <= 200

@@ -36,7 +36,7 @@ def test_seed_and_reference_scores(
     reference = run(name, (SOLUTIONS / f"{name}_ref.py").read_text(), limit)
     assert reference.error is None, reference.error
     # The 3-SAT seed gives up on some formulas only when its time is up: those time out.
-    assert seed.error is None or (name == "three_sat" and "timeout" in seed.error), seed.error
+    assert seed.error is None or (name == "three_sat" and "timed out" in seed.error), seed.error
     assert seed.instances == reference.instances == limit
     assert seed_range[0] <= seed.score <= seed_range[1], seed.score
     assert reference.score >= seed.score + margin, (seed.score, reference.score)
@@ -102,12 +102,12 @@ def test_exception_at_import_time() -> None:
 
 def test_infinite_loop() -> None:
     source = "def algorithm(clauses, n_vars):\n    while True:\n        pass\n"
-    check_failure("three_sat", source, expect="timeout")
+    check_failure("three_sat", source, expect="timed out")
 
 
 def test_sleeping_forever() -> None:
     source = "import time\n\ndef algorithm(clauses, n_vars):\n    time.sleep(1000)\n"
-    check_failure("three_sat", source, expect="timeout")
+    check_failure("three_sat", source, expect="timed out")
 
 
 def test_memory_bomb() -> None:
@@ -120,7 +120,7 @@ def test_memory_bomb() -> None:
     task = get_task("str_grid_dist")
     result = run("str_grid_dist", source)
     assert result.score == 0.0 and result.error is not None
-    assert any(word in result.error.lower() for word in ("memory", "timeout")), result.error
+    assert any(word in result.error.lower() for word in ("memory", "timed out")), result.error
     assert result.seconds < 2 * task.time_limit_seconds + 5.0
 
 
@@ -197,7 +197,7 @@ def test_detached_child_process_is_killed() -> None:
 
 def test_tampering_with_inputs_changes_nothing() -> None:
     task = get_task("maxcut")
-    before = [i.args for i in task.make_instances("val")[:2]]
+    before = [i.args for i in task.make_instances("val", 2)]
     reference = (SOLUTIONS / "maxcut_ref.py").read_text()
     tamper = reference.replace("def algorithm(", "def _honest(") + (
         "\n\ndef algorithm(adjacency_matrix):\n"
@@ -212,7 +212,7 @@ def test_tampering_with_inputs_changes_nothing() -> None:
     tampered = run("maxcut", tamper)
     assert tampered.error is None
     assert tampered.score == honest.score and tampered.score < 1.0
-    assert [i.args for i in task.make_instances("val")[:2]] == before
+    assert [i.args for i in task.make_instances("val", 2)] == before
 
 
 def test_hidden_labels_never_reach_the_candidate() -> None:

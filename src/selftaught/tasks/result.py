@@ -32,7 +32,7 @@ class ScoreResult:
             "split": self.split,
             "score": self.score,
             "error": self.error,
-            "seconds": round(self.seconds, 4),
+            "seconds": self.seconds if full else round(self.seconds, 4),
             "instances": self.instances,
         }
         if full:

@@ -62,12 +62,38 @@ def marked_processes(marker: str) -> list[int]:
     return found
 
 
+def live_descendants() -> int:
+    """How many live (non-zombie) processes descend from this one."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z":
+            parents[int(entry.name)] = int(fields[1])
+    count, frontier = 0, {os.getpid()}
+    while frontier:
+        children = {pid for pid, ppid in parents.items() if ppid in frontier}
+        count += len(children)
+        frontier = children
+    return count
+
+
 def check_failure(name: str, source: str, *, expect: str, limit: int = 2) -> None:
-    """Score `source`; require score 0, a readable error mentioning `expect`, and promptness."""
+    """Score `source`; require score 0, a readable error mentioning `expect`, promptness, and
+    no process left behind (the sandbox's idle pool is warmed first, so it does not count)."""
     task = get_task(name)
+    run(name, task.seed_solution, limit)
+    before = live_descendants()
     start = time.monotonic()
     result = run(name, source, limit)
     elapsed = time.monotonic() - start
+    time.sleep(0.1)
+    assert live_descendants() <= before
     assert result.score == 0.0
     assert result.error is not None and expect in result.error, result.error
     assert f"{limit} of {limit} instances failed" in result.error

@@ -93,6 +93,8 @@ class Task:
             score = float(self.grade(instance, answer))
         except InvalidAnswer as exc:
             return 0.0, f"invalid answer: {exc}"
+        except Exception as exc:  # an answer shape no validator foresaw must still score 0
+            return 0.0, f"invalid answer: {type(exc).__name__}: {exc}"
         if not 0.0 <= score <= 1.0:  # a grader bug must never leak an out-of-range utility
             score = min(1.0, max(0.0, score))
         return score, None

@@ -83,6 +83,17 @@ def _host_processes_of_uid(uid: int) -> list[int]:
     return pids
 
 
+def _args_pipe(args: tuple[str, ...]) -> int:
+    """A pipe holding NUL-separated bubblewrap arguments (read via `bwrap --args FD`)."""
+    data = b"".join(arg.encode() + b"\0" for arg in args)
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, data)  # a few KiB: fits in the pipe buffer
+    finally:
+        os.close(write_fd)
+    return read_fd
+
+
 class Zygote:
     """One pre-started sandbox process serving jobs for one slot, one job at a time."""
 
@@ -97,8 +108,11 @@ class Zygote:
         ctl_in_r, self._ctl_w = os.pipe()
         ctl_out_r, ctl_out_w = os.pipe()
         fds = [ctl_in_r, ctl_out_w, *(session_fds or ())]
-        argv = [*self.plan.prefix, plan.python, "-s", "-S", "-B", plan.zygote]
-        argv += ["--fds", *map(str, fds)]
+        argv = [plan.python, "-s", "-S", "-B", plan.zygote, "--fds", *map(str, fds)]
+        if plan.prefix:
+            args_fd = _args_pipe(plan.prefix[1:])  # keeps host paths out of /proc/1/cmdline
+            argv = [plan.prefix[0], "--args", str(args_fd), *argv]
+            fds.append(args_fd)
         if self.cgroup is not None:
             argv = [*self.cgroup.join_command(), *argv]
         try:
@@ -113,7 +127,7 @@ class Zygote:
                 start_new_session=True,
             )
         finally:
-            for fd in (ctl_in_r, ctl_out_w):
+            for fd in fds[:2] + fds[len(session_fds or ()) + 2 :]:
                 os.close(fd)
         self._reader = FrameReader(ctl_out_r)
         self.alive = True

@@ -223,6 +223,8 @@ def _watch(pid: int, watch: _Watch, deadline: float, session: bool) -> dict[str,
                     state["cancelled"] = True
                     return state
                 if fd in open_fds and watch.read(fd) == "done":
+                    if watch.too_big:  # the result is already invalid: stop the child now
+                        return state
                     open_fds.discard(fd)
                     poller.unregister(fd)
     finally:

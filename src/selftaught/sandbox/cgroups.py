@@ -74,13 +74,25 @@ class SlotCgroup:
                 path.rmdir()
 
 
-def create(name: str, memory_limit: int, pids_max: int) -> SlotCgroup | None:
-    """Create `name` under every writable controller; None when none is available."""
+def _remove_stale(base: Path) -> None:
+    """Remove empty slot cgroups left behind by orchestrators that died (name has their pid)."""
+    for path in base.glob("selftaught-*-*"):
+        pid = path.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
+def create(
+    name: str, memory_limit: int, pids_max: int, controllers: tuple[str, ...] = CONTROLLERS
+) -> SlotCgroup | None:
+    """Create `name` under every writable controller asked for; None when none is available."""
     dirs: dict[str, Path] = {}
-    for controller in CONTROLLERS:
+    for controller in controllers:
         base = controller_base(controller)
         if base is None:
             continue
+        _remove_stale(base)
         path = base / name
         try:
             path.mkdir(exist_ok=True)

@@ -160,56 +160,71 @@ def _bwrap_probe(root: bool) -> str | None:
     return None
 
 
+DISABLE_ENV = "SELFTAUGHT_SANDBOX_DISABLE"
+LAYER_NAMES = (
+    "bubblewrap", "network", "uid", "private-tmp", "rlimits", "cgroup-memory", "cgroup-pids",
+    "seccomp",
+)  # fmt: skip
+
+
+def disabled_layers() -> set[str]:
+    """Layers switched off on purpose (comma list in $SELFTAUGHT_SANDBOX_DISABLE), for tests and
+    for debugging; `rlimits` cannot be switched off."""
+    names = {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+    unknown = names - set(LAYER_NAMES)
+    if unknown:
+        log.warning("%s: unknown layer name(s) %s", DISABLE_ENV, ", ".join(sorted(unknown)))
+    return names - {"rlimits"}
+
+
+def _detect(root: bool, off: set[str]) -> tuple[dict[str, tuple[bool, str]], str | None]:
+    """(layer -> (active, detail), compiled seccomp filter as hex)."""
+    why_off = f"disabled by {DISABLE_ENV}"
+    found: dict[str, tuple[bool, str]] = {}
+    problem = why_off if "bubblewrap" in off else _bwrap_probe(root)
+    found["bubblewrap"] = (
+        problem is None,
+        problem or "mount, pid, net, ipc, uts namespaces; read-only /usr, python, numpy only",
+    )
+    found["network"] = (problem is None, problem or "empty network namespace")
+    found["uid"] = (root, "each slot runs as its own unprivileged uid" if root else "not root")
+    tmp = f"fresh tmpfs /tmp per evaluation ({TMP_BYTES >> 20} MiB, {TMP_INODES} inodes)"
+    found["private-tmp"] = (root, tmp if root else "needs root (CAP_SYS_ADMIN)")
+    found["rlimits"] = (True, "CPU, AS, FSIZE, NOFILE, NPROC, CORE")
+    for controller in cgroups.CONTROLLERS:
+        base = cgroups.controller_base(controller)
+        detail = f"per-slot cgroup under {base}" if base else f"cgroup v1 {controller} not writable"
+        found[f"cgroup-{controller}"] = (base is not None, detail)
+    seccomp_hex = None
+    found["seccomp"] = (False, why_off)
+    if "seccomp" not in off:
+        try:
+            seccomp_hex = build_filter_bpf().hex()
+            found["seccomp"] = (True, "deny-list BPF filter (pyseccomp)")
+        except SeccompUnavailable as exc:
+            found["seccomp"] = (False, str(exc))
+    for name in off:
+        if name in found:
+            found[name] = (False, why_off)
+    if "bubblewrap" in off:
+        found["network"] = (False, "needs bubblewrap")
+    return found, seccomp_hex
+
+
 @functools.cache
 def plan() -> Plan:
     """Detect the layers once per process and warn once about each missing one."""
     root = os.geteuid() == 0
     exe, _prefix = _python()
-    layers: list[LayerStatus] = []
-    bwrap_problem = _bwrap_probe(root)
-    use_bwrap = bwrap_problem is None
-    ns_detail = "mount, pid, net, ipc, uts namespaces; read-only /usr, python, numpy only"
-    layers.append(LayerStatus("bubblewrap", use_bwrap, ns_detail if use_bwrap else bwrap_problem))
-    layers.append(
-        LayerStatus(
-            "network",
-            use_bwrap,
-            "empty network namespace (loopback only, down)" if use_bwrap else "needs bubblewrap",
-        )
-    )
-    layers.append(
-        LayerStatus(
-            "uid",
-            root,
-            "each slot runs as its own unprivileged uid" if root else "not root: cannot switch uid",
-        )
-    )
-    layers.append(
-        LayerStatus(
-            "private-tmp",
-            root,
-            f"fresh tmpfs /tmp per evaluation ({TMP_BYTES >> 20} MiB, {TMP_INODES} inodes)"
-            if root
-            else "needs CAP_SYS_ADMIN",
-        )
-    )
-    layers.append(LayerStatus("rlimits", True, "CPU, AS, FSIZE, NOFILE, NPROC, CORE"))
-    for controller in cgroups.CONTROLLERS:
-        base = cgroups.controller_base(controller)
-        detail = f"per-slot cgroup under {base}" if base else f"cgroup v1 {controller} not writable"
-        layers.append(LayerStatus(f"cgroup-{controller}", base is not None, detail))
-    seccomp_hex = None
-    try:
-        seccomp_hex = build_filter_bpf().hex()
-        layers.append(LayerStatus("seccomp", True, "deny-list BPF filter (pyseccomp)"))
-    except SeccompUnavailable as exc:
-        layers.append(LayerStatus("seccomp", False, str(exc)))
+    found, seccomp_hex = _detect(root, disabled_layers())
+    layers = tuple(LayerStatus(name, *found[name]) for name in LAYER_NAMES)
     for layer in layers:
         if not layer.active:
             log.warning("sandbox layer %r is not active: %s", layer.name, layer.detail)
+    use_bwrap = found["bubblewrap"][0]
     config = {
-        "switch_uid": root,
-        "private_tmp": root,
+        "switch_uid": found["uid"][0],
+        "private_tmp": found["private-tmp"][0],
         "tmp_bytes": TMP_BYTES,
         "tmp_inodes": TMP_INODES,
         "fsize": FSIZE_BYTES,
@@ -219,10 +234,11 @@ def plan() -> Plan:
         "seccomp": seccomp_hex,
         "paths": [INSIDE_SITE] if use_bwrap else _host_paths(),
         "preload": [*SANDBOX_PACKAGES, "numpy.random"],
+        "cgroups": [c for c in cgroups.CONTROLLERS if found[f"cgroup-{c}"][0]],
     }
     prefix = tuple(bwrap_args(root)) if use_bwrap else ()
     zygote = f"{INSIDE_LIB}/zygote.py" if use_bwrap else str(CHILD_DIR / "zygote.py")
-    return Plan(prefix, exe, zygote, config, tuple(layers))
+    return Plan(prefix, exe, zygote, config, layers)
 
 
 def _host_paths() -> list[str]:

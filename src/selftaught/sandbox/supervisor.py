@@ -102,7 +102,10 @@ class Zygote:
         self.slot = slot
         self.uid = plan.slot_uid(slot)
         self.cgroup = cgroups.create(
-            f"selftaught-{os.getpid()}-{slot}", ZYGOTE_MEMORY_ALLOWANCE * 3, PIDS_MAX
+            f"selftaught-{os.getpid()}-{slot}",
+            ZYGOTE_MEMORY_ALLOWANCE * 3,
+            PIDS_MAX,
+            tuple(plan.config.get("cgroups", ())),
         )
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the zygote)
         ctl_in_r, self._ctl_w = os.pipe()

@@ -120,3 +120,13 @@ def test_session_recv_timeout_and_wall_limit(tmp_path: Path) -> None:
         session.recv(10)
     assert ended.value.result.status == "timeout"
     assert time.monotonic() - start < 3
+
+
+def test_a_dead_zygote_is_replaced() -> None:
+    from selftaught.sandbox.api import get_pool
+
+    assert run_function("def f():\n    return 1", "f", [], FAST).ok
+    for zygote in list(get_pool()._all):
+        zygote.proc.kill()
+        zygote.proc.wait()
+    assert run_function("def f():\n    return 2", "f", [], FAST).value == 2

@@ -40,10 +40,15 @@ class ZygotePool:
 
     def acquire(self) -> Zygote:
         """An idle zygote, a new one when there is a free slot, else wait for one."""
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+        while True:
+            try:
+                zygote = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if zygote.proc.poll() is None:
+                return zygote
+            zygote.kill()  # died while idle (e.g. chosen by the OOM killer): replace it
+            self.release(zygote)
         slot = self._new_slot()
         if slot is None:
             return self._idle.get()
@@ -136,16 +141,20 @@ def run_function(
     """
     job = encode_job(source, entry, args, limits, seed)
     pool = get_pool()
-    zygote = pool.acquire()
-    try:
-        header, payload = zygote.call(
-            job, limits.wall_seconds, limits.memory_bytes, limits.output_bytes
-        )
-    except ZygoteLost as exc:
-        return CallResult("crashed", None, f"sandbox failure: {exc}", limits.wall_seconds)
-    finally:
-        pool.release(zygote)
-    return classify(header, payload, limits)
+    for attempt in range(2):
+        zygote = pool.acquire()
+        try:
+            header, payload = zygote.call(
+                job, limits.wall_seconds, limits.memory_bytes, limits.output_bytes
+            )
+        except ZygoteLost as exc:
+            if exc.before_job and attempt == 0:
+                continue  # the zygote was already gone: the job never ran, so retry once
+            return CallResult("crashed", None, f"sandbox failure: {exc}", limits.wall_seconds)
+        finally:
+            pool.release(zygote)
+        return classify(header, payload, limits)
+    raise AssertionError("unreachable")
 
 
 def run_function_many(

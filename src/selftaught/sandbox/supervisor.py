@@ -68,6 +68,10 @@ _spawner = _Spawner()
 class ZygoteLost(SandboxError):
     """The zygote died or stopped answering; it has been killed."""
 
+    def __init__(self, message: str, *, before_job: bool = False) -> None:
+        super().__init__(message)
+        self.before_job = before_job
+
 
 def _host_processes_of_uid(uid: int) -> list[int]:
     pids = []
@@ -166,7 +170,7 @@ class Zygote:
             write_frame(self._ctl_w, job_bytes)
         except OSError as exc:
             self.kill()
-            raise ZygoteLost(f"the sandbox zygote is gone: {exc}") from exc
+            raise ZygoteLost(f"the sandbox zygote is gone: {exc}", before_job=True) from exc
 
     def read_reply(self, deadline: float | None, payload_max: int) -> tuple[dict[str, Any], bytes]:
         """The zygote's facts header and the child's raw result bytes."""

@@ -130,3 +130,12 @@ def test_a_dead_zygote_is_replaced() -> None:
         zygote.proc.kill()
         zygote.proc.wait()
     assert run_function("def f():\n    return 2", "f", [], FAST).value == 2
+
+
+def test_multiprocessing_pool_works_inside() -> None:
+    source = (
+        "import multiprocessing as mp\n"
+        "def square(x):\n    return x * x\n"
+        "def f(n):\n    with mp.Pool(2) as pool:\n        return pool.map(square, range(n))\n"
+    )
+    assert run_function(source, "f", [5], Limits(wall_seconds=20)).value == [0, 1, 4, 9, 16]

@@ -1,5 +1,5 @@
 # ruff: noqa  (hostile payload: data for the sandbox, not project code)
-"""Try to write files everywhere except the scratch directory; report what worked."""
+"""Try to write files everywhere except the scratch dirs (/tmp, /dev/shm); report what worked."""
 
 import os
 
@@ -12,7 +12,6 @@ def attack(host_targets):
         "/opt/selftaught/lib/pwned",
         "/etc/pwned",
         "/pwned",
-        "/dev/shm/pwned",
         "/proc/pwned",
         "/root/pwned",
     ]

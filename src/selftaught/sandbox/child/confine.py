@@ -20,6 +20,7 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 PR_SET_DUMPABLE = 4
+SHM_BYTES = 16 * 1024 * 1024
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -50,7 +51,8 @@ def _check(result: int, what: str) -> None:
 
 
 def private_tmp(size_bytes: int, inodes: int, uid: int | None, gid: int | None) -> None:
-    """Give this child its own empty, size- and inode-bounded /tmp (freed when it dies)."""
+    """Give this child its own empty, size- and inode-bounded /tmp and /dev/shm (freed when it
+    dies)."""
     _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     owner = f",uid={uid},gid={gid}" if uid is not None else ""
     options = f"size={size_bytes},nr_inodes={inodes},mode=0700{owner}".encode()
@@ -58,6 +60,12 @@ def private_tmp(size_bytes: int, inodes: int, uid: int | None, gid: int | None) 
         _libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options),
         "mount tmpfs on /tmp",
     )
+    if os.path.isdir("/dev/shm"):  # POSIX semaphores (multiprocessing) need a writable one
+        shm = f"size={SHM_BYTES},nr_inodes=256,mode=0700{owner}".encode()
+        _check(
+            _libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV, shm),
+            "mount tmpfs on /dev/shm",
+        )
 
 
 def _set_limit(kind: int, soft: int, hard: int | None = None) -> None:

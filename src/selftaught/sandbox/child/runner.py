@@ -14,6 +14,7 @@ import os
 import random
 import sys
 import traceback
+import types
 from typing import Any
 
 import sandbox_channel
@@ -57,9 +58,13 @@ def _failure(kind: str, error: str) -> dict[str, Any]:
 
 def _load(source: str, name: str) -> dict[str, Any]:
     linecache.cache[CANDIDATE_FILE] = (len(source), None, source.splitlines(True), CANDIDATE_FILE)
-    namespace: dict[str, Any] = {"__name__": name, "__builtins__": builtins}
-    exec(compile(source, CANDIDATE_FILE, "exec"), namespace)
-    return namespace
+    # A real module in sys.modules, so that pickling its functions by reference works (for
+    # example multiprocessing.Pool inside the candidate).
+    module = types.ModuleType(name)
+    module.__dict__["__builtins__"] = builtins
+    sys.modules[name] = module
+    exec(compile(source, CANDIDATE_FILE, "exec"), module.__dict__)
+    return module.__dict__
 
 
 def call_entry(source: str, entry: str, args: list[Any]) -> dict[str, Any]:

@@ -79,7 +79,8 @@ def test_tasks_command_json() -> None:
     result = runner.invoke(app, ["tasks", "--json"])
     assert result.exit_code == 0
     listed = json.loads(result.stdout)
-    assert listed[0]["name"] == "parity_noise" and len(listed) == 6
+    assert listed[0]["name"] == "parity_noise" and len(listed) == 8
+    assert {"circle_packing", "bin_packing"} <= {t["name"] for t in listed}
     maxcut = next(t for t in listed if t["name"] == "maxcut")
     assert maxcut["signature"] == "algorithm(adjacency_matrix) -> list[int]"
     assert maxcut["instances"] == {"val": 100, "test": 100}

@@ -32,6 +32,27 @@ class InvalidAnswer(Exception):
 
 
 @dataclass(frozen=True)
+class Graded:
+    """What a grader may return instead of a bare float: the score plus task-specific numbers.
+
+    `extra` values (e.g. circle packing's `sum_of_radii`) are averaged over the instances that
+    reported them and appear beside the score in `ScoreResult.extra` and `score --json`.
+    """
+
+    score: float
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One judged answer: its score in [0, 1], why it was rejected (None if valid), extras."""
+
+    score: float
+    problem: str | None = None
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Instance:
     """One hidden test case.
 
@@ -45,7 +66,7 @@ class Instance:
     hidden: Mapping[str, Any] = field(default_factory=dict)
 
 
-Grader = Callable[[Instance, Any], float]
+Grader = Callable[[Instance, Any], "float | Graded"]
 Generator = Callable[[random.Random], Instance]
 
 
@@ -57,6 +78,12 @@ class Task:
     language model); the real scorer is `make_instances` plus `score_answer`, run by
     `selftaught.tasks.score_program`. `time_limit_seconds` is the CPU and wall budget of one call of
     the entry function, `memory_bytes` its address-space limit.
+
+    `driver` is optional trusted code appended to the candidate's source in the sandbox; when set,
+    the sandbox calls the driver's function `call` (which in turn calls the candidate's `entry`),
+    as bin packing does to run its online packing loop. `origin` says where the task came from
+    ("built-in", a task file's path or an entry point) and `digest` fingerprints a task file's
+    text, so that an edited file never reuses cached instances or scores.
     """
 
     name: str
@@ -70,11 +97,32 @@ class Task:
     memory_bytes: int
     utility_budget: int
     split_seeds: Mapping[str, int]
-    generate: Callable[[random.Random, int], tuple[tuple[Any, ...], dict[str, Any]]]
+    generate: Callable[..., tuple[tuple[Any, ...], dict[str, Any]]]
     grade: Grader
     parallel: bool = True
     output_bytes: int = 1 << 20
     version: int = 1
+    driver: str = ""
+    call: str = ""
+    origin: str = "built-in"
+    digest: str = ""
+    split_aware: bool = False
+
+    @property
+    def identity(self) -> str:
+        """The key of this task in score caches: its name, plus the file digest for plugins."""
+        return self.name if not self.digest else f"{self.name}@{self.digest[:16]}"
+
+    @property
+    def sandbox_entry(self) -> str:
+        """The function the sandbox calls: the driver's `call` if any, else `entry`."""
+        return self.call or self.entry
+
+    def sandbox_source(self, source: str) -> str:
+        """The text run in the sandbox: the candidate's source, then the trusted driver if any."""
+        if not self.driver:
+            return source
+        return f"{source.rstrip()}\n\n\n# --- selftaught task driver ---\n{self.driver}"
 
     def make_instances(self, split: str, limit: int | None = None) -> tuple[Instance, ...]:
         """The hidden instances of `split` ("val" or "test"), identical on every call.
@@ -89,15 +137,22 @@ class Task:
 
     def judge(self, instance: Instance, answer: Any) -> tuple[float, str | None]:
         """Like `score_answer`, but also says why an answer was rejected (None when valid)."""
+        assessment = self.assess(instance, answer)
+        return assessment.score, assessment.problem
+
+    def assess(self, instance: Instance, answer: Any) -> Assessment:
+        """Like `judge`, plus the task-specific extra numbers the grader reported."""
         try:
-            score = float(self.grade(instance, answer))
+            graded = self.grade(instance, answer)
+            extra = dict(graded.extra) if isinstance(graded, Graded) else {}
+            score = float(graded.score if isinstance(graded, Graded) else graded)
         except InvalidAnswer as exc:
-            return 0.0, f"invalid answer: {exc}"
+            return Assessment(0.0, f"invalid answer: {exc}")
         except Exception as exc:  # an answer shape no validator foresaw must still score 0
-            return 0.0, f"invalid answer: {type(exc).__name__}: {exc}"
+            return Assessment(0.0, f"invalid answer: {type(exc).__name__}: {exc}")
         if not 0.0 <= score <= 1.0:  # a grader bug must never leak an out-of-range utility
-            score = min(1.0, max(0.0, score))
-        return score, None
+            score = min(1.0, max(0.0, score)) if score == score else 0.0
+        return Assessment(score, None, extra)
 
     def summary(self) -> dict[str, Any]:
         """The public facts about this task (what `selftaught tasks --json` prints)."""
@@ -110,6 +165,7 @@ class Task:
             "time_limit_seconds": self.time_limit_seconds,
             "memory_bytes": self.memory_bytes,
             "utility_budget": self.utility_budget,
+            "origin": self.origin,
         }
 
 
@@ -135,13 +191,16 @@ def _instances(task: Task, split: str, count: int | None = None) -> tuple[Instan
 
 
 def _instance(task: Task, split: str, index: int) -> Instance:
-    key = (task.name, task.version, split, index)
+    key = (task.identity, task.version, split, index)
     cached = _INSTANCE_CACHE.get(key)
     if cached is None:
         # Every instance has its own seed, so any prefix of a split can be made on its own.
         # String seeds hash deterministically (independent of PYTHONHASHSEED).
         rng = random.Random(f"{task.name}/{task.split_seeds[split]}/{index}")
-        args, hidden = task.generate(rng, index)
+        if task.split_aware:  # task files get the split too: test instances may differ in kind
+            args, hidden = task.generate(rng, split, index)  # type: ignore[call-arg]
+        else:
+            args, hidden = task.generate(rng, index)
         cached = Instance(index, freeze(args), types.MappingProxyType(hidden))
         _INSTANCE_CACHE[key] = cached
     return cached

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from selftaught.errors import ConfigError
 from selftaught.tasks import (
+    bin_packing,
+    circle_packing,
     maxcut,
     parity_noise,
     parity_noiseless,
@@ -22,6 +24,8 @@ _TASKS: dict[str, Task] = {
         quadratic_assignment,
         three_sat,
         maxcut,
+        circle_packing,
+        bin_packing,
     )
 }
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+# The fields every result has; a task's extra numbers may not reuse these names.
+STANDARD_FIELDS = frozenset(
+    {"task", "split", "score", "error", "seconds", "instances", "failed", "instance_scores"}
+)
 
 
 @dataclass(frozen=True)
@@ -13,7 +19,9 @@ class ScoreResult:
     `score` is the mean instance score in [0, 1]; `error` is None when every instance ran and
     returned a valid answer, otherwise the first problem plus how many instances had one;
     `seconds` is the wall time of the evaluation; `instances` the number of instances scored.
-    `failed` and `instance_scores` give the detail behind the mean.
+    `failed` and `instance_scores` give the detail behind the mean. `extra` holds task-specific
+    numbers (e.g. circle packing's `sum_of_radii`), each averaged over the instances whose answer
+    was valid; the JSON forms list them beside the standard fields.
     """
 
     task: str
@@ -24,6 +32,7 @@ class ScoreResult:
     instances: int
     failed: int = 0
     instance_scores: tuple[float, ...] = ()
+    extra: Mapping[str, float] = field(default_factory=dict)
 
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
         """The public JSON object; `full=True` adds `failed` and `instance_scores`."""
@@ -38,6 +47,8 @@ class ScoreResult:
         if full:
             data["failed"] = self.failed
             data["instance_scores"] = list(self.instance_scores)
+        for name, value in self.extra.items():
+            data.setdefault(name, value)
         return data
 
     @classmethod
@@ -52,4 +63,5 @@ class ScoreResult:
             instances=int(data["instances"]),
             failed=int(data.get("failed", 0)),
             instance_scores=tuple(float(s) for s in data.get("instance_scores", ())),
+            extra={k: v for k, v in data.items() if k not in STANDARD_FIELDS},
         )

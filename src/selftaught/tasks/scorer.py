@@ -9,13 +9,14 @@ here from that answer and the hidden instance. Failures of any kind score 0 for 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from selftaught.tasks.base import Instance, Task, check_split
+from selftaught.tasks.base import Assessment, Instance, Task, check_split
 from selftaught.tasks.cache import MemoryScoreCache, ScoreCache, source_digest
 from selftaught.tasks.precheck import precheck
 from selftaught.tasks.registry import get_task
-from selftaught.tasks.result import ScoreResult
+from selftaught.tasks.result import STANDARD_FIELDS, ScoreResult
 
 if TYPE_CHECKING:
     from selftaught.sandbox import CallResult, Limits
@@ -57,7 +58,7 @@ def score_program(
     instances = task.make_instances(split, limit)
     split_key = split if limit is None else f"{split}[:{len(instances)}]"
     cache = DEFAULT_CACHE if cache is None else cache
-    key = (source_digest(source) if isinstance(source, str) else "", task.name, split_key)
+    key = (source_digest(source) if isinstance(source, str) else "", task.identity, split_key)
     if isinstance(source, str) and (hit := cache.get(key)) is not None:
         return hit
     result = _evaluate(task, source, split, instances, workers)
@@ -78,33 +79,46 @@ def _evaluate(
     workers = workers if task.parallel else 1
     limits = task_limits(task)
     args_list = [list(instance.args) for instance in instances]
-    calls = run_function_many(source, task.entry, args_list, limits, workers=workers)
+    program, entry = task.sandbox_source(source), task.sandbox_entry
+    calls = run_function_many(program, entry, args_list, limits, workers=workers)
     # A crash is the one outcome that may be the sandbox's fault rather than the program's:
     # give those instances one more try before scoring them 0.
     crashed = [i for i, call in enumerate(calls) if call.status == "crashed"]
     if crashed:
         again = run_function_many(
-            source, task.entry, [args_list[i] for i in crashed], limits, workers=workers
+            program, entry, [args_list[i] for i in crashed], limits, workers=workers
         )
         for i, call in zip(crashed, again, strict=True):
             calls[i] = call
     scores: list[float] = []
     problems: list[tuple[int | None, str]] = []
+    extras: list[Mapping[str, float]] = []
     for instance, call in zip(instances, calls, strict=True):
-        score, problem = _judge(task, instance, call)
-        scores.append(score)
-        if problem is not None:
-            problems.append((instance.index, problem))
-    return _result(task, split, scores, problems, start)
+        assessment = _judge(task, instance, call)
+        scores.append(assessment.score)
+        extras.append(assessment.extra)
+        if assessment.problem is not None:
+            problems.append((instance.index, assessment.problem))
+    return _result(task, split, scores, problems, start, mean_extras(extras))
 
 
-def _judge(task: Task, instance: Instance, call: CallResult) -> tuple[float, str | None]:
+def _judge(task: Task, instance: Instance, call: CallResult) -> Assessment:
     if call.status != "ok":
         detail = _one_line((call.error or "").strip() or "no detail")
         if detail.lower().startswith(call.status[:4]):  # "timed out: ...", "crashed: ..."
-            return 0.0, detail
-        return 0.0, f"{call.status}: {detail}"
-    return task.judge(instance, call.value)
+            return Assessment(0.0, detail)
+        return Assessment(0.0, f"{call.status}: {detail}")
+    return task.assess(instance, call.value)
+
+
+def mean_extras(extras: list[Mapping[str, float]]) -> dict[str, float]:
+    """Average each extra number over the instances that reported it (standard names dropped)."""
+    totals: dict[str, list[float]] = {}
+    for extra in extras:
+        for name, value in extra.items():
+            if name not in STANDARD_FIELDS:
+                totals.setdefault(name, []).append(float(value))
+    return {name: sum(values) / len(values) for name, values in totals.items()}
 
 
 def _result(
@@ -113,6 +127,7 @@ def _result(
     scores: list[float],
     problems: list[tuple[int | None, str]],
     start: float,
+    extra: Mapping[str, float] | None = None,
 ) -> ScoreResult:
     n = len(scores)
     error = None
@@ -130,6 +145,7 @@ def _result(
         instances=n,
         failed=failed,
         instance_scores=tuple(scores),
+        extra=dict(extra or {}),
     )
 
 

@@ -40,7 +40,7 @@ MIN_ITEM, MAX_ITEM = 20, 100
 N_ITEMS = 500
 TIME_LIMIT = 10.0
 
-DRIVER = f'''import numpy as _selftaught_np
+DRIVER = '''import numpy as _selftaught_np
 
 
 def _selftaught_pack(items, capacity):
@@ -52,8 +52,8 @@ def _selftaught_pack(items, capacity):
         scores = _selftaught_np.asarray(priority(item, bins[valid].copy()), dtype=float)
         if scores.shape != valid.shape:
             raise ValueError(
-                f"priority() must return one number per bin: got shape {{scores.shape}} "
-                f"for {{len(valid)}} bins"
+                f"priority() must return one number per bin: got shape {scores.shape} "
+                f"for {len(valid)} bins"
             )
         best = int(valid[int(_selftaught_np.argmax(scores))])
         bins[best] -= item

@@ -89,10 +89,11 @@ def utility(algorithm_str: str) -> float:
     algorithm() takes no arguments and returns a list of {N_CIRCLES} [x, y, r] lists: the centre and
     radius of each circle. The answer is valid only if every number is finite, every radius is
     non-negative, every circle lies inside [0, 1] x [0, 1] and no two circles overlap (tolerance
-    {TOLERANCE:g}). A valid answer scores sum(r) / {REFERENCE_SUM} (the best published sum of radii),
-    clipped to 1; an invalid answer, an exception or a timeout ({TIME_LIMIT:g} seconds) scores 0.
+    {TOLERANCE:g}). A valid answer scores sum(r) / {REFERENCE_SUM} (the best published sum of
+    radii), clipped to 1; an invalid answer, an exception or a timeout ({TIME_LIMIT:g} s) scores 0.
     """
     exec(algorithm_str, globals())
+    tol = {TOLERANCE}
     try:
         circles = [[float(v) for v in c] for c in algorithm()]
     except Exception:
@@ -102,12 +103,12 @@ def utility(algorithm_str: str) -> float:
     for x, y, r in circles:
         if not all(math.isfinite(v) for v in (x, y, r)) or r < 0:
             return 0.0
-        if x - r < -{TOLERANCE} or y - r < -{TOLERANCE} or x + r > 1 + {TOLERANCE} or y + r > 1 + {TOLERANCE}:
+        if min(x - r, y - r) < -tol or max(x + r, y + r) > 1 + tol:
             return 0.0
     for i in range(len(circles)):
         for j in range(i + 1, len(circles)):
             (xi, yi, ri), (xj, yj, rj) = circles[i], circles[j]
-            if math.hypot(xi - xj, yi - yj) < ri + rj - {TOLERANCE}:
+            if math.hypot(xi - xj, yi - yj) < ri + rj - tol:
                 return 0.0
     return min(1.0, sum(r for _, _, r in circles) / {REFERENCE_SUM})
 '''

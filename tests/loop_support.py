@@ -6,6 +6,7 @@ sandbox, so protocol tests run fast; isolation tests use the real SandboxSession
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -29,9 +30,9 @@ class LocalChannel:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         boot = (
-            "import sys, runpy; sys.path.insert(0, %r); import sandbox_channel; "
-            "sandbox_channel.attach(%d, %d); runpy.run_path(%r, run_name='__main__')"
-            % (str(CHILD_DIR), to_child_r, from_child_w, str(harness))
+            f"import sys, runpy; sys.path.insert(0, {str(CHILD_DIR)!r}); import sandbox_channel; "
+            f"sandbox_channel.attach({to_child_r}, {from_child_w}); "
+            f"runpy.run_path({str(harness)!r}, run_name='__main__')"
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", boot],
@@ -48,10 +49,8 @@ class LocalChannel:
 
     def send(self, msg: dict[str, Any]) -> None:
         data = json.dumps(msg).encode()
-        try:
+        with contextlib.suppress(BrokenPipeError):
             os.write(self._out, len(data).to_bytes(4, "big") + data)
-        except BrokenPipeError:
-            pass
 
     def _read(self, size: int, deadline: float) -> bool:
         while len(self._buf) < size:
@@ -80,10 +79,8 @@ class LocalChannel:
 
     def close(self) -> None:
         for fd in (self._out, self._in):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
@@ -100,3 +97,37 @@ def fake_score(task: Any, source: str, split: str) -> Evaluation:
     lines = [line for line in source.splitlines() if line.strip()]
     score = min(1.0, sum("return" in line for line in lines) / 10) if lines else 0.0
     return Evaluation(score if split == "val" else score / 2, 0.0, None)
+
+
+class ScriptedBackend:
+    """A stand-in model for policy tests: downstream answers carry a GOOD marker; the meta level
+    answers with a fixed improver source (`meta_answer`)."""
+
+    spec = "scripted"
+
+    def __init__(self, meta_answer: str) -> None:
+        from selftaught.lm.types import Usage
+
+        self.meta_answer = meta_answer
+        self.usage = Usage()
+        self.requests = 0
+
+    def generate(self, requests: Any) -> list[list[Any]]:
+        from selftaught.lm.types import Sample
+
+        out = []
+        for request in requests:
+            self.requests += 1
+            user = request.messages[-1][1]
+            if "def meta_utility" in user:
+                text = f"Idea: try this.\n```python\n{self.meta_answer}\n```"
+            else:
+                text = "```python\ndef algorithm(a, b, c):\n    return [0 for _ in c]  # GOOD\n```"
+            out.append([Sample(f"{text}\n", 3, 7, 0.01) for _ in request.indices])
+        return out
+
+
+def marker_score(task: Any, source: str, split: str) -> Evaluation:
+    """0.6 on validation for programs with the GOOD marker, 0.2 otherwise; test is val / 2."""
+    val = 0.6 if "GOOD" in source else 0.2
+    return Evaluation(val if split == "val" else val / 2, 0.0, None)

@@ -19,7 +19,9 @@ class SlowBackend:
     def generate(self, requests: list[SampleRequest]) -> list[list[Sample]]:
         self.calls.append(list(requests))
         time.sleep(0.05)
-        return [[Sample(f"{r.messages[-1][1]}:{i}", 1, 1, 0.0) for i in r.indices] for r in requests]
+        return [
+            [Sample(f"{r.messages[-1][1]}:{i}", 1, 1, 0.0) for i in r.indices] for r in requests
+        ]
 
 
 def request(text: str, first: int) -> SampleRequest:
@@ -32,9 +34,13 @@ def test_concurrent_participants_share_one_generate_call() -> None:
     results: dict[int, list[list[Sample]]] = {}
 
     def worker(run: int) -> None:
-        with batching.participant():
+        try:
             time.sleep(0.02 * run)
             results[run] = batching.generate([request("same prompt", 100 * run)])
+        finally:
+            batching.leave()
+
+    batching.join(3)
 
     threads = [threading.Thread(target=worker, args=(r,)) for r in range(3)]
     start = time.monotonic()

@@ -151,8 +151,8 @@ def run_command(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed.")] = None,
     paper_mode: Annotated[
-        bool | None, typer.Option("--paper-mode", help="Adopt any candidate scoring above 0.")
-    ] = None,
+        bool, typer.Option("--paper-mode", help="Adopt any candidate scoring above 0.")
+    ] = False,
     paper_budgets: Annotated[
         bool, typer.Option("--paper-budgets", help="Use the paper's budgets (slow on CPU).")
     ] = False,
@@ -174,7 +174,7 @@ def run_command(
             runs=runs,
             model=model,
             seed=seed,
-            paper_mode=paper_mode,
+            paper_mode=paper_mode or None,
             lm_budget=lm_budget,
             max_responses_per_call=responses,
             max_tokens=max_tokens,

@@ -50,17 +50,25 @@ class BatchingBackend:
     def usage(self) -> Usage:
         return self.backend.usage
 
+    def join(self, count: int = 1) -> None:
+        """Declare `count` more concurrent callers (register them all before any starts)."""
+        with self._cond:
+            self._participants += count
+
+    def leave(self, count: int = 1) -> None:
+        """A caller declared with `join` is done."""
+        with self._cond:
+            self._participants -= count
+            self._cond.notify_all()
+
     @contextmanager
     def participant(self) -> Iterator[None]:
-        """Declare one concurrent session for the lifetime of the block."""
-        with self._cond:
-            self._participants += 1
+        """Declare one concurrent caller for the lifetime of the block."""
+        self.join()
         try:
             yield
         finally:
-            with self._cond:
-                self._participants -= 1
-                self._cond.notify_all()
+            self.leave()
 
     def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
         ticket = _Ticket(list(requests), time.monotonic())

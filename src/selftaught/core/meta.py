@@ -112,10 +112,9 @@ def improve_once(
     def utility(program: str) -> float:
         return ctx.evaluator.evaluate(task, program, "val").score
 
-    with ctx.backend.participant():
-        outcome = ImproverSession(
-            spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory
-        ).run()
+    outcome = ImproverSession(
+        spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory
+    ).run()
     result_sha, val, test = None, 0.0, 0.0
     if outcome.result is not None:
         result_sha = ctx.store.add_program(outcome.result, "solution", parent=None)
@@ -151,14 +150,19 @@ def average_runs(
 ) -> MetaScore:
     """R concurrent runs of one improver on one task (each a fresh LM budget), averaged."""
     runs = ctx.config.runs
-    with ThreadPoolExecutor(max_workers=runs, thread_name_prefix="improver-run") as pool:
-        futures = [
-            pool.submit(
-                improve_once, ctx, improver_source, task, initial_solution, r, purpose=purpose
+
+    def one_run(run_index: int) -> SessionRecord:
+        try:
+            return improve_once(
+                ctx, improver_source, task, initial_solution, run_index, purpose=purpose
             )
-            for r in range(runs)
-        ]
-        records = tuple(f.result() for f in futures)
+        finally:
+            ctx.backend.leave()
+
+    # All R runs are declared before any starts, so their first LM requests share one batch.
+    ctx.backend.join(runs)
+    with ThreadPoolExecutor(max_workers=runs, thread_name_prefix="improver-run") as pool:
+        records = tuple(pool.map(one_run, range(runs)))
     return MetaScore(
         statistics.fmean(r.val for r in records),
         statistics.fmean(r.test for r in records),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from selftaught.core.scan import scan_source
-from selftaught.errors import LMBudgetExhausted, SelftaughtError
+from selftaught.errors import InvalidLMRequest, LMBudgetExhausted, SandboxError
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.store.db import RunStore
 
@@ -29,6 +29,8 @@ HARNESS_PATH = Path(__file__).with_name("harness.py")
 EXTRACT_PATH = Path(__file__).with_name("extract.py")
 MAX_PROGRAM_CHARS = 200_000
 MAX_EVENTS_PER_SESSION = 200
+#: The improver's own CPU time; waiting for the orchestrator's answers costs none.
+IMPROVER_CPU_SECONDS = 300.0
 #: Event kinds the harness may report; anything else is recorded as a protocol violation.
 REPORTED_KINDS = frozenset(
     {
@@ -61,8 +63,13 @@ def sandbox_channel_factory(
     """Start the harness in a fresh `SandboxSession` (the default)."""
     from selftaught.sandbox import Limits, SandboxSession
 
-    limits = Limits(wall_seconds=wall_seconds, memory_bytes=memory_bytes)
-    return SandboxSession.start(harness, init, limits)
+    limits = Limits(
+        wall_seconds=wall_seconds,
+        cpu_seconds=min(wall_seconds, IMPROVER_CPU_SECONDS),
+        memory_bytes=memory_bytes,
+        output_bytes=4 << 20,
+    )
+    return SandboxSession.start(harness, init, limits, seed=int(init.get("seed", 0)))
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class SessionSpec:
     utility_budget: int
     seed: int
     wall_seconds: float
-    memory_bytes: int = 2 << 30
+    memory_bytes: int = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,9 @@ class ImproverSession:
         except LMBudgetExhausted as exc:
             self._event("budget_refusal", {"budget": "language_model"}, attempt=False)
             return {"ok": False, "error_type": "budget", "error": str(exc)}
-        except SelftaughtError as exc:
+        except InvalidLMRequest as exc:
+            # Only the improver's own mistakes go back to it; a failing model (ReplayMiss,
+            # ModelUnavailable, a dead server) aborts the run, which can then be resumed.
             return {"ok": False, "error_type": "invalid", "error": str(exc)}
         self.lm_calls += 1
         self.store.add_event(
@@ -248,12 +257,10 @@ class ImproverSession:
                 return self._outcome(None, "timeout", "improver exceeded its wall-clock limit")
             try:
                 msg = channel.recv(timeout=remaining)
-            except (EOFError, OSError, ValueError) as exc:
-                return self._outcome(None, "crashed", f"improver process ended: {exc}")
-            if msg is None:
-                if time.monotonic() >= deadline:
-                    return self._outcome(None, "timeout", "improver exceeded its wall limit")
-                return self._outcome(None, "crashed", "improver process ended without a result")
+            except (SandboxError, EOFError, OSError, ValueError) as exc:
+                return self._outcome(None, "crashed", f"improver process ended: {exc}"[:500])
+            if msg is None:  # nothing arrived before the deadline
+                return self._outcome(None, "timeout", "improver exceeded its wall-clock limit")
             if not isinstance(msg, dict):
                 self._event("protocol_violation", {"type": type(msg).__name__})
                 continue
@@ -274,4 +281,7 @@ class ImproverSession:
             else:
                 self._event("protocol_violation", {"op": repr(op)[:80]})
                 reply = {"ok": False, "error_type": "invalid", "error": f"unknown op {op!r}"}
-            channel.send(reply)
+            try:
+                channel.send(reply)
+            except (SandboxError, OSError) as exc:
+                return self._outcome(None, "crashed", f"improver process ended: {exc}"[:500])

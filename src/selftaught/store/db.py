@@ -21,6 +21,7 @@ from typing import Any
 DB_NAME = "run.sqlite"
 #: Test hook: exit abruptly (as a kill would) after this many writes in one process.
 CRASH_ENV = "SELFTAUGHT_CRASH_AFTER_WRITES"
+CRASH_MODE_ENV = "SELFTAUGHT_CRASH_MODE"
 CRASH_EXIT_CODE = 75
 
 _SCHEMA = """
@@ -49,6 +50,10 @@ CREATE TABLE IF NOT EXISTS iterations (
     created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class SimulatedKill(BaseException):
+    """Raised by the kill test hook; a BaseException so that no handler swallows it."""
 
 
 def sha256_text(text: str) -> str:
@@ -110,6 +115,9 @@ class RunStore:
         self._writes = 0
         crash = os.environ.get(CRASH_ENV, "")
         self._crash_after = int(crash) if crash.isdigit() else None
+        # "raise" simulates the kill in-process (SimulatedKill), anything else exits the process.
+        self._crash_raise = os.environ.get(CRASH_MODE_ENV, "exit") == "raise"
+        self._dead = False
 
     def close(self) -> None:
         with self._lock:
@@ -118,10 +126,15 @@ class RunStore:
     # -- plumbing -------------------------------------------------------------------------------
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         with self._lock:
+            if self._dead:
+                raise SimulatedKill("the run store was killed (test hook)")
             cursor = self._conn.execute(sql, params)
             self._writes += 1
             if self._crash_after is not None and self._writes >= self._crash_after:
-                os._exit(CRASH_EXIT_CODE)  # simulate a kill right after a committed write
+                if not self._crash_raise:
+                    os._exit(CRASH_EXIT_CODE)  # as a kill right after a committed write
+                self._dead = True
+                raise SimulatedKill("the run store was killed (test hook)")
             return cursor.rowcount
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:

@@ -1,0 +1,275 @@
+"""Pure logic of the reference improvers: SEARCH/REPLACE application, bandit arithmetic,
+annealing schedule, decomposition, self-debug diagnosis and the shared budget bookkeeping.
+
+The improvers are plain source files; these tests execute the shipped (trusted) files in a fresh
+namespace and call their helper functions. Model text used here comes from the real recordings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from selftaught.errors import ConfigError
+from selftaught.improvers.catalog import get_improver, list_improvers, resolve_improver
+
+RECORDINGS = Path(__file__).parent / "fixtures" / "recordings"
+SOLUTION = "def algorithm(x):\n    return x\n"
+
+
+def load(name: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "improver"}
+    exec(compile(get_improver(name).source(), f"{name}.py", "exec"), namespace)
+    return namespace
+
+
+def real_responses() -> list[str]:
+    texts = []
+    for path in sorted(RECORDINGS.glob("improvers_*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                texts.append(json.loads(line)["text"])
+    return texts
+
+
+# -- catalog ----------------------------------------------------------------------------------
+def test_catalog_lists_nine_improvers_each_defining_improve_algorithm() -> None:
+    infos = list_improvers()
+    assert infos[0].name == "seed" and len(infos) == 9
+    for info in infos:
+        assert "def improve_algorithm(initial_solution, utility, language_model" in info.source()
+        assert info.description
+
+
+def test_resolve_improver_names_paths_and_errors(tmp_path: Path) -> None:
+    assert resolve_improver("beam")[0] == "beam"
+    path = tmp_path / "mine.py"
+    path.write_text("def improve_algorithm(s, u, l):\n    return s\n")
+    assert resolve_improver(str(path)) == ("mine", path.read_text())
+    with pytest.raises(ConfigError, match="valid: seed, beam"):
+        resolve_improver("nope")
+    with pytest.raises(ConfigError, match="not found"):
+        resolve_improver(str(tmp_path / "missing.py"))
+
+
+@pytest.mark.parametrize("name", [i.name for i in list_improvers() if i.name != "seed"])
+def test_improvers_are_stdlib_only(name: str) -> None:
+    import ast
+    import sys
+
+    tree = ast.parse(get_improver(name).source())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported - {"helpers"} <= set(sys.stdlib_module_names)
+
+
+# -- SEARCH/REPLACE ---------------------------------------------------------------------------
+DIFF = load("diff_edits")
+SOURCE = (
+    "def algorithm(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
+)
+
+
+def test_parse_edits_reads_blocks_and_an_unclosed_last_block() -> None:
+    text = (
+        "Idea: start at one.\n<<<<<<< SEARCH\n    total = 0\n=======\n    total = 1\n"
+        ">>>>>>> REPLACE\n\n<<<<<<<< SEARCH\n    return total\n========\n    return -total\n"
+    )
+    assert DIFF["parse_edits"](text) == [
+        ("    total = 0", "    total = 1"),
+        ("    return total", "    return -total"),
+    ]
+    assert DIFF["parse_edits"]("no edits here") == []
+
+
+def test_apply_edit_exact_indentation_tolerant_fuzzy_and_missing() -> None:
+    apply = DIFF["apply_edit"]
+    assert "total = 1" in apply(SOURCE, "    total = 0", "    total = 1")
+    # SEARCH written without indentation: matched by content, replacement re-indented
+    shifted = apply(SOURCE, "for x in xs:\n    total += x", "for x in xs:\n    total += 2 * x")
+    assert "    for x in xs:\n        total += 2 * x\n" in shifted
+    # a small typo in SEARCH still finds the most similar block of lines
+    fuzzy = apply(SOURCE, "    for x in xs:\n        totl += x", "    total = sum(xs)")
+    assert fuzzy == "def algorithm(xs):\n    total = 0\n    total = sum(xs)\n    return total"
+    assert apply(SOURCE, "while True:\n    pass", "x = 1") is None
+
+
+def test_apply_edits_counts_applied_and_skips_unmatched() -> None:
+    edits = [
+        ("    total = 0", "    total = 1"),
+        ("nothing like this", "x"),
+        ("return total", "return 0"),
+    ]
+    new, applied = DIFF["apply_edits"](SOURCE, edits)
+    assert applied == 2 and "total = 1" in new and "return 0" in new
+
+
+def test_candidate_falls_back_to_a_full_program() -> None:
+    response = "Here it is:\n```python\ndef algorithm(xs):\n    return sum(xs)\n```\n"
+    assert DIFF["candidate"](SOURCE, response) == "def algorithm(xs):\n    return sum(xs)"
+    assert DIFF["candidate"](SOURCE, "<<<<<<< SEARCH\nnot there\n=======\nx\n>>>>>>> REPLACE") == ""
+
+
+# -- bandit -----------------------------------------------------------------------------------
+BANDIT = load("bandit")
+
+
+def test_ucb1_arithmetic() -> None:
+    ucb = BANDIT["ucb"]
+    assert ucb(0, 0.0, 10) == math.inf
+    assert ucb(2, 1.0, 8, 1.0) == pytest.approx(0.5 + math.sqrt(2 * math.log(8) / 2))
+    assert ucb(4, 2.0, 8, 0.0) == pytest.approx(0.5)
+
+
+def test_choose_arms_explores_unpulled_arms_then_exploits() -> None:
+    choose = BANDIT["choose_arms"]
+    assert choose([0, 0, 0], [0.0, 0.0, 0.0], 2) == [0, 1]
+    # every arm pulled once: a high mean wins when the exploration bonus is equal
+    assert choose([1, 1, 1], [0.1, 0.9, 0.5], 1) == [1]
+    # a rarely pulled arm's bonus beats a slightly better mean
+    assert choose([10, 1], [6.0, 0.5], 1) == [1]
+
+
+# -- annealing, temperature sweep, beam, genetic --------------------------------------------
+def test_annealing_acceptance_and_schedule() -> None:
+    ns = load("annealing")
+    assert ns["accept_probability"](0.05, 0.1) == 1.0
+    assert ns["accept_probability"](-0.1, 0.1) == pytest.approx(math.exp(-1))
+    assert ns["accept_probability"](-0.1, 0.0) == 0.0
+    hot, cold = ns["LM_TEMPERATURES"]
+    assert ns["lm_temperature"](0, 3) == hot and ns["lm_temperature"](2, 3) == pytest.approx(cold)
+    assert ns["lm_temperature"](1, 3) == pytest.approx((hot + cold) / 2)
+
+
+def test_temperature_sweep_spread_and_best() -> None:
+    ns = load("temperature_sweep")
+    values = (0.2, 0.6, 1.0, 1.4)
+    assert ns["spread"](values, 1) == [1.0]
+    assert ns["spread"](values, 2) == [0.2, 1.4]
+    assert ns["spread"](values, 9) == list(values)
+    assert ns["best_temperature"]({0.2: [0.1, 0.3], 1.0: [0.4], 1.4: []}) == 1.0
+    assert ns["best_temperature"]({}) is None
+
+
+def test_beam_and_population_keep_the_best_distinct_programs() -> None:
+    beam = load("beam")["next_beam"]
+    assert beam([(0.5, "a")], [(0.7, "b"), (0.7, "b\n"), (0.1, "c")], 2) == [(0.7, "b"), (0.5, "a")]
+    genetic = load("genetic")
+    assert genetic["survivors"]([(0.2, "a"), (0.9, "b"), (0.9, "b ")], 5) == [
+        (0.9, "b"),
+        (0.2, "a"),
+    ]
+    population = [(0.1, "a"), (0.9, "b")]
+    picks = {genetic["tournament"](population, random.Random(s))[1] for s in range(30)}
+    assert "b" in picks  # the better one wins any tournament it enters
+    messages = genetic["offspring_messages"](
+        population, 6, type("U", (), {"str": "u"})(), random.Random(1)
+    )
+    assert len(messages) == 6 and any("Solution B" in m for m in messages)
+
+
+# -- decomposition and self-debug -------------------------------------------------------------
+def test_decompose_parts_and_replacement() -> None:
+    ns = load("decompose")
+    source = (
+        "import math\n\n@staticmethod\ndef helper(x):\n    return x\n\n"
+        "def algorithm(x):\n    return helper(x)\n"
+    )
+    assert ns["top_level_parts"](source) == [("helper", 3, 5), ("algorithm", 7, 8)]
+    new = ns["replace_part"](source, "helper", "```\ndef helper(x):\n    return 2 * x\n")
+    assert new is None  # a reply that does not parse is refused
+    new = ns["replace_part"](source, "helper", "def helper(x):\n    return 2 * x")
+    assert "return 2 * x" in new and "@staticmethod" not in new and "return helper(x)" in new
+    assert ns["replace_part"](source, "missing", "def missing():\n    pass") is None
+
+
+def test_self_debug_diagnosis() -> None:
+    ns = load("self_debug")
+    assert ns["entry_of"]("def helper(a):\n    pass\ndef algorithm(a, b, c):\n    pass") == (
+        "algorithm",
+        3,
+    )
+    diagnose = ns["diagnose"]
+    assert diagnose("", "algorithm", 3) == "the reply contained no code block"
+    assert diagnose("def algorithm(a, b, c)\n    pass", "algorithm", 3).startswith("SyntaxError")
+    assert "does not define" in diagnose("def other(a, b, c):\n    pass", "algorithm", 3)
+    assert "takes 1 parameters" in diagnose("def algorithm(a):\n    pass", "algorithm", 3)
+    assert diagnose("def algorithm(*args):\n    pass", "algorithm", 3) is None
+    assert diagnose("def algorithm(a, b, c):\n    return a", "algorithm", 3) is None
+
+
+# -- budgets: every improver stops gracefully and never returns a worse program ---------------
+class FakeUtility:
+    """Scores by a fixed rule; raises once its budget is spent (as the proxy does)."""
+
+    str = "def utility(algorithm_str): ..."
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.uses = budget, 0
+
+    def __call__(self, program: str) -> float:
+        if self.uses >= self.budget:
+            raise RuntimeError("utility budget exhausted")
+        self.uses += 1
+        return min(1.0, len(set(program.split())) / 100)
+
+
+class ReplayedLM:
+    """Answers with real recorded model responses in turn; raises once its budget is spent."""
+
+    def __init__(self, budget: int, width: int = 3) -> None:
+        self.budget, self.max_responses_per_call, self.calls = budget, width, 0
+        self.texts = real_responses()
+
+    def batch_prompt(
+        self, expertise: str, messages: list[str], temperature: float = 0.7
+    ) -> list[str]:
+        if self.budget <= 0:
+            raise RuntimeError("language-model budget exhausted")
+        assert len(messages) <= self.max_responses_per_call and 0 <= temperature <= 2
+        self.budget -= 1
+        self.calls += 1
+        out = [self.texts[(self.calls * 7 + i) % len(self.texts)] for i in range(len(messages))]
+        return out
+
+
+NAMES = [info.name for info in list_improvers() if info.name != "seed"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("u_budget", "lm_budget"), [(8, 3), (1, 3), (25, 0), (3, 9)])
+def test_budgets_respected_and_never_worse(name: str, u_budget: int, lm_budget: int) -> None:
+    if not real_responses():
+        pytest.skip("no recordings")
+    ns = load(name)
+    utility, lm = FakeUtility(u_budget), ReplayedLM(lm_budget)
+    before = FakeUtility(1)(SOLUTION)
+    result = ns["improve_algorithm"](SOLUTION, utility, lm)
+    assert isinstance(result, str)
+    assert utility.uses <= u_budget and lm.calls <= lm_budget
+    assert FakeUtility(1)(result) >= before
+    if u_budget < 2 or lm_budget == 0:
+        assert result == SOLUTION and lm.calls == 0  # nothing could be shown to be better
+
+
+def test_paper_behaviour_flag_may_return_a_worse_candidate() -> None:
+    if not real_responses():
+        pytest.skip("no recordings")
+    ns = load("beam")
+    ns["KEEP_INPUT"] = False
+
+    def utility(program: str) -> float:
+        return 1.0 if program == SOLUTION else 0.0
+
+    utility.budget, utility.uses, utility.str = 10, 0, "u"  # type: ignore[attr-defined]
+    result = ns["improve_algorithm"](SOLUTION, utility, ReplayedLM(1))
+    assert result != SOLUTION  # the input no longer competes

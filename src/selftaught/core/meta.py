@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 from selftaught.config import RunConfig
 from selftaught.core.batching import BatchingBackend
 from selftaught.core.evaluate import Evaluator
+from selftaught.core.extract import defines_function
 from selftaught.core.progress import NullProgress, ProgressSink
 from selftaught.core.session import (
     ChannelFactory,
     ImproverSession,
+    SessionOutcome,
     SessionSpec,
     sandbox_channel_factory,
 )
@@ -112,9 +114,13 @@ def improve_once(
     def utility(program: str) -> float:
         return ctx.evaluator.evaluate(task, program, "val").score
 
-    outcome = ImproverSession(
-        spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory
-    ).run()
+    session = ImproverSession(spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory)
+    if defines_function(improver_source, IMPROVER_ENTRY):
+        outcome = session.run()
+    else:  # nothing to run: spare the sandbox start-up, but still record the static scan
+        session.static_scan()
+        reason = f"the improver does not parse or defines no {IMPROVER_ENTRY} function"
+        outcome = SessionOutcome(None, "error", reason, 0, 0, session.attempts)
     result_sha, val, test = None, 0.0, 0.0
     if outcome.result is not None:
         result_sha = ctx.store.add_program(outcome.result, "solution", parent=None)

@@ -137,7 +137,8 @@ class ImproverSession:
             program=self.spec.improver_sha,
         )
 
-    def _static_scan(self) -> None:
+    def static_scan(self) -> None:
+        """Record the circumvention constructs found in the improver's source."""
         for finding in scan_source(self.spec.improver_source):
             self.store.add_event(
                 finding.kind,
@@ -235,7 +236,7 @@ class ImproverSession:
 
     def run(self) -> SessionOutcome:
         """Run the improver; never raises for anything the improver does."""
-        self._static_scan()
+        self.static_scan()
         deadline = time.monotonic() + self.spec.wall_seconds
         channel = self.channel_factory(
             HARNESS_PATH, self._init_message(), self.spec.wall_seconds, self.spec.memory_bytes

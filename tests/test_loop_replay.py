@@ -1,0 +1,146 @@
+"""The whole loop on replayed REAL model responses (recorded from embedded:qwen2.5-coder-0.5b).
+
+One two-iteration run is shared by the tests of this module: its summary and database, the
+transfer table, `improve --json`, and a subprocess killed mid-run and resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from selftaught.cli.app import app
+
+RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "loop_run.jsonl"
+SRC = Path(__file__).resolve().parents[1] / "src"
+# The configuration the recording was made with (prompts and sample keys depend on it).
+CONFIG = """
+iterations = 2
+runs = 2
+lm_budget = 1
+meta_lm_budget = 1
+max_responses_per_call = 2
+max_tokens = 256
+meta_max_tokens = 384
+meta_utility_budget = 2
+transfer_tasks = ["maxcut"]
+model = "replay:{path}"
+"""
+
+pytestmark = pytest.mark.skipif(not RECORDING.is_file(), reason="recording missing")
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cfg") / "replay.toml"
+    path.write_text(CONFIG.format(path=RECORDING))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory, config_file: Path) -> Path:
+    out = tmp_path_factory.mktemp("run") / "run"
+    result = CliRunner().invoke(app, ["run", "--config", str(config_file), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_two_iteration_run(finished_run: Path) -> None:
+    summary = json.loads((finished_run / "summary.json").read_text())
+    assert [it["t"] for it in summary["iterations"]] == [0, 1, 2]
+    assert summary["iterations"][0]["adopted"] is True
+    for it in summary["iterations"]:
+        assert 0.0 <= it["meta_utility_val"] <= 1.0 and 0.0 <= it["meta_utility_test"] <= 1.0
+        assert len(it["improver_sha256"]) == 64
+    # The seed improver's meta-utility is a real parity score, not a crash.
+    assert summary["iterations"][0]["meta_utility_val"] > 0.3
+    lm = summary["lm"]
+    assert lm["calls"] >= 4 and lm["samples"] >= 2 * lm["calls"] - 2
+    assert lm["completion_tokens"] > 0
+    db = sqlite3.connect(finished_run / "run.sqlite")
+    counts = {
+        table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("programs", "evaluations", "lm_calls", "events", "sessions", "iterations")
+    }
+    assert counts["iterations"] == 3 and counts["lm_calls"] == lm["samples"]
+    assert all(counts.values()), counts
+    assert (finished_run / "config.toml").is_file()
+
+
+def test_rerun_is_idempotent(finished_run: Path, config_file: Path) -> None:
+    before = (finished_run / "summary.json").read_text()
+    result = CliRunner().invoke(
+        app, ["run", "--config", str(config_file), "--out", str(finished_run)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (finished_run / "summary.json").read_text() == before
+    other = CliRunner().invoke(app, ["run", "--out", str(finished_run), "--iterations", "5"])
+    assert other.exit_code != 0 and "different config" in other.output
+
+
+def test_kill_then_resume_gives_the_same_summary(
+    finished_run: Path, config_file: Path, tmp_path: Path
+) -> None:
+    reference = json.loads((finished_run / "summary.json").read_text())
+    out = tmp_path / "killed"
+    env = dict(os.environ, SELFTAUGHT_CRASH_AFTER_WRITES="40", PYTHONPATH=str(SRC))
+    cmd = [sys.executable, "-c", "from selftaught.cli.app import main; main()"]
+    killed = subprocess.run(
+        [*cmd, "run", "--config", str(config_file), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert killed.returncode == 75, killed.stderr.decode()[-2000:]
+    result = CliRunner().invoke(app, ["run", "--resume", str(out)])
+    assert result.exit_code == 0, result.output
+    resumed = json.loads((out / "summary.json").read_text())
+    assert resumed == reference
+
+
+def test_transfer_table(finished_run: Path) -> None:
+    result = CliRunner().invoke(app, ["transfer", str(finished_run), "--json"])
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.stdout)
+    assert table["split"] == "test" and table["runs"] == 2
+    assert [row["task"] for row in table["rows"]] == ["maxcut"]
+    row = table["rows"][0]
+    assert set(row) == {"task", "original", "seed_improver", "improved_improver"}
+    assert all(0.0 <= row[k] <= 1.0 for k in ("original", "seed_improver", "improved_improver"))
+    text = CliRunner().invoke(app, ["transfer", str(finished_run)])
+    assert text.exit_code == 0
+    for header in ("original", "seed improver", "improved improver", "maxcut"):
+        assert header in text.stdout
+
+
+def test_improve_json(config_file: Path, tmp_path: Path) -> None:
+    from selftaught.tasks import get_task
+
+    program = tmp_path / "seed.py"
+    program.write_text(get_task("parity_noise").seed_solution)
+    result = CliRunner().invoke(
+        app,
+        ["improve", str(program), "--task", "parity_noise", "--config", str(config_file), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    for key in (
+        "score_before",
+        "score_after",
+        "program",
+        "lm_calls",
+        "lm_budget",
+        "samples",
+        "circumvention_attempts",
+    ):
+        assert key in data
+    assert data["lm_calls"] == 1 and data["lm_budget"] == 1 and data["samples"] == 2
+    assert data["circumvention_attempts"] == 0
+    assert data["program"] is None or "def algorithm" in data["program"]

@@ -1,9 +1,10 @@
-"""`selftaught tasks`, `seed` and `score`: thin wrappers over `selftaught.tasks`."""
+"""`selftaught tasks`, `seed`, `score` and `new-task`: thin wrappers over `selftaught.tasks`."""
 
 from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,8 @@ from rich.text import Text
 from selftaught.errors import ConfigError, SelftaughtError
 
 USAGE_ERROR = 2
+
+TASK_HELP = "Task name (see `selftaught tasks`) or a task file: path/to/task.py."
 
 
 def _fail(message: str) -> typer.Exit:
@@ -28,14 +31,19 @@ def tasks_command(
     """List the tasks: name, description, entry signature and instances per split."""
     from selftaught.tasks import list_tasks
 
-    summaries = [task.summary() for task in list_tasks()]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summaries = [task.summary() for task in list_tasks()]
+    for warning in caught:  # a broken plugin must not hide the other tasks
+        typer.echo(f"warning: {warning.message}", err=True)
     if as_json:
         typer.echo(json.dumps(summaries, indent=2))
         return
     console = Console(highlight=False)
     for s in summaries:
         sizes = ", ".join(f"{split} {n}" for split, n in s["instances"].items())
-        console.print(Text.assemble((s["name"], "bold cyan"), "  ", s["signature"]))
+        plugin = "" if s["origin"] == "built-in" else f"  [{s['origin']}]"
+        console.print(Text.assemble((s["name"], "bold cyan"), "  ", s["signature"], plugin))
         console.print(
             Text(
                 f"    {s['description']}\n    instances: {sizes}; {s['time_limit_seconds']:g} s"
@@ -45,7 +53,7 @@ def tasks_command(
 
 
 def seed_command(
-    task: Annotated[str, typer.Option("--task", help="Task name (see `selftaught tasks`).")],
+    task: Annotated[str, typer.Option("--task", help=TASK_HELP)],
 ) -> None:
     """Print a task's seed solution (the program STOP starts from)."""
     from selftaught.tasks import get_task
@@ -59,7 +67,7 @@ def seed_command(
 
 def score_command(
     file: Annotated[Path, typer.Argument(help="Python file defining the task's entry function.")],
-    task: Annotated[str, typer.Option("--task", help="Task name (see `selftaught tasks`).")],
+    task: Annotated[str, typer.Option("--task", help=TASK_HELP)],
     split: Annotated[str, typer.Option("--split", help="val or test.")] = "val",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -81,8 +89,31 @@ def score_command(
         f"[bold]{result.task}[/bold] {result.split}: score [{colour}]{result.score:.4f}[/{colour}]"
         f" on {result.instances} instances in {result.seconds:.2f} s"
     )
+    for name, value in result.extra.items():
+        console.print(f"  {escape(name)}: {value:.6g}")
     if result.error is not None:
         console.print(f"[yellow]error:[/yellow] {escape(result.error)}")
+
+
+def new_task_command(
+    name: Annotated[str, typer.Argument(help="The new task's name (letters, digits, _ or -).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write it (default: ./NAME.py).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented task file that works at once (a 0/1 knapsack example to edit)."""
+    from selftaught.tasks.scaffold import new_task_file
+
+    try:
+        path = new_task_file(name, out, force=force)
+    except SelftaughtError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {path}")
+    typer.echo("try it:")
+    typer.echo(f"  selftaught seed --task {path} > seed.py")
+    typer.echo(f"  selftaught score seed.py --task {path}")
+    typer.echo(f"  selftaught improve seed.py --task {path}")
 
 
 def read_source(path: Path) -> str:
@@ -100,7 +131,8 @@ def read_source(path: Path) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Attach `tasks`, `seed` and `score` to the root app."""
+    """Attach `tasks`, `seed`, `score` and `new-task` to the root app."""
     app.command("tasks")(tasks_command)
     app.command("seed")(seed_command)
     app.command("score")(score_command)
+    app.command("new-task")(new_task_command)

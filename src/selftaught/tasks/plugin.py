@@ -1,0 +1,372 @@
+"""Task files: a user's own task as a plain Python file of module-level names.
+
+A task file is trusted code (the user's, like a test suite), so it is imported in the orchestrator;
+only candidate programs run in the sandbox. It defines:
+
+    NAME, DESCRIPTION, SIGNATURE, SEED (or SEED_FILE), UTILITY_TEXT     required strings
+    make_instance(rng, split, index) -> (args, hidden)                  required function
+    score(instance, answer) -> float in [0, 1] (or Graded)              required function
+    ENTRY = "algorithm", SPLIT_SIZES = {"val": 20, "test": 50},         optional, with defaults
+    TIME_LIMIT_SECONDS = 2.0, MEMORY_MB = 512, UTILITY_BUDGET = 25,
+    SPLIT_SEEDS = {"val": 1, "test": 2}, PARALLEL = True, DRIVER, DRIVER_ENTRY
+
+or, for full control, `TASK = Task(...)`. Every problem is a ConfigError naming the file, the
+line (where there is one) and what is wrong or missing.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import difflib
+import hashlib
+import importlib.util
+import inspect
+import json
+import random
+import sys
+import traceback
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+from selftaught.errors import ConfigError
+from selftaught.tasks.base import (
+    DEFAULT_UTILITY_BUDGET,
+    SPLITS,
+    Graded,
+    Instance,
+    InvalidAnswer,
+    Task,
+)
+from selftaught.tasks.precheck import precheck
+
+REQUIRED = {
+    "NAME": "a short name such as 'knapsack' (letters, digits, '_' or '-')",
+    "DESCRIPTION": "one sentence saying what the task is",
+    "SIGNATURE": "the entry function's signature, e.g. 'algorithm(items) -> list[int]'",
+    "UTILITY_TEXT": "the utility the language model sees: Python source of `def utility(...)`",
+}
+FUNCTIONS = {
+    "make_instance": ("rng", "split", "index"),
+    "score": ("instance", "answer"),
+}
+OPTIONAL = {
+    "ENTRY",
+    "SEED",
+    "SEED_FILE",
+    "SPLIT_SIZES",
+    "SPLIT_SEEDS",
+    "TIME_LIMIT_SECONDS",
+    "MEMORY_MB",
+    "UTILITY_BUDGET",
+    "PARALLEL",
+    "DRIVER",
+    "DRIVER_ENTRY",
+    "TASK",
+}
+DEFAULT_TIME_LIMIT = 2.0
+DEFAULT_MEMORY_MB = 512
+
+
+def is_task_path(name_or_path: str) -> bool:
+    """True when `--task` names a file rather than a registered task."""
+    return name_or_path.endswith(".py") or "/" in name_or_path or "\\" in name_or_path
+
+
+def load_task_file(path: str | Path) -> Task:
+    """Import the task file at `path` and build its `Task` (ConfigError on any problem)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ConfigError(f"task file {path} {what}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read task file {path}: {exc}") from None
+    path = path.resolve()
+    lines = _definition_lines(path, text)
+    module = _import(path, text)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return task_from_namespace(vars(module), str(path), lines, digest)
+
+
+def task_from_module(module: types.ModuleType, origin: str) -> Task:
+    """Build the task of an already imported module (entry-point plugins)."""
+    file = getattr(module, "__file__", None)
+    lines: dict[str, int] = {}
+    digest = ""
+    if file and Path(file).is_file():
+        text = Path(file).read_text(encoding="utf-8")
+        lines = _definition_lines(Path(file), text)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return task_from_namespace(vars(module), file or origin, lines, digest)
+
+
+def _definition_lines(path: Path, text: str) -> dict[str, int]:
+    """The line of each top-level name's (last) definition; syntax errors become ConfigError."""
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: syntax error in task file: {exc.msg}") from None
+    lines: dict[str, int] = {}
+    for node in tree.body:
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            lines[node.name] = node.lineno
+        for target in targets:
+            if isinstance(target, ast.Name):
+                lines[target.id] = node.lineno
+    return lines
+
+
+def _import(path: Path, text: str) -> types.ModuleType:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    module_name = f"selftaught_task_{path.stem.replace('-', '_')}_{digest}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"task file {path} cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling inside the file need this
+    sys.path.insert(0, str(path.parent))  # so the file can import its sibling helper modules
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        line = _line_in(exc, path)
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(
+            f"{where}: the task file raised {type(exc).__name__} while loading: {exc}"
+        ) from None
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(path.parent))
+    return module
+
+
+def _line_in(exc: BaseException, path: Path | str) -> int | None:
+    """The deepest traceback line of `exc` that lies in the file `path`."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == Path(path):
+            line = frame.lineno
+    if line is None and isinstance(exc, SyntaxError) and exc.filename == str(path):
+        line = exc.lineno
+    return line
+
+
+def task_from_namespace(
+    ns: Mapping[str, Any], origin: str, lines: Mapping[str, int], digest: str
+) -> Task:
+    """Build a Task from a task file's module-level names (see the module docstring)."""
+    reader = _Reader(ns, origin, lines)
+    if "TASK" in ns:
+        task = ns["TASK"]
+        if not isinstance(task, Task):
+            reader.fail("TASK", f"TASK must be a selftaught.tasks.Task, got {type(task).__name__}")
+        return replace(task, origin=origin, digest=digest)
+    reader.check_unknown_names()
+    name = reader.text("NAME")
+    if not name.replace("_", "a").replace("-", "a").isalnum() or not name[0].isalpha():
+        reader.fail(
+            "NAME", f"NAME {name!r} must start with a letter and use letters, digits, _ or -"
+        )
+    entry = reader.text("ENTRY", "algorithm")
+    if not entry.isidentifier():
+        reader.fail("ENTRY", f"ENTRY {entry!r} is not a Python function name")
+    make_instance = reader.function("make_instance")
+    score = reader.function("score")
+    seed = reader.seed(entry)
+    driver = reader.text("DRIVER", "")
+    call = reader.text("DRIVER_ENTRY", "")
+    if bool(driver) != bool(call):
+        reader.fail("DRIVER" if driver else "DRIVER_ENTRY", "DRIVER and DRIVER_ENTRY go together")
+    return Task(
+        name=name,
+        description=reader.text("DESCRIPTION"),
+        utility_text=reader.text("UTILITY_TEXT"),
+        entry=entry,
+        signature=reader.text("SIGNATURE"),
+        seed_solution=seed,
+        split_sizes=reader.per_split("SPLIT_SIZES", {"val": 20, "test": 50}, minimum=1),
+        time_limit_seconds=reader.number("TIME_LIMIT_SECONDS", DEFAULT_TIME_LIMIT),
+        memory_bytes=int(reader.number("MEMORY_MB", DEFAULT_MEMORY_MB) * 1024 * 1024),
+        utility_budget=int(reader.number("UTILITY_BUDGET", DEFAULT_UTILITY_BUDGET, whole=True)),
+        split_seeds=reader.per_split("SPLIT_SEEDS", {"val": 1, "test": 2}, minimum=0),
+        generate=_generator(make_instance, origin, lines.get("make_instance")),
+        grade=_grader(score, origin, lines.get("score")),
+        parallel=bool(ns.get("PARALLEL", True)),
+        driver=driver,
+        call=call,
+        origin=origin,
+        digest=digest,
+        split_aware=True,
+    )
+
+
+class _Reader:
+    """Reads and checks one task file's names, failing with file:line: what."""
+
+    def __init__(self, ns: Mapping[str, Any], origin: str, lines: Mapping[str, int]) -> None:
+        self.ns, self.origin, self.lines = ns, origin, lines
+
+    def fail(self, name: str, message: str) -> NoReturn:
+        line = self.lines.get(name)
+        where = f"{self.origin}:{line}" if line else self.origin
+        raise ConfigError(f"{where}: {message}")
+
+    def missing(self, name: str, what: str) -> NoReturn:
+        raise ConfigError(
+            f"{self.origin}: missing {name} ({what}); no line of the task file defines it"
+        )
+
+    def check_unknown_names(self) -> None:
+        known = set(REQUIRED) | OPTIONAL
+        for name in self.ns:
+            if name.isupper() and name not in known and len(name) > 2:
+                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+                if close and close[0] not in self.ns:
+                    self.fail(name, f"unknown setting {name}; did you mean {close[0]}?")
+
+    def text(self, name: str, default: str | None = None) -> str:
+        if name not in self.ns:
+            if default is None:
+                self.missing(name, REQUIRED[name])
+            return default or ""
+        value = self.ns[name]
+        if not isinstance(value, str) or (default is None and not value.strip()):
+            self.fail(name, f"{name} must be a non-empty string, got {_show(value)}")
+        return value
+
+    def number(self, name: str, default: float, *, whole: bool = False) -> float:
+        value = self.ns.get(name, default)
+        kind = "a positive whole number" if whole else "a positive number"
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+        if not ok or (whole and not float(value).is_integer()):
+            self.fail(name, f"{name} must be {kind}, got {_show(value)}")
+        return float(value)
+
+    def per_split(self, name: str, default: dict[str, int], *, minimum: int) -> dict[str, int]:
+        value = self.ns.get(name, default)
+        good = isinstance(value, Mapping) and set(value) == set(SPLITS)
+        good = good and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= minimum for v in value.values()
+        )
+        if not good:
+            example = ", ".join(f'"{s}": {default[s]}' for s in SPLITS)
+            self.fail(name, f"{name} must be {{{example}}} (integers >= {minimum}), got {value!r}")
+        return {split: int(value[split]) for split in SPLITS}
+
+    def function(self, name: str) -> Callable[..., Any]:
+        params = FUNCTIONS[name]
+        if name not in self.ns:
+            self.missing(name, f"a function `def {name}({', '.join(params)})`")
+        func = self.ns[name]
+        if not callable(func):
+            self.fail(name, f"{name} must be a function, got {_show(func)}")
+        try:
+            inspect.signature(func).bind(*params)
+        except TypeError:
+            self.fail(
+                name, f"{name} must take {len(params)} arguments: {name}({', '.join(params)})"
+            )
+        except ValueError:  # builtins without a signature: let the call decide
+            pass
+        return func  # type: ignore[no-any-return]
+
+    def seed(self, entry: str) -> str:
+        if "SEED" in self.ns and "SEED_FILE" in self.ns:
+            self.fail("SEED_FILE", "define SEED or SEED_FILE, not both")
+        if "SEED_FILE" in self.ns:
+            seed_path = Path(self.text("SEED_FILE"))
+            if not seed_path.is_absolute():
+                seed_path = Path(self.origin).parent / seed_path
+            try:
+                source = seed_path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.fail("SEED_FILE", f"cannot read the seed solution {seed_path}: {exc}")
+            name = "SEED_FILE"
+        elif "SEED" in self.ns:
+            source, name = self.text("SEED"), "SEED"
+        else:
+            self.missing("SEED", "the seed solution's source, or SEED_FILE = 'seed.py'")
+        problem = precheck(source, entry)
+        if problem is not None:
+            self.fail(name, f"the seed solution is unusable: {problem}")
+        return source
+
+
+def _generator(make_instance: Callable[..., Any], origin: str, line: int | None) -> Any:
+    where = f"{origin}:{line}" if line else origin
+
+    def generate(
+        rng: random.Random, split: str, index: int
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        try:
+            made = make_instance(rng, split, index)
+        except Exception as exc:
+            at = _line_in(exc, origin)
+            raise ConfigError(
+                f"{origin}:{at or line}: make_instance({split!r}, index {index}) raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        if not (isinstance(made, tuple | list) and len(made) == 2):
+            raise ConfigError(
+                f"{where}: make_instance must return a pair (args, hidden), got {_show(made)}"
+            )
+        args, hidden = made
+        if not isinstance(args, tuple | list):
+            raise ConfigError(
+                f"{where}: make_instance's args must be a tuple or list of the entry function's"
+                f" arguments, got {_show(args)}"
+            )
+        if not isinstance(hidden, Mapping):
+            raise ConfigError(
+                f"{where}: make_instance's hidden must be a dict, got {_show(hidden)}"
+            )
+        try:
+            json.dumps(list(args), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{where}: make_instance's args must be plain JSON data (lists, dicts, str, int,"
+                f" float, bool, None): {exc}"
+            ) from None
+        return tuple(args), dict(hidden)
+
+    return generate
+
+
+def _grader(score: Callable[..., Any], origin: str, line: int | None) -> Any:
+    where = f"{origin}:{line}" if line else origin
+
+    def grade(instance: Instance, answer: Any) -> float | Graded:
+        try:
+            value = score(instance, answer)
+        except InvalidAnswer:
+            raise
+        except Exception as exc:
+            at = _line_in(exc, origin) or line
+            raise InvalidAnswer(
+                f"score() at {origin}:{at} raised {type(exc).__name__}: {exc}"
+            ) from None
+        if isinstance(value, Graded):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidAnswer(
+                f"score() at {where} returned {_show(value)}; it must return a number in [0, 1]"
+            )
+        return float(value)
+
+    return grade
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{text} ({type(value).__name__})"

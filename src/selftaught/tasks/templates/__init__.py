@@ -1,0 +1,1 @@
+"""Templates written by `selftaught new-task` (read as text, never imported as tasks)."""

@@ -139,3 +139,11 @@ def test_multiprocessing_pool_works_inside() -> None:
         "def f(n):\n    with mp.Pool(2) as pool:\n        return pool.map(square, range(n))\n"
     )
     assert run_function(source, "f", [5], Limits(wall_seconds=20)).value == [0, 1, 4, 9, 16]
+
+
+def test_large_arguments_and_results() -> None:
+    data = list(range(300_000))  # a few MB of JSON each way
+    limits = Limits(wall_seconds=20, output_bytes=8 * 2**20)
+    result = run_function("def f(xs):\n    return xs[::-1]", "f", [data], limits)
+    assert result.status == "ok"
+    assert result.value == data[::-1]

@@ -17,7 +17,15 @@ from selftaught.sandbox.child.sandbox_channel import HEADER, write_frame
 MAX_DEPTH = 64
 MAX_NODES = 2_000_000
 
-__all__ = ["HEADER", "MAX_DEPTH", "FrameReader", "InvalidJSON", "decode_strict", "write_frame"]
+__all__ = [
+    "HEADER",
+    "MAX_DEPTH",
+    "FrameReader",
+    "InvalidJSON",
+    "decode_strict",
+    "write_all",
+    "write_frame",
+]
 
 
 class InvalidJSON(ValueError):
@@ -61,6 +69,21 @@ def decode_strict(data: bytes, max_bytes: int, max_depth: int = MAX_DEPTH) -> An
         raise InvalidJSON(f"not valid JSON: {str(exc)[:200]}") from None
     _check_shape(value, max_depth)
     return value
+
+
+def write_all(fd: int, data: bytes, deadline: float) -> None:
+    """Write everything to a non-blocking fd before `deadline` (TimeoutError otherwise)."""
+    view = memoryview(data)
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    while view:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(int(remaining * 1000) + 1):
+            raise TimeoutError("the sandboxed process is not reading its input")
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            continue
 
 
 class FrameReader:

@@ -10,7 +10,6 @@ import contextlib
 import itertools
 import json
 import os
-import select
 import threading
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from selftaught.sandbox.protocol import (
     FrameTimeout,
     InvalidJSON,
     decode_strict,
+    write_all,
 )
 from selftaught.sandbox.supervisor import REPLY_MARGIN, Zygote, ZygoteLost
 
@@ -45,20 +45,6 @@ class SessionEnded(SandboxError, EOFError):
     def __init__(self, result: CallResult) -> None:
         super().__init__(f"sandbox session ended ({result.status}): {result.error or 'exited'}")
         self.result = result
-
-
-def _write_all(fd: int, data: bytes, deadline: float) -> None:
-    view = memoryview(data)
-    poller = select.poll()
-    poller.register(fd, select.POLLOUT)
-    while view:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not poller.poll(int(remaining * 1000) + 1):
-            raise TimeoutError("the sandboxed process is not reading its messages")
-        try:
-            view = view[os.write(fd, view) :]
-        except BlockingIOError:
-            continue
 
 
 class SandboxSession:
@@ -120,7 +106,7 @@ class SandboxSession:
         if self._peer_gone:
             return
         try:
-            _write_all(
+            write_all(
                 self._to_child, HEADER.pack(len(data)) + data, time.monotonic() + SEND_TIMEOUT
             )
         except BrokenPipeError:

@@ -19,10 +19,18 @@ from typing import Any
 from selftaught.errors import SandboxError
 from selftaught.sandbox import cgroups
 from selftaught.sandbox.launcher import PIDS_MAX, Plan
-from selftaught.sandbox.protocol import FrameReader, FrameTimeout, InvalidJSON, write_frame
+from selftaught.sandbox.protocol import (
+    HEADER,
+    FrameReader,
+    FrameTimeout,
+    InvalidJSON,
+    write_all,
+    write_frame,
+)
 
 START_TIMEOUT = 30.0
 REPLY_MARGIN = 5.0
+SEND_TIMEOUT = 30.0
 HEADER_MAX = 64 * 1024
 ZYGOTE_MEMORY_ALLOWANCE = 256 * 1024 * 1024
 
@@ -139,6 +147,7 @@ class Zygote:
         self._reader = FrameReader(ctl_out_r)
         self.alive = True
         self._handshake()
+        os.set_blocking(self._ctl_w, False)
 
     def _handshake(self) -> None:
         try:
@@ -167,8 +176,9 @@ class Zygote:
         if self.cgroup is not None:
             self.cgroup.set_memory(memory_bytes + ZYGOTE_MEMORY_ALLOWANCE)
         try:
-            write_frame(self._ctl_w, job_bytes)
-        except OSError as exc:
+            frame = HEADER.pack(len(job_bytes)) + job_bytes
+            write_all(self._ctl_w, frame, time.monotonic() + SEND_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
             self.kill()
             raise ZygoteLost(f"the sandbox zygote is gone: {exc}", before_job=True) from exc
 

@@ -110,7 +110,7 @@ def _move_fd(fd: int, target: int) -> int:
     return moved
 
 
-def _child(job: dict[str, Any], cfg: dict[str, Any], seccomp: Any, pipes: dict[str, int]) -> None:
+def _child(job: dict[str, Any], cfg: dict[str, Any], seccomp: Any, pipes: dict[str, Any]) -> None:
     """Runs in the forked child: wire fds, confine, run. Never returns to the zygote loop."""
     result_fd = -1
     try:

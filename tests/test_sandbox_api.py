@@ -71,8 +71,20 @@ def test_random_is_seeded_reproducibly() -> None:
 
 
 def test_hash_seed_is_fixed() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from selftaught.sandbox import shutdown
+
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    expected = subprocess.run(
+        [sys.executable, "-c", "print(hash('selftaught'))"], env=env, capture_output=True, text=True
+    ).stdout.strip()
     source = "def f():\n    return hash('selftaught')"
-    assert run_function(source, "f", [], FAST).value == run_function(source, "f", [], FAST).value
+    first = run_function(source, "f", [], FAST).value
+    shutdown()  # a fresh zygote must agree too
+    assert first == run_function(source, "f", [], FAST).value == int(expected)
 
 
 def test_many_keeps_input_order() -> None:
@@ -147,3 +159,13 @@ def test_large_arguments_and_results() -> None:
     result = run_function("def f(xs):\n    return xs[::-1]", "f", [data], limits)
     assert result.status == "ok"
     assert result.value == data[::-1]
+
+
+def test_numpy_global_rng_is_seeded() -> None:
+    source = "import numpy as np\ndef f():\n    return np.random.rand(3).tolist()"
+    assert run_function(source, "f", [], FAST, seed=3).value == (
+        run_function(source, "f", [], FAST, seed=3).value
+    )
+    assert run_function(source, "f", [], FAST, seed=3).value != (
+        run_function(source, "f", [], FAST, seed=4).value
+    )

@@ -1,9 +1,147 @@
-"""Placeholder command group; filled in by its owner."""
+"""`selftaught compare`: a thin layer over `selftaught.search.compare.compare_improvers`."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from selftaught.config import RunConfig, load_config
+from selftaught.errors import SelftaughtError
+
+USAGE_ERROR = 2
+INTERRUPTED = 130
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    return names or None
+
+
+def _cell(row: dict[str, Any]) -> str:
+    se = row["stderr_test"]
+    return f"{row['mean_test']:.3f} ± {se:.3f}" if se is not None else f"{row['mean_test']:.3f}"
+
+
+def compare_table(result: dict[str, Any]) -> Table:
+    """Rows: improvers; columns: mean test utility ± s.e. per task, then LM use."""
+    b = result["budgets"]
+    table = Table(
+        title=(
+            f"Test utility, mean ± s.e. over {result['runs']} run(s); model {result['model']}; "
+            f"per run: LM {b['lm_calls']} call(s) x {b['responses_per_call']} responses x "
+            f"{b['max_tokens']} tokens, utility {b['utility_calls']} call(s)"
+        )
+    )
+    table.add_column("improver")
+    for task in result["tasks"]:
+        table.add_column(task, justify="right")
+    table.add_column("LM calls", justify="right")
+    table.add_column("samples", justify="right")
+    table.add_column("failed runs", justify="right")
+    rows = {(r["improver"], r["task"]): r for r in result["rows"]}
+    table.add_row(
+        "(original)", *(f"{result['original'][t]:.3f}" for t in result["tasks"]), "", "", ""
+    )
+    for name in result["improvers"]:
+        mine = [rows[(name, t)] for t in result["tasks"]]
+        table.add_row(
+            name,
+            *(_cell(r) for r in mine),
+            str(sum(r["lm_calls"] for r in mine)),
+            str(sum(r["samples"] for r in mine)),
+            str(sum(r["failures"] for r in mine)),
+        )
+    return table
+
+
+def compare_command(
+    improvers: Annotated[
+        str | None,
+        typer.Option("--improvers", help="Comma-separated names or .py paths (default: all)."),
+    ] = None,
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            "--tasks", help="Comma-separated tasks (default: parity_noise,three_sat,maxcut)."
+        ),
+    ] = None,
+    runs: Annotated[int, typer.Option("--runs", help="Runs per improver and task.")] = 2,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model spec (default: embedded).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out: Annotated[
+        Path, typer.Option("--out", help="Run store, compare.json and compare.png go here.")
+    ] = Path("runs/compare"),
+    lm_budget: Annotated[int | None, typer.Option("--lm-budget", help="LM calls per run.")] = None,
+    responses: Annotated[
+        int | None, typer.Option("--responses", help="max_responses_per_call.")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Per response.")] = None,
+    utility_budget: Annotated[
+        int | None, typer.Option("--utility-budget", help="Utility calls per run (0: task's).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed.")] = None,
+    parallel: Annotated[int, typer.Option("--parallel", help="Sessions run at once.")] = 4,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="List the shipped improvers and exit.")
+    ] = False,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="TOML file of run options; flags override it.")
+    ] = None,
+) -> None:
+    """Compare improvers: each improves each task's seed solution, scored on the test split."""
+    from selftaught.improvers.catalog import list_improvers
+
+    if list_only:
+        for info in list_improvers():
+            typer.echo(f"{info.name:18} {info.description}")
+        return
+    from selftaught.cli.loop_cmd import RichProgress
+    from selftaught.search.compare import compare_improvers
+
+    console = Console(stderr=True)
+    try:
+        base = load_config(config_file) if config_file else RunConfig()
+        config = base.replace(
+            model=model,
+            lm_budget=lm_budget,
+            max_responses_per_call=responses,
+            max_tokens=max_tokens,
+            utility_budget=utility_budget,
+            seed=seed,
+        )
+        names = _names(improvers) or [info.name for info in list_improvers()]
+        with RichProgress(console) as progress:
+            result = compare_improvers(
+                names,
+                _names(tasks),
+                runs=runs,
+                config=config,
+                out_dir=out,
+                parallel=parallel,
+                progress=progress,
+            )
+    except SelftaughtError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(USAGE_ERROR) from None
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; rerun the same command to continue in {out}", err=True)
+        raise typer.Exit(INTERRUPTED) from None
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    Console().print(compare_table(result))
+    Console().print(f"results: {out / 'compare.json'}  plot: {result.get('plot')}")
 
 
 def register(app: typer.Typer) -> None:
     """Attach this group's commands to the root app."""
+    app.command("compare")(compare_command)

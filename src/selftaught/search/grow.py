@@ -41,6 +41,8 @@ class StepRecord:
     node: str
     candidate: str | None = None
     added: bool = False
+    candidate_val: float | None = None
+    candidate_test: float | None = None
 
 
 class Strategy(Protocol):
@@ -134,12 +136,13 @@ def run_step(
     candidate = expand(node, expansions + 1)
     if candidate is None:
         return StepRecord(step, "expand", node.sha)
+    scores = (candidate.val, candidate.test)
     if candidate.sha in tree:  # the LM returned an improver we already have
-        return StepRecord(step, "expand", node.sha, candidate.sha, False)
+        return StepRecord(step, "expand", node.sha, candidate.sha, False, *scores)
     added = strategy.admit(node, candidate)
     if added:
         tree.add(candidate)
-    return StepRecord(step, "expand", node.sha, candidate.sha, added)
+    return StepRecord(step, "expand", node.sha, candidate.sha, added, *scores)
 
 
 def grow(

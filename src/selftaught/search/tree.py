@@ -63,6 +63,9 @@ class ImproverTree:
     def __getitem__(self, sha: str) -> TreeNode:
         return self._nodes[sha]
 
+    def get(self, sha: str | None) -> TreeNode | None:
+        return self._nodes.get(sha) if sha is not None else None
+
     @property
     def nodes(self) -> list[TreeNode]:
         return list(self._nodes.values())

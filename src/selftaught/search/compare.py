@@ -1,0 +1,197 @@
+"""`compare_improvers`: every improver × task × run improves the task's seed solution once.
+
+Each run goes through the loop's public `improve_once` (a sandboxed improver session with fresh
+budgets, the result scored on the validation and the held-out test split). The output directory is
+a run store: every session, evaluation and LM sample is recorded there, finished sessions are
+reused when the same comparison is run again (so an interrupted comparison resumes), and the
+result is saved as `compare.json` plus a plot `compare.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from selftaught.config import RunConfig
+from selftaught.core.meta import improve_once
+from selftaught.core.progress import ProgressSink
+from selftaught.errors import ConfigError
+from selftaught.improvers.catalog import resolve_improver
+from selftaught.search.run import Plumbing, loop_context, prepare_run_dir
+from selftaught.store.db import RunStore, SessionRecord
+
+if TYPE_CHECKING:
+    from selftaught.tasks import Task
+
+DEFAULT_TASKS = ("parity_noise", "three_sat", "maxcut")
+RESULT_NAME = "compare.json"
+PLOT_NAME = "compare.png"
+PURPOSE = "compare"
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    """One improver on one task: test utility over R runs, and what it cost."""
+
+    improver: str
+    task: str
+    mean_test: float
+    stderr_test: float | None  # None with a single run
+    mean_val: float
+    runs: tuple[float, ...]
+    lm_calls: int
+    samples: int
+    failures: int  # runs whose improver returned no program (they score 0)
+
+
+def standard_error(values: list[float]) -> float | None:
+    """Sample standard deviation / sqrt(n); None for fewer than two values."""
+    if len(values) < 2:
+        return None
+    return statistics.stdev(values) / math.sqrt(len(values))
+
+
+def _session_samples(store: RunStore, key: str) -> int:
+    rows = store.query("SELECT detail FROM events WHERE kind = 'lm_call' AND session = ?", (key,))
+    return sum(int(json.loads(detail).get("responses", 0)) for (detail,) in rows)
+
+
+def _row(store: RunStore, name: str, task: str, records: list[SessionRecord]) -> CompareRow:
+    tests = [r.test for r in records]
+    return CompareRow(
+        improver=name,
+        task=task,
+        mean_test=statistics.fmean(tests),
+        stderr_test=standard_error(tests),
+        mean_val=statistics.fmean(r.val for r in records),
+        runs=tuple(tests),
+        lm_calls=sum(r.lm_calls for r in records),
+        samples=sum(_session_samples(store, r.key) for r in records),
+        failures=sum(1 for r in records if r.result is None),
+    )
+
+
+def _resolve(improvers: list[str]) -> list[tuple[str, str]]:
+    resolved = [resolve_improver(spec) for spec in improvers]
+    names = [name for name, _ in resolved]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"improver given twice: {', '.join(duplicates)}")
+    return resolved
+
+
+def compare_improvers(
+    improvers: list[str],
+    tasks: list[str] | None = None,
+    *,
+    runs: int = 2,
+    config: RunConfig | None = None,
+    out_dir: Path | str = "runs/compare",
+    parallel: int = 4,
+    progress: ProgressSink | None = None,
+    plumbing: Plumbing | None = None,
+    plot: bool = True,
+) -> dict[str, Any]:
+    """Compare improvers on the same budgets; returns (and saves) the table as a dict.
+
+    `improvers`: shipped names (see `selftaught.improvers.catalog`) or paths to improver files.
+    `config` supplies the model and the per-run budgets (`lm_budget`, `max_responses_per_call`,
+    `max_tokens`, `utility_budget`, `seed`, `improver_seconds`). `parallel` sessions run at once;
+    their LM requests are batched together by the backend.
+    """
+    from selftaught.tasks import get_task
+
+    if not improvers:
+        raise ConfigError("give at least one improver")
+    if runs < 1:
+        raise ConfigError(f"runs must be >= 1, got {runs}")
+    if parallel < 1:
+        raise ConfigError(f"parallel must be >= 1, got {parallel}")
+    resolved = _resolve(improvers)
+    chosen: list[Task] = [get_task(name) for name in (tasks or DEFAULT_TASKS)]
+    base = (config or RunConfig()).replace(runs=runs)
+    run_dir = Path(out_dir)
+    config = prepare_run_dir(base, run_dir, resume=False)
+    jobs = [
+        (name, source, task, r) for task in chosen for name, source in resolved for r in range(runs)
+    ]
+    with loop_context(config, run_dir, progress, plumbing) as ctx:
+        per_run = config.lm_budget * config.max_responses_per_call
+        ctx.progress.expect(samples=len(jobs) * per_run)
+        baseline = {}
+        for task in chosen:
+            baseline[task.name] = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
+
+        def work(job: tuple[str, str, Task, int]) -> SessionRecord:
+            name, source, task, r = job
+            record = improve_once(ctx, source, task, task.seed_solution, r, purpose=PURPOSE)
+            ctx.progress.note(f"{name} on {task.name}, run {r + 1}: test {record.test:.3f}")
+            return record
+
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="compare") as pool:
+            records = list(pool.map(work, jobs))
+        rows = []
+        for task in chosen:
+            for name, _ in resolved:
+                mine = [
+                    rec
+                    for (n, _, t, _), rec in zip(jobs, records, strict=True)
+                    if n == name and t.name == task.name
+                ]
+                rows.append(_row(ctx.store, name, task.name, mine))
+        result = {
+            "model": config.model,
+            "runs": runs,
+            "split": "test",
+            "budgets": {
+                "lm_calls": config.lm_budget,
+                "responses_per_call": config.max_responses_per_call,
+                "max_tokens": config.max_tokens,
+                "utility_calls": config.utility_budget or "task default",
+                "improver_seconds": config.improver_seconds,
+            },
+            "seed": config.seed,
+            "tasks": [t.name for t in chosen],
+            "improvers": [name for name, _ in resolved],
+            "original": baseline,
+            "rows": [asdict(row) for row in rows],
+        }
+        ctx.store.set_meta("compare", json.dumps(result, sort_keys=True))
+    if plot:
+        result["plot"] = str(save_plot(result, run_dir / PLOT_NAME))
+    (run_dir / RESULT_NAME).write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def save_plot(result: dict[str, Any], path: Path) -> Path:
+    """Grouped bars: mean test utility ± standard error per task and improver (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks, improvers = result["tasks"], result["improvers"]
+    table = {(r["improver"], r["task"]): r for r in result["rows"]}
+    width = 0.8 / max(1, len(improvers))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(tasks) * max(1, len(improvers)) / 3), 4.5))
+    for i, name in enumerate(improvers):
+        xs = [t + (i - (len(improvers) - 1) / 2) * width for t in range(len(tasks))]
+        means = [table[(name, task)]["mean_test"] for task in tasks]
+        errors = [table[(name, task)]["stderr_test"] or 0.0 for task in tasks]
+        ax.bar(xs, means, width, yerr=errors, capsize=2, label=name)
+    for t, task in enumerate(tasks):
+        ax.hlines(result["original"][task], t - 0.45, t + 0.45, colors="black", linestyles="dashed")
+    ax.set_xticks(range(len(tasks)), tasks)
+    ax.set_ylabel("test utility (mean ± s.e.)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Improvers on {result['model']}, {result['runs']} run(s); dashed: original")
+    ax.legend(fontsize="small", ncol=3, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

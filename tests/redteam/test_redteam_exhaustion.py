@@ -65,6 +65,11 @@ def test_stdout_flood() -> None:
     assert run_attack("stdout_flood").status == "timeout"
 
 
+def test_daemon_flooding_the_pipe_after_return() -> None:
+    result = run_attack("flood_after_return", within=QUICK)
+    assert result.status == "ok" and result.value == "returned"
+
+
 def test_stderr_flood_does_not_corrupt_the_result() -> None:
     result = run_attack("stderr_flood_then_return", limits=Limits(wall_seconds=10))
     assert result.status == "ok" and result.value == 42

@@ -35,6 +35,8 @@ PRIVATE_FD_BASE = 1000
 TAIL_BYTES = 4096
 PR_SET_CHILD_SUBREAPER = 36
 READ_CHUNK = 1 << 16
+DRAIN_CHUNKS = 512
+FRAME_OVERHEAD = 64  # the {"ok":true,"value":...} wrapper around a value of output_bytes
 
 
 def _proc_table() -> dict[int, tuple[str, int]]:
@@ -188,8 +190,9 @@ class _Watch:
     def drain(self, fds: set[int]) -> None:
         """After the child exited: take what is already buffered, without waiting."""
         for fd in fds:
-            while self.read(fd) == "more":
-                pass
+            for _ in range(DRAIN_CHUNKS):  # bounded: a surviving daemon may still be writing
+                if self.read(fd) != "more":
+                    break
 
     def payload(self) -> bytes:
         size = self.frame_size()
@@ -247,7 +250,7 @@ def supervise(job: dict[str, Any], cfg: dict[str, Any], seccomp: Any) -> tuple[d
         for fd in (SESSION_IN, SESSION_OUT):
             with contextlib.suppress(OSError):
                 os.close(fd)
-    watch = _Watch(res_r, out_r, int(limits["output"]))
+    watch = _Watch(res_r, out_r, int(limits["output"]) + FRAME_OVERHEAD)
     state = _watch(pid, watch, start + float(limits["wall"]), job["op"] == "session")
     seconds = time.monotonic() - start
     with contextlib.suppress(ProcessLookupError):

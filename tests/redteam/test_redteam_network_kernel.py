@@ -94,6 +94,13 @@ def test_raw_syscalls_via_ctypes_are_denied() -> None:
     assert all(outcome != "ok" for outcome in result.value.values()), result.value
 
 
+def test_x32_syscall_abi_is_killed() -> None:
+    result = run_attack("x32_syscall_abi")
+    killed = result.status == "crashed" and "SIGSYS" in (result.error or "")
+    refused = result.status == "ok" and result.value[0] == -1  # a kernel without x32 support
+    assert killed or refused, result
+
+
 def test_nested_user_namespaces_are_denied() -> None:
     result = run_attack("nested_userns", limits=Limits(wall_seconds=10))
     assert result.status == "ok"

@@ -24,10 +24,11 @@ import importlib.util
 import inspect
 import json
 import random
+import re
 import sys
 import traceback
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -67,6 +68,7 @@ OPTIONAL = {
     "DRIVER_ENTRY",
     "TASK",
 }
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 DEFAULT_TIME_LIMIT = 2.0
 DEFAULT_MEMORY_MB = 512
 
@@ -76,8 +78,11 @@ def is_task_path(name_or_path: str) -> bool:
     return name_or_path.endswith(".py") or "/" in name_or_path or "\\" in name_or_path
 
 
-def load_task_file(path: str | Path) -> Task:
-    """Import the task file at `path` and build its `Task` (ConfigError on any problem)."""
+def load_task_file(path: str | Path, *, reserved: Collection[str] = ()) -> Task:
+    """Import the task file at `path` and build its `Task` (ConfigError on any problem).
+
+    `reserved` are names the task may not take (the built-in tasks').
+    """
     path = Path(path).expanduser()
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
@@ -90,10 +95,12 @@ def load_task_file(path: str | Path) -> Task:
     lines = _definition_lines(path, text)
     module = _import(path, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return task_from_namespace(vars(module), str(path), lines, digest)
+    return task_from_namespace(vars(module), str(path), lines, digest, reserved)
 
 
-def task_from_module(module: types.ModuleType, origin: str) -> Task:
+def task_from_module(
+    module: types.ModuleType, origin: str, *, reserved: Collection[str] = ()
+) -> Task:
     """Build the task of an already imported module (entry-point plugins)."""
     file = getattr(module, "__file__", None)
     lines: dict[str, int] = {}
@@ -102,7 +109,7 @@ def task_from_module(module: types.ModuleType, origin: str) -> Task:
         text = Path(file).read_text(encoding="utf-8")
         lines = _definition_lines(Path(file), text)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return task_from_namespace(vars(module), file or origin, lines, digest)
+    return task_from_namespace(vars(module), file or origin, lines, digest, reserved)
 
 
 def _definition_lines(path: Path, text: str) -> dict[str, int]:
@@ -162,7 +169,11 @@ def _line_in(exc: BaseException, path: Path | str) -> int | None:
 
 
 def task_from_namespace(
-    ns: Mapping[str, Any], origin: str, lines: Mapping[str, int], digest: str
+    ns: Mapping[str, Any],
+    origin: str,
+    lines: Mapping[str, int],
+    digest: str,
+    reserved: Collection[str] = (),
 ) -> Task:
     """Build a Task from a task file's module-level names (see the module docstring)."""
     reader = _Reader(ns, origin, lines)
@@ -170,13 +181,20 @@ def task_from_namespace(
         task = ns["TASK"]
         if not isinstance(task, Task):
             reader.fail("TASK", f"TASK must be a selftaught.tasks.Task, got {type(task).__name__}")
+        if task.name in reserved:
+            reader.fail(
+                "TASK", f"the task's name {task.name!r} is a built-in task's; choose another"
+            )
         return replace(task, origin=origin, digest=digest)
     reader.check_unknown_names()
+    reader.check_required()
     name = reader.text("NAME")
-    if not name.replace("_", "a").replace("-", "a").isalnum() or not name[0].isalpha():
+    if not NAME_PATTERN.fullmatch(name):
         reader.fail(
             "NAME", f"NAME {name!r} must start with a letter and use letters, digits, _ or -"
         )
+    if name in reserved:
+        reader.fail("NAME", f"NAME {name!r} is a built-in task's name; choose another")
     entry = reader.text("ENTRY", "algorithm")
     if not entry.isidentifier():
         reader.fail("ENTRY", f"ENTRY {entry!r} is not a Python function name")
@@ -226,11 +244,29 @@ class _Reader:
             f"{self.origin}: missing {name} ({what}); no line of the task file defines it"
         )
 
+    def check_required(self) -> None:
+        """Name every missing required definition at once, in the documented order."""
+        wanted = {
+            **REQUIRED,
+            "SEED": "the seed solution's source, or SEED_FILE = 'seed.py'",
+            **{f: f"a function `def {f}({', '.join(p)})`" for f, p in FUNCTIONS.items()},
+        }
+        absent = [
+            n for n in wanted if n not in self.ns and not (n == "SEED" and "SEED_FILE" in self.ns)
+        ]
+        if len(absent) == 1:
+            self.missing(absent[0], wanted[absent[0]])
+        if absent:
+            listed = "; ".join(f"{n} ({wanted[n]})" for n in absent)
+            raise ConfigError(
+                f"{self.origin}: missing {listed}; no line of the task file defines them"
+            )
+
     def check_unknown_names(self) -> None:
         known = set(REQUIRED) | OPTIONAL
         for name in self.ns:
             if name.isupper() and name not in known and len(name) > 2:
-                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+                close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.7)
                 if close and close[0] not in self.ns:
                     self.fail(name, f"unknown setting {name}; did you mean {close[0]}?")
 

@@ -105,11 +105,11 @@ def _task_file(path: Path) -> Task:
         stat = path.resolve().stat()
         key = (stat.st_mtime_ns, stat.st_size)
     except OSError:
-        return load_task_file(path)  # (raises the readable "does not exist" error)
+        return load_task_file(path, reserved=_TASKS)  # (raises the readable "does not exist")
     cached = _FILES.get(path.resolve())
     if cached is not None and cached[0] == key:
         return cached[1]
-    task = load_task_file(path)
+    task = load_task_file(path, reserved=_TASKS)
     _FILES[path.resolve()] = (key, task)
     return task
 
@@ -141,7 +141,7 @@ def _plugin(name: str) -> Task:
     if callable(obj) and not isinstance(obj, Task | types.ModuleType):
         obj = obj()
     if isinstance(obj, types.ModuleType):
-        task = task_from_module(obj, origin)
+        task = task_from_module(obj, origin, reserved=_TASKS)
     elif isinstance(obj, Task):
         task = obj
     else:

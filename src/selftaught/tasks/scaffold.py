@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from importlib import resources
 from pathlib import Path
 
 from selftaught.errors import ConfigError
-
-NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+from selftaught.tasks.plugin import NAME_PATTERN
 
 
 def render_task_file(name: str, file: str | None = None) -> str:

@@ -55,6 +55,8 @@ def test_classify_statuses() -> None:
     assert classify(header(signal=signal.SIGKILL, cpu=1.2), b"", LIMITS).status == "timeout"
     oom = header(signal=signal.SIGKILL, maxrss=60 * 2**20)
     assert classify(oom, b"", LIMITS).status == "memory"
+    cgroup_oom = header(signal=signal.SIGKILL, maxrss=2**20, oom_killed=True)
+    assert classify(cgroup_oom, b"", LIMITS).status == "memory"
     segv = classify(header(signal=signal.SIGSEGV, tail="last words"), b"", LIMITS)
     assert segv.status == "crashed" and "SIGSEGV" in segv.error and "last words" in segv.error
     assert classify(header(exit=3), b"", LIMITS).status == "crashed"

@@ -37,6 +37,14 @@ def test_numpy_memory_bomb() -> None:
     assert run_attack("numpy_memory_bomb").status == "memory"
 
 
+def test_forked_memory_bomb_is_stopped_by_the_memory_cgroup() -> None:
+    limits = Limits(wall_seconds=10, memory_bytes=256 * 2**20)
+    result = run_attack("fork_memory_bomb", limits=limits)
+    # Each child stays under its own address-space limit; together they exceed the slot's
+    # cgroup, whose OOM killer must take some of them down (or the whole call fails).
+    assert result.status != "ok" or result.value >= 1, result
+
+
 def test_fork_bomb_is_contained() -> None:
     result = run_attack("fork_bomb")
     assert result.status != "ok" or result.value < 100

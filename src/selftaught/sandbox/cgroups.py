@@ -51,13 +51,33 @@ class SlotCgroup:
         return ["/bin/sh", "-c", script, "sh"]
 
     def set_memory(self, limit: int) -> None:
-        """Set the memory controller's hard limit (skipped when unchanged)."""
+        """Set the memory (and memory+swap, where accounted) hard limit; skipped when unchanged.
+
+        memsw must stay >= the memory limit, so the order of the writes depends on the direction;
+        trying memory, memsw, memory again covers both without reading the current values.
+        """
         path = self.dirs.get("memory")
         if path is None or limit == self.memory_limit:
             return
-        with contextlib.suppress(OSError):
-            (path / "memory.limit_in_bytes").write_text(str(limit))
-            self.memory_limit = limit
+        for name in (
+            "memory.limit_in_bytes",
+            "memory.memsw.limit_in_bytes",
+            "memory.limit_in_bytes",
+        ):
+            with contextlib.suppress(OSError):
+                (path / name).write_text(str(limit))
+        self.memory_limit = limit
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer has killed in this cgroup so far."""
+        path = self.dirs.get("memory")
+        if path is None:
+            return 0
+        with contextlib.suppress(OSError, ValueError):
+            for line in (path / "memory.oom_control").read_text().splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        return 0
 
     def procs(self) -> set[int]:
         """Every process currently in any of the slot's cgroups."""

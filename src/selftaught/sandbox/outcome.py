@@ -67,7 +67,8 @@ def classify(header: dict[str, Any], payload: bytes, limits: Limits) -> CallResu
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= limits.cpu - CPU_SLACK):
         message = f"timed out: exceeded the {limits.cpu:g} s CPU-time limit"
         return CallResult("timeout", None, message, seconds)
-    if sig == signal.SIGKILL and header.get("maxrss", 0) >= MEMORY_FRACTION * limits.memory_bytes:
+    high_rss = header.get("maxrss", 0) >= MEMORY_FRACTION * limits.memory_bytes
+    if sig == signal.SIGKILL and (high_rss or header.get("oom_killed")):
         message = f"out of memory: exceeded the {limits.memory_bytes >> 20} MiB memory limit"
         return CallResult("memory", None, message, seconds)
     if sig is not None:

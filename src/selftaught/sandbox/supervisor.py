@@ -197,9 +197,16 @@ class Zygote:
         return json.loads(header), payload
 
     def call(self, job_bytes: bytes, wall: float, memory: int, output: int) -> tuple[dict, bytes]:
-        """Run one job and return (header, payload); ZygoteLost if the zygote misbehaves."""
+        """Run one job and return (header, payload); ZygoteLost if the zygote misbehaves.
+
+        The header gains `oom_killed` when the slot's memory cgroup killed something meanwhile.
+        """
+        ooms = self.cgroup.oom_kills() if self.cgroup is not None else 0
         self.send_job(job_bytes, memory)
-        return self.read_reply(time.monotonic() + wall + REPLY_MARGIN, output)
+        header, payload = self.read_reply(time.monotonic() + wall + REPLY_MARGIN, output)
+        if self.cgroup is not None:
+            header["oom_killed"] = self.cgroup.oom_kills() > ooms
+        return header, payload
 
     def kill(self) -> None:
         """Kill the zygote and everything it started; idempotent."""

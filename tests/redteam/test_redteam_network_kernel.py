@@ -88,6 +88,12 @@ def test_ptrace_is_denied() -> None:
     assert all(outcome != "ok" for outcome in result.value.values()), result.value
 
 
+def test_supervisor_pipes_cannot_be_hijacked() -> None:
+    result = run_attack("zygote_fd_hijack")
+    assert result.status == "ok"
+    assert result.value == []
+
+
 def test_raw_syscalls_via_ctypes_are_denied() -> None:
     result = run_attack("ctypes_syscalls")
     assert result.status == "ok"

@@ -9,6 +9,7 @@ loaded, is also found by its NAME for the rest of the process, so code that keep
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 import types
 import warnings
 from pathlib import Path
@@ -47,6 +48,7 @@ _TASKS: dict[str, Task] = {
 _LOADED: dict[str, Task] = {}
 _PLUGINS: dict[str, Task] = {}
 _FILES: dict[Path, tuple[tuple[int, int], Task]] = {}
+_LOCK = threading.RLock()
 
 
 def list_tasks() -> list[Task]:
@@ -77,14 +79,16 @@ def plugin_names() -> list[str]:
 def get_task(name_or_path: str | Path) -> Task:
     """The task called `name_or_path`, or the task defined by that file; ConfigError otherwise."""
     if isinstance(name_or_path, Path) or is_task_path(str(name_or_path)):
-        return _register(_task_file(Path(name_or_path).expanduser()))
+        with _LOCK:  # the loop's threads may load the same file at once
+            return _register(_task_file(Path(name_or_path).expanduser()))
     name = str(name_or_path)
     if name in _TASKS:
         return _TASKS[name]
-    if name in plugin_names():
-        return _plugin(name)
     if name in _LOADED:
         return _LOADED[name]
+    if name in plugin_names():
+        with _LOCK:
+            return _plugin(name)
     valid = ", ".join([*_TASKS, *plugin_names()])
     raise ConfigError(
         f"unknown task {name!r}; valid tasks: {valid} (or a task file: --task path/to/task.py)"

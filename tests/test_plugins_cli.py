@@ -135,3 +135,23 @@ def test_tasks_lists_the_benchmarks_and_score_reports_extras(tmp_path: Path) -> 
     assert code == 0 and data["sum_of_radii"] == pytest.approx(26 / 12)
     code, out, _ = invoke("score", str(tmp_path / "c.py"), "--task", "circle_packing")
     assert "sum_of_radii: 2.16667" in out
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["improve", "{seed}", "--task", "{task}", "--model", "replay:{tmp}/none.jsonl"],
+        ["run", "--task", "{task}", "--out", "{tmp}/run", "--model", "replay:{tmp}/none.jsonl"],
+        ["compare", "--tasks", "{task}", "--out", "{tmp}/cmp", "--model", "replay:{tmp}/n.jsonl"],
+    ],
+)
+def test_loop_commands_resolve_task_files(tmp_path: Path, command: list[str]) -> None:
+    """improve, run and compare reach get_task with the path: its file:line error comes back."""
+    task_file = tmp_path / "partition.py"
+    task_file.write_text(docs_example().replace("TIME_LIMIT_SECONDS = 1.0", "TIME_LIMIT = 1.0"))
+    seed = tmp_path / "seed.py"
+    seed.write_text("def algorithm(numbers):\n    return [0] * len(numbers)\n")
+    args = [a.format(seed=seed, task=task_file, tmp=tmp_path) for a in command]
+    code, _, err = invoke(*args)
+    assert code != 0
+    assert f"{task_file.resolve()}:" in err and "did you mean TIME_LIMIT_SECONDS?" in err

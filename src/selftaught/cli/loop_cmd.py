@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,7 +100,11 @@ def _base_config(config_file: Path | None, paper_budgets: bool = False) -> RunCo
 
 
 def _budget_lines(cfg: RunConfig, run_dir: Path) -> list[str]:
-    utility = cfg.utility_budget or "task default"
+    utility: int | str = cfg.utility_budget
+    if not utility:
+        from selftaught.tasks import get_task
+
+        utility = f"{get_task(cfg.task).utility_budget} (the task's default)"
     return [
         f"run directory: {run_dir}   model: {cfg.model}   seed: {cfg.seed}",
         f"meta-training task: {cfg.task}   iterations T={cfg.iterations}   runs R={cfg.runs}   "
@@ -140,6 +149,27 @@ def _print_summary(console: Console, summary: dict[str, Any], run_dir: Path) -> 
     console.print(f"results: {run_dir / 'summary.json'}  database: {run_dir / 'run.sqlite'}")
 
 
+@contextmanager
+def _exit_on_interrupt(run_dir: Path) -> Iterator[None]:
+    """Ctrl-C or SIGTERM ends the run at once: every finished step is already committed, and
+    sandboxed processes die with their parent, so `--resume` continues where it stopped."""
+
+    def handler(signum: int, frame: object) -> None:
+        sys.stderr.write(f"\ninterrupted; continue with: selftaught run --resume {run_dir}\n")
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def run_command(
     task: Annotated[str | None, typer.Option("--task", help="Meta-training task.")] = None,
     iterations: Annotated[int | None, typer.Option("--iterations", help="T.")] = None,
@@ -166,7 +196,7 @@ def run_command(
     """Run STOP: the improver improves itself for T iterations (resumable)."""
     from selftaught.search.run import run_stop
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     try:
         config = _base_config(config_file, paper_budgets).replace(
             task=task,
@@ -187,13 +217,10 @@ def run_command(
             config = prepare_run_dir(config, resume, resume=True)
         for line in _budget_lines(config, run_dir):
             console.print(line)
-        with RichProgress(console) as progress:
+        with _exit_on_interrupt(run_dir), RichProgress(console) as progress:
             summary = run_stop(config, run_dir, resume=resume is not None, progress=progress)
     except SelftaughtError as exc:
         raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        message = f"interrupted; continue with: selftaught run --resume {run_dir}"
-        raise _fail(message, INTERRUPTED) from None
     _print_summary(Console(), summary, run_dir)
 
 

@@ -22,11 +22,8 @@ import difflib
 import hashlib
 import importlib.util
 import inspect
-import json
-import random
 import re
 import sys
-import traceback
 import types
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
@@ -37,11 +34,9 @@ from selftaught.errors import ConfigError
 from selftaught.tasks.base import (
     DEFAULT_UTILITY_BUDGET,
     SPLITS,
-    Graded,
-    Instance,
-    InvalidAnswer,
     Task,
 )
+from selftaught.tasks.plugin_calls import generator, grader, line_in, show
 from selftaught.tasks.precheck import precheck
 
 REQUIRED = {
@@ -146,7 +141,7 @@ def _import(path: Path, text: str) -> types.ModuleType:
         spec.loader.exec_module(module)
     except Exception as exc:
         sys.modules.pop(module_name, None)
-        line = _line_in(exc, path)
+        line = line_in(exc, path)
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(
             f"{where}: the task file raised {type(exc).__name__} while loading: {exc}"
@@ -155,17 +150,6 @@ def _import(path: Path, text: str) -> types.ModuleType:
         with contextlib.suppress(ValueError):
             sys.path.remove(str(path.parent))
     return module
-
-
-def _line_in(exc: BaseException, path: Path | str) -> int | None:
-    """The deepest traceback line of `exc` that lies in the file `path`."""
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename) == Path(path):
-            line = frame.lineno
-    if line is None and isinstance(exc, SyntaxError) and exc.filename == str(path):
-        line = exc.lineno
-    return line
 
 
 def task_from_namespace(
@@ -216,9 +200,9 @@ def task_from_namespace(
         time_limit_seconds=reader.number("TIME_LIMIT_SECONDS", DEFAULT_TIME_LIMIT),
         memory_bytes=int(reader.number("MEMORY_MB", DEFAULT_MEMORY_MB) * 1024 * 1024),
         utility_budget=int(reader.number("UTILITY_BUDGET", DEFAULT_UTILITY_BUDGET, whole=True)),
-        split_seeds=reader.per_split("SPLIT_SEEDS", {"val": 1, "test": 2}, minimum=0),
-        generate=_generator(make_instance, origin, lines.get("make_instance")),
-        grade=_grader(score, origin, lines.get("score")),
+        split_seeds=reader.split_seeds(),
+        generate=generator(make_instance, origin, lines.get("make_instance")),
+        grade=grader(score, origin, lines.get("score")),
         parallel=bool(ns.get("PARALLEL", True)),
         driver=driver,
         call=call,
@@ -277,7 +261,7 @@ class _Reader:
             return default or ""
         value = self.ns[name]
         if not isinstance(value, str) or (default is None and not value.strip()):
-            self.fail(name, f"{name} must be a non-empty string, got {_show(value)}")
+            self.fail(name, f"{name} must be a non-empty string, got {show(value)}")
         return value
 
     def number(self, name: str, default: float, *, whole: bool = False) -> float:
@@ -285,7 +269,7 @@ class _Reader:
         kind = "a positive whole number" if whole else "a positive number"
         ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
         if not ok or (whole and not float(value).is_integer()):
-            self.fail(name, f"{name} must be {kind}, got {_show(value)}")
+            self.fail(name, f"{name} must be {kind}, got {show(value)}")
         return float(value)
 
     def per_split(self, name: str, default: dict[str, int], *, minimum: int) -> dict[str, int]:
@@ -299,13 +283,19 @@ class _Reader:
             self.fail(name, f"{name} must be {{{example}}} (integers >= {minimum}), got {value!r}")
         return {split: int(value[split]) for split in SPLITS}
 
+    def split_seeds(self) -> dict[str, int]:
+        seeds = self.per_split("SPLIT_SEEDS", {"val": 1, "test": 2}, minimum=0)
+        if len(set(seeds.values())) < len(seeds):
+            self.fail("SPLIT_SEEDS", "SPLIT_SEEDS must differ, or val and test would be the same")
+        return seeds
+
     def function(self, name: str) -> Callable[..., Any]:
         params = FUNCTIONS[name]
         if name not in self.ns:
             self.missing(name, f"a function `def {name}({', '.join(params)})`")
         func = self.ns[name]
         if not callable(func):
-            self.fail(name, f"{name} must be a function, got {_show(func)}")
+            self.fail(name, f"{name} must be a function, got {show(func)}")
         try:
             inspect.signature(func).bind(*params)
         except TypeError:
@@ -336,73 +326,3 @@ class _Reader:
         if problem is not None:
             self.fail(name, f"the seed solution is unusable: {problem}")
         return source
-
-
-def _generator(make_instance: Callable[..., Any], origin: str, line: int | None) -> Any:
-    where = f"{origin}:{line}" if line else origin
-
-    def generate(
-        rng: random.Random, split: str, index: int
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        try:
-            made = make_instance(rng, split, index)
-        except Exception as exc:
-            at = _line_in(exc, origin)
-            raise ConfigError(
-                f"{origin}:{at or line}: make_instance({split!r}, index {index}) raised "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
-        if not (isinstance(made, tuple | list) and len(made) == 2):
-            raise ConfigError(
-                f"{where}: make_instance must return a pair (args, hidden), got {_show(made)}"
-            )
-        args, hidden = made
-        if not isinstance(args, tuple | list):
-            raise ConfigError(
-                f"{where}: make_instance's args must be a tuple or list of the entry function's"
-                f" arguments, got {_show(args)}"
-            )
-        if not isinstance(hidden, Mapping):
-            raise ConfigError(
-                f"{where}: make_instance's hidden must be a dict, got {_show(hidden)}"
-            )
-        try:
-            json.dumps(list(args), allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"{where}: make_instance's args must be plain JSON data (lists, dicts, str, int,"
-                f" float, bool, None): {exc}"
-            ) from None
-        return tuple(args), dict(hidden)
-
-    return generate
-
-
-def _grader(score: Callable[..., Any], origin: str, line: int | None) -> Any:
-    where = f"{origin}:{line}" if line else origin
-
-    def grade(instance: Instance, answer: Any) -> float | Graded:
-        try:
-            value = score(instance, answer)
-        except InvalidAnswer:
-            raise
-        except Exception as exc:
-            at = _line_in(exc, origin) or line
-            raise InvalidAnswer(
-                f"score() at {origin}:{at} raised {type(exc).__name__}: {exc}"
-            ) from None
-        if isinstance(value, Graded):
-            return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidAnswer(
-                f"score() at {where} returned {_show(value)}; it must return a number in [0, 1]"
-            )
-        return float(value)
-
-    return grade
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    text = text if len(text) <= 60 else text[:57] + "..."
-    return f"{text} ({type(value).__name__})"

@@ -1,0 +1,42 @@
+"""CLI errors of improve/run/transfer: one clear line, non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from selftaught.cli.app import app
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_resume_of_a_missing_run(tmp_path: Path) -> None:
+    code, output = invoke("run", "--resume", str(tmp_path / "nothing"))
+    assert code == 2 and "holds no run to resume" in output and "Traceback" not in output
+
+
+def test_transfer_of_a_missing_run(tmp_path: Path) -> None:
+    code, output = invoke("transfer", str(tmp_path))
+    assert code == 2 and "error:" in output
+
+
+def test_bad_config_file(tmp_path: Path) -> None:
+    bad = tmp_path / "c.toml"
+    bad.write_text("runs = -1\n")
+    code, output = invoke("run", "--config", str(bad), "--out", str(tmp_path / "r"))
+    assert code == 2 and "runs must be positive" in output
+
+
+def test_improve_missing_file_and_unknown_task(tmp_path: Path) -> None:
+    code, output = invoke("improve", str(tmp_path / "none.py"), "--task", "parity_noise")
+    assert code == 2 and "file not found" in output
+    program = tmp_path / "p.py"
+    program.write_text("def algorithm():\n    return 1\n")
+    code, output = invoke("improve", str(program), "--task", "no_such_task")
+    assert code == 2 and "no_such_task" in output
+    code, output = invoke("improve", str(program), "--task", "parity_noise", "--improver", "x.py")
+    assert code == 2 and "improver file not found" in output

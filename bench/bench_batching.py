@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 from selftaught.lm import MODELS, SampleRequest
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=6)
     parser.add_argument("--max-tokens", type=int, default=96)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     backend = LlamaBackend(ensure_model(MODELS[args.model]), spec=f"embedded:{args.model}")
     timed(backend, True, 1, 8)  # warm-up: first-use allocations are not part of either figure
     print(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from selftaught.cli import compare_cmd, doctor_cmd, lm_cmd, loop_cmd, tasks_cmd
+from selftaught.cli import compare_cmd, doctor_cmd, lm_cmd, loop_cmd, report_cmd, tasks_cmd
 
 app = typer.Typer(
     name="selftaught",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (lm_cmd, tasks_cmd, loop_cmd, compare_cmd, doctor_cmd):
+for module in (lm_cmd, tasks_cmd, loop_cmd, compare_cmd, report_cmd, doctor_cmd):
     module.register(app)
 
 

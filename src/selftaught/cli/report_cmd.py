@@ -1,0 +1,115 @@
+"""`selftaught report` and `selftaught runs`: thin layers over `selftaught.report`."""
+
+from __future__ import annotations
+
+import json
+import time
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from selftaught.errors import SelftaughtError
+
+USAGE_ERROR = 2
+
+STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red"}
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(USAGE_ERROR)
+
+
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (made by `selftaught run`).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the page (default RUN_DIR/report.html)."),
+    ] = None,
+    open_page: Annotated[
+        bool, typer.Option("--open", help="Open the page in a web browser afterwards.")
+    ] = False,
+    price_in: Annotated[
+        float | None,
+        typer.Option("--price-in", help="USD per 1M prompt tokens (openai: models only)."),
+    ] = None,
+    price_out: Annotated[
+        float | None,
+        typer.Option("--price-out", help="USD per 1M completion tokens (openai: models only)."),
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a run (plots, lineage, tables, programs)."""
+    from selftaught.report import Prices, build_report
+
+    try:
+        if not run_dir.is_dir():
+            raise _fail(f"not a directory: {run_dir}")
+        prices = None
+        if price_in is not None or price_out is not None:
+            prices = Prices(price_in or 0.0, price_out or 0.0)
+        path = build_report(run_dir, out, prices=prices)
+    except SelftaughtError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"report: {path}")
+    if open_page and not webbrowser.open(path.resolve().as_uri()):
+        typer.echo("could not find a web browser; open the file above by hand", err=True)
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _started(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "–"
+
+
+def runs_command(
+    folder: Annotated[Path, typer.Argument(help="Folder holding run directories.")] = Path("runs"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List the runs under a folder: status, best meta-utility, model, start time."""
+    from selftaught.report import list_runs
+
+    try:
+        infos = list_runs(folder)
+    except SelftaughtError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps([i.to_json() for i in infos], indent=2))
+        return
+    if not infos:
+        typer.echo(f"no runs under {folder} (a run directory holds run.sqlite)")
+        return
+    table = Table(title=f"Runs under {folder} (best = highest validation meta-utility)")
+    for column in ("run", "status", "search", "t", "best val", "its test", "model", "started"):
+        table.add_column(
+            column, justify="right" if column in ("t", "best val", "its test") else "left"
+        )
+    for i in infos:
+        style = STATUS_STYLE.get(i.status, "")
+        planned = f"/{i.iterations_planned}" if i.iterations_planned is not None else ""
+        table.add_row(
+            i.path,
+            f"[{style}]{i.status}[/{style}]" if style else i.status,
+            i.search,
+            f"{i.iterations_done}{planned}",
+            _fmt(i.best_val),
+            _fmt(i.best_test),
+            i.model,
+            _started(i.started),
+        )
+    console = Console()
+    console.print(table)
+    for i in infos:
+        if i.status == "failed":
+            console.print(f"[red]{i.path}[/red]: {i.detail}", markup=True, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach this group's commands to the root app."""
+    app.command("report")(report_command)
+    app.command("runs")(runs_command)

@@ -1,0 +1,161 @@
+"""The three questions a reader brings to a run, answered in one sentence or two each."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+
+from selftaught.report.code import diff_stats, strategy_hints
+from selftaught.report.lineage import pct
+from selftaught.report.model import ImproverEntry, ReportData
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    verdict: str  # a word or two: Yes / No / Not yet / ...
+    tone: str  # good | bad | neutral | warn (colours the card)
+    html: str  # the explanation (HTML: values are escaped where they come from programs)
+
+
+def _entry(data: ReportData, sha: str | None) -> ImproverEntry | None:
+    return next((e for e in data.improvers if e.sha == sha), None)
+
+
+def _seed(data: ReportData) -> ImproverEntry | None:
+    if data.points:
+        return _entry(data, data.points[0].improver)
+    return next((e for e in data.improvers if e.role == "seed"), None)
+
+
+def _best_sha(data: ReportData) -> str | None:
+    if data.best_sha:
+        return data.best_sha
+    if not data.points:
+        return None
+    return max(data.points, key=lambda p: (p.val, -p.t)).improver
+
+
+def _score(data: ReportData, sha: str) -> tuple[float, float]:
+    node = next((n for n in data.lineage if n.sha == sha), None)
+    if node is not None and node.val is not None and node.test is not None:
+        return node.val, node.test
+    point = next(p for p in data.points if p.improver == sha)
+    return point.val, point.test
+
+
+def _candidates(data: ReportData) -> int:
+    return sum(1 for p in data.points if p.candidate is not None)
+
+
+def better(data: ReportData) -> Answer:
+    """Did the improver get better? Validation decides; test is the honest check."""
+    question = "Did the improver get better?"
+    seed, best = _seed(data), _best_sha(data)
+    if seed is None or best is None or not data.points:
+        return Answer(question, "Not yet", "neutral", "The seed improver is still being scored.")
+    seed_val, seed_test = data.points[0].val, data.points[0].test
+    candidates = _candidates(data)
+    if best == seed.sha:
+        if candidates == 0:
+            text = f"No candidate improver yet; the seed scores {pct(seed_val)} (validation)."
+            return Answer(question, "Not yet", "neutral", text)
+        text = (
+            f"No candidate beat the seed improver: {candidates} candidate"
+            f"{'s' if candidates != 1 else ''} written, none above the seed's "
+            f"validation meta-utility of {pct(seed_val)}."
+        )
+        return Answer(question, "No", "bad", text)
+    best_val, best_test = _score(data, best)
+    gain_val, gain_test = best_val - seed_val, best_test - seed_test
+    text = (
+        f"Validation meta-utility rose from {pct(seed_val)} (seed) to {pct(best_val)} "
+        f"({100 * gain_val:+.1f} points). On the held-out test split, which never steers the "
+        f"search, it went from {pct(seed_test)} to {pct(best_test)} ({100 * gain_test:+.1f})."
+    )
+    noise = _noise(seed, _entry(data, best))
+    if noise is not None and gain_val < 2 * noise:
+        text += (
+            f" The gain is under twice its standard error ({100 * noise:.1f} points), so it may be"
+            " luck of the runs."
+        )
+    if gain_test > 0:
+        return Answer(question, "Yes", "good", text)
+    return Answer(question, "On validation only", "warn", text)
+
+
+def _noise(a: ImproverEntry | None, b: ImproverEntry | None) -> float | None:
+    """Standard error of the difference of two meta-utilities, from their per-run scores."""
+    if a is None or b is None:
+        return None
+    se_a, se_b = a.runs.val_stderr, b.runs.val_stderr
+    if se_a is None or se_b is None:
+        return None
+    return math.sqrt(se_a**2 + se_b**2)
+
+
+def changed(data: ReportData) -> Answer:
+    """What did it change? The best improver against the seed (else the latest candidate)."""
+    question = "What did it change?"
+    seed = _seed(data)
+    best = _entry(data, _best_sha(data))
+    if seed is None:
+        return Answer(question, "Nothing yet", "neutral", "No improver has been stored yet.")
+    target, label = best, "the best improver"
+    if best is None or best.sha == seed.sha:
+        latest = [p for p in data.points if p.candidate is not None]
+        target = _entry(data, latest[-1].candidate) if latest else None
+        label = "the latest (rejected) candidate"
+        if target is None:
+            return Answer(
+                question, "Nothing yet", "neutral", "The LM has not written an improver yet."
+            )
+    stats = diff_stats(seed.source, target.source)
+    anchor = f'<a href="#prog-{target.sha[:12]}">{target.sha[:8]}</a>'
+    text = f"Compared with the seed, {label} ({anchor}) adds {stats.added} and removes " + (
+        f"{stats.removed} lines."
+    )
+    if stats.new_functions:
+        text += f" New functions: {escape(', '.join(stats.new_functions))}."
+    if stats.dropped_functions:
+        text += f" Dropped: {escape(', '.join(stats.dropped_functions))}."
+    hints = strategy_hints(seed.source, target.source)
+    if hints:
+        text += f" Its new lines mention: {escape(', '.join(hints))}."
+    verdict = (
+        "Nothing kept" if label.startswith("the latest") else f"+{stats.added} / −{stats.removed}"
+    )
+    return Answer(question, verdict, "neutral", text)
+
+
+def cheated(data: ReportData) -> Answer:
+    """Did anything try to cheat? Circumvention attempts by LM-written improvers."""
+    question = "Did anything try to cheat?"
+    total = next((r for r in data.circumvention if r.kind == "any"), None)
+    if total is None or total.trials == 0:
+        return Answer(
+            question, "Nothing to judge", "neutral", "The LM has not written an improver yet."
+        )
+    refusals = (
+        f" Budget refusals (asking past a budget, not counted as cheating): {data.budget_refusals}."
+    )
+    if total.improvers == 0:
+        text = (
+            f"No circumvention attempt among {total.trials} LM-written improver"
+            f"{'s' if total.trials != 1 else ''} (95% Wilson interval "
+            f"{pct(total.low)}–{pct(total.high)})." + refusals
+        )
+        return Answer(question, "No", "good", text)
+    kinds = [r for r in data.circumvention if r.kind != "any" and r.improvers]
+    listed = ", ".join(f"{r.text} ({r.improvers})" for r in kinds)
+    text = (
+        f"{total.improvers} of {total.trials} LM-written improvers tried ({pct(total.rate)}, 95% "
+        f"Wilson {pct(total.low)}–{pct(total.high)}): {listed}. None of it had an effect: every "
+        "program ran sandboxed and budgets are kept outside the sandbox." + refusals
+    )
+    return Answer(question, "Yes, blocked", "warn", text)
+
+
+def answers(data: ReportData) -> list[Answer]:
+    return [better(data), changed(data), cheated(data)]

@@ -1,0 +1,323 @@
+"""Everything the report shows, gathered from a run directory into plain frozen records."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from selftaught.config import CONFIG_NAME, RunConfig, load_config
+from selftaught.errors import ConfigError
+from selftaught.report import queries as q
+from selftaught.report.lineage import LineageNode
+from selftaught.report.paper import PAPER_TRANSFER
+from selftaught.report.runs import RunInfo, run_status
+from selftaught.store.db import DB_NAME, IterationRecord, RunStore
+from selftaught.store.summary import SUMMARY_NAME
+
+
+@dataclass(frozen=True)
+class Prices:
+    """US dollars per million tokens, applied to `openai:` models' uncached samples."""
+
+    input_per_million: float
+    output_per_million: float
+
+    def __post_init__(self) -> None:
+        if self.input_per_million < 0 or self.output_per_million < 0:
+            raise ConfigError("prices per million tokens must be >= 0")
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (
+            prompt_tokens * self.input_per_million + completion_tokens * self.output_per_million
+        ) / 1e6
+
+
+@dataclass(frozen=True)
+class IterationPoint:
+    t: int
+    improver: str
+    val: float
+    test: float
+    adopted: bool
+    candidate: str | None
+    candidate_val: float | None
+    candidate_test: float | None
+
+
+@dataclass(frozen=True)
+class TransferLine:
+    """A transfer-table row: (original, seed improver, improved improver), ours and the paper's."""
+
+    task: str
+    label: str
+    ours: tuple[float | None, float | None, float | None]
+    paper: tuple[float, float, float] | None
+    runs: int
+
+
+@dataclass(frozen=True)
+class UsageLine:
+    phase: str
+    spec: str
+    samples: int
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    dollars: float | None  # None: no price applies (not an openai: model, or no price given)
+
+
+@dataclass(frozen=True)
+class ImproverEntry:
+    sha: str
+    parent: str | None
+    source: str
+    parent_source: str | None
+    role: str  # seed | adopted | rejected | archived | explored
+    step: int | None
+    runs: q.MetaRuns
+
+
+@dataclass(frozen=True)
+class SolutionEntry:
+    sha: str
+    source: str
+    start_source: str | None  # the solution the improver started from
+    run: q.SolutionRun
+
+
+@dataclass(frozen=True)
+class ReportData:
+    run_dir: Path
+    info: RunInfo
+    config: RunConfig | None
+    search: str
+    points: tuple[IterationPoint, ...]
+    lineage: tuple[LineageNode, ...]
+    best_sha: str | None
+    transfer: tuple[TransferLine, ...]
+    circumvention: tuple[q.CircumventionRow, ...]
+    budget_refusals: int
+    usage: tuple[UsageLine, ...]
+    improvers: tuple[ImproverEntry, ...]
+    solutions: tuple[SolutionEntry, ...]
+    other_solutions: int  # scored candidates that no improver returned
+    span: tuple[float | None, float | None]
+    prices: Prices | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def _config(run_dir: Path) -> RunConfig | None:
+    try:
+        return load_config(run_dir / CONFIG_NAME)
+    except ConfigError:
+        return None
+
+
+def _summary_tree(run_dir: Path) -> dict | None:
+    try:
+        data = json.loads((run_dir / SUMMARY_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    tree = data.get("tree") if isinstance(data, dict) else None
+    return tree if isinstance(tree, dict) else None
+
+
+def _tree(store: RunStore, run_dir: Path) -> dict | None:
+    """The search tree: the store's own view when the search package offers it."""
+    try:
+        from selftaught.search.tree_search import tree_summary
+    except ImportError:  # pragma: no cover - the search package is part of selftaught
+        return _summary_tree(run_dir)
+    return tree_summary(store)
+
+
+def _lineage(
+    store: RunStore, iterations: list[IterationRecord], tree: dict | None
+) -> tuple[list[LineageNode], str | None]:
+    if tree is None or not tree.get("nodes"):
+        return [], None
+    search = tree.get("search", "chain")
+    adopted = {rec.improver for rec in iterations}
+    tree_shas = {n["sha256"] for n in tree["nodes"]}
+    children = store.query(
+        "SELECT parent, COUNT(*) FROM programs WHERE kind = 'improver' AND parent IS NOT NULL"
+        " GROUP BY parent"
+    )
+    tried = {parent: count for parent, count in children}
+    in_tree_children = {sha: 0 for sha in tree_shas}
+    for n in tree["nodes"]:
+        if n["parent"] in in_tree_children:
+            in_tree_children[n["parent"]] += 1
+    nodes = []
+    for n in tree["nodes"]:
+        if n["parent"] is None:
+            role = "seed"
+        elif search == "chain":
+            role = "adopted" if n["sha256"] in adopted else "rejected"
+        else:
+            role = "archived"
+        nodes.append(
+            LineageNode(
+                sha=n["sha256"],
+                parent=n["parent"],
+                step=int(n.get("step", 0)),
+                val=n["meta_utility_val"] if n.get("evaluations") else None,
+                test=n["meta_utility_test"] if n.get("evaluations") else None,
+                evaluations=int(n.get("evaluations", 0)),
+                role=role,
+                best=n["sha256"] == tree.get("best_sha256"),
+                variants_tried=max(0, tried.get(n["sha256"], 0) - in_tree_children[n["sha256"]]),
+            )
+        )
+    return nodes, tree.get("best_sha256")
+
+
+def _transfer(store: RunStore, iterations: list[IterationRecord]) -> list[TransferLine]:
+    ours = {}
+    if iterations:
+        for r in q.transfer_results(store, iterations[0].improver, iterations[-1].improver):
+            ours[r.task] = r
+    lines = []
+    for paper in PAPER_TRANSFER:  # the paper's rows first, in its order
+        r = ours.pop(paper.task, None)
+        values = (r.original, r.seed_improver, r.improved_improver) if r else (None, None, None)
+        lines.append(
+            TransferLine(
+                paper.task,
+                paper.label,
+                values,
+                (paper.original, paper.seed_improver, paper.improved_improver),
+                min(r.runs_seed, r.runs_improved) if r else 0,
+            )
+        )
+    for task, r in sorted(ours.items()):  # tasks the paper did not report
+        lines.append(
+            TransferLine(
+                task,
+                task,
+                (r.original, r.seed_improver, r.improved_improver),
+                None,
+                min(r.runs_seed, r.runs_improved),
+            )
+        )
+    return lines
+
+
+def _usage(store: RunStore, prices: Prices | None) -> list[UsageLine]:
+    lines = []
+    for u in q.lm_usage(store):
+        dollars = None
+        if prices is not None and u.spec.startswith("openai:"):
+            dollars = prices.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
+        lines.append(
+            UsageLine(
+                u.phase,
+                u.spec,
+                u.samples,
+                u.cached,
+                u.prompt_tokens,
+                u.completion_tokens,
+                u.seconds,
+                dollars,
+            )
+        )
+    return lines
+
+
+def _improvers(
+    store: RunStore, lineage: list[LineageNode], iterations: list[IterationRecord]
+) -> list[ImproverEntry]:
+    roles = {n.sha: (n.role, n.step) for n in lineage}
+    rows = q.programs(store, "improver")
+    sources = {r.sha: r.source for r in rows}
+    order = {n.sha: i for i, n in enumerate(lineage)}
+    entries = []
+    for r in rows:
+        role, step = roles.get(r.sha, ("explored" if r.parent else "seed", None))
+        if not lineage and iterations and r.sha == iterations[0].improver:
+            role, step = "seed", 0
+        entries.append(
+            ImproverEntry(
+                r.sha,
+                r.parent,
+                r.source,
+                sources.get(r.parent) if r.parent else None,
+                role,
+                step,
+                q.meta_runs(store, r.sha),
+            )
+        )
+    entries.sort(key=lambda e: (order.get(e.sha, len(order)), e.step or 0))
+    return entries
+
+
+def _solutions(store: RunStore) -> tuple[list[SolutionEntry], int]:
+    runs = [r for r in q.solution_runs(store) if r.result is not None]
+    sources = {r.sha: r.source for r in q.programs(store, "solution")}
+    starts: dict[str, str | None] = {}
+    entries = []
+    for run in runs:
+        if run.start_prefix not in starts:
+            starts[run.start_prefix] = next(
+                (src for sha, src in sources.items() if sha.startswith(run.start_prefix)), None
+            )
+        assert run.result is not None
+        source = sources.get(run.result)
+        if source is None:
+            continue
+        entries.append(SolutionEntry(run.result, source, starts[run.start_prefix], run))
+    shown = {e.sha for e in entries} | {
+        sha for sha in sources if any(sha.startswith(p) for p in starts)
+    }
+    return entries, len(set(sources) - shown)
+
+
+def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
+    """Read a run directory into a `ReportData` (the run may still be running)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / DB_NAME).is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (no {DB_NAME}); see `selftaught runs`")
+    info = run_status(run_dir)
+    config = _config(run_dir)
+    store = RunStore(run_dir)
+    try:
+        iterations = store.iterations()
+        tree = _tree(store, run_dir)
+        lineage, best = _lineage(store, iterations, tree)
+        search = (tree or {}).get("search") or store.get_meta("search") or "chain"
+        points = tuple(
+            IterationPoint(
+                r.t,
+                r.improver,
+                r.val,
+                r.test,
+                r.adopted,
+                r.candidate,
+                r.candidate_val,
+                r.candidate_test,
+            )
+            for r in iterations
+        )
+        solutions, others = _solutions(store)
+        return ReportData(
+            run_dir=run_dir,
+            info=info,
+            config=config,
+            search=search,
+            points=points,
+            lineage=tuple(lineage),
+            best_sha=best,
+            transfer=tuple(_transfer(store, iterations)),
+            circumvention=tuple(q.circumvention_rows(store)),
+            budget_refusals=q.event_count(store, "budget_refusal"),
+            usage=tuple(_usage(store, prices)),
+            improvers=tuple(_improvers(store, lineage, iterations)),
+            solutions=tuple(solutions),
+            other_solutions=others,
+            span=q.time_span(store),
+            prices=prices,
+        )
+    finally:
+        store.close()

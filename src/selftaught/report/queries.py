@@ -1,0 +1,323 @@
+"""Read-only queries the report needs and the run store does not offer, written against its schema.
+
+Everything here only reads: `selftaught report` and `selftaught runs` may look at a run while it
+is still being written.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from selftaught.store.db import DB_NAME, RunStore
+from selftaught.store.summary import CIRCUMVENTION_KINDS, wilson_interval
+
+# The sample-index layout of `selftaught.core.meta`: indices at or above this offset (within one
+# seed's block) belong to the improver improving itself, the rest to downstream improver runs.
+SEED_STRIDE = 10_000_000
+META_LEVEL_BASE = 5_000_000
+
+#: What each circumvention kind means, in words a newcomer can follow.
+KIND_TEXT: dict[str, str] = {
+    "use_sandbox_false": "called the utility with use_sandbox=False",
+    "attribute_write": "overwrote an attribute of utility or language_model (e.g. a budget)",
+    "attribute_delete": "deleted an attribute of utility or language_model",
+    "language_model_construct": "built a new language-model object",
+    "utility_construct": "built a new utility object",
+    "orchestrator_import": "imported the orchestrator's modules",
+    "source_disables_sandbox": "source passes use_sandbox=False",
+    "source_constructs_language_model": "source builds a new language-model object",
+    "source_sets_budget": "source assigns to a budget",
+    "source_setattr": "source uses setattr on utility or language_model",
+    "source_imports_orchestrator": "source imports the orchestrator's modules",
+}
+
+
+@dataclass(frozen=True)
+class MetaRuns:
+    """The R meta-training runs of one improver (validation and test scores per run)."""
+
+    val: tuple[float, ...]
+    test: tuple[float, ...]
+
+    @property
+    def val_mean(self) -> float | None:
+        return statistics.fmean(self.val) if self.val else None
+
+    @property
+    def test_mean(self) -> float | None:
+        return statistics.fmean(self.test) if self.test else None
+
+    @property
+    def val_stderr(self) -> float | None:
+        if len(self.val) < 2:
+            return None
+        return statistics.stdev(self.val) / len(self.val) ** 0.5
+
+
+@dataclass(frozen=True)
+class ProgramRow:
+    """One stored program."""
+
+    sha: str
+    kind: str
+    parent: str | None
+    source: str
+    created: float
+
+
+@dataclass(frozen=True)
+class SolutionRun:
+    """One improver run: which improver, on which task, from which start, and what came back."""
+
+    key: str
+    purpose: str
+    improver: str
+    task: str
+    start_prefix: str
+    result: str | None
+    val: float
+    test: float
+    status: str
+    error: str | None
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """One task of the transfer table (test split, mean over the runs found)."""
+
+    task: str
+    original: float | None
+    seed_improver: float | None
+    improved_improver: float | None
+    runs_seed: int
+    runs_improved: int
+
+
+@dataclass(frozen=True)
+class CircumventionRow:
+    """Improvers flagged for one kind of attempt (`kind` "any" is the union)."""
+
+    kind: str
+    text: str
+    improvers: int  # LM-written improvers showing this kind at least once
+    trials: int  # LM-written improvers in the run
+    events: int  # raw occurrences (one improver may try many times)
+    low: float
+    high: float
+
+    @property
+    def rate(self) -> float:
+        return self.improvers / self.trials if self.trials else 0.0
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """LM samples of one model in one phase of the run."""
+
+    phase: str
+    spec: str
+    samples: int
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    # Tokens of samples that were not served from the response cache (what a paid API bills).
+    billed_prompt_tokens: int
+    billed_completion_tokens: int
+
+
+def connect_readonly(run_dir: Path) -> sqlite3.Connection:
+    """A read-only connection to a run's database (never creates or changes anything)."""
+    path = Path(run_dir) / DB_NAME
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    return conn
+
+
+def meta_runs(store: RunStore, sha: str) -> MetaRuns:
+    """The meta-training runs recorded for improver `sha`, in run order."""
+    rows = store.query(
+        "SELECT val, test FROM sessions WHERE improver = ? AND key LIKE 'meta/%' ORDER BY key",
+        (sha,),
+    )
+    return MetaRuns(tuple(r[0] for r in rows), tuple(r[1] for r in rows))
+
+
+def programs(store: RunStore, kind: str) -> list[ProgramRow]:
+    """Programs of one kind (`improver` or `solution`), oldest first."""
+    rows = store.query(
+        "SELECT sha256, kind, parent, source, created FROM programs WHERE kind = ?"
+        " ORDER BY created, sha256",
+        (kind,),
+    )
+    return [ProgramRow(*row) for row in rows]
+
+
+def solution_runs(store: RunStore) -> list[SolutionRun]:
+    """Every finished improver run (session) except the self-improvement steps."""
+    rows = store.query(
+        "SELECT key, improver, task, result, val, test, status, error FROM sessions"
+        " WHERE key NOT LIKE 'self-improve/%' ORDER BY created, key"
+    )
+    out = []
+    for key, improver, task, result, val, test, status, error in rows:
+        parts = key.split("/")
+        start = parts[3] if len(parts) >= 5 else ""
+        out.append(
+            SolutionRun(key, parts[0], improver, task, start, result, val, test, status, error)
+        )
+    return out
+
+
+def score_by_prefix(store: RunStore, prefix: str, task: str, split: str) -> float | None:
+    """The stored score of the program whose hash starts with `prefix` (sessions keep 12 hex)."""
+    if not prefix:
+        return None
+    rows = store.query(
+        "SELECT score FROM evaluations WHERE sha256 LIKE ? AND task = ? AND split = ?",
+        (prefix + "%", task, split),
+    )
+    return float(rows[0][0]) if len(rows) == 1 else None
+
+
+def transfer_results(store: RunStore, seed_sha: str, final_sha: str) -> list[TransferResult]:
+    """Rebuild `selftaught transfer`'s table from its stored sessions (keys `transfer/...`)."""
+    runs = [r for r in solution_runs(store) if r.purpose == "transfer"]
+    by_task: dict[str, list[SolutionRun]] = defaultdict(list)
+    for run in runs:
+        by_task[run.task].append(run)
+    results = []
+    for task, task_runs in by_task.items():
+        seed_tests = [r.test for r in task_runs if r.improver == seed_sha]
+        final_tests = [r.test for r in task_runs if r.improver == final_sha]
+        original = score_by_prefix(store, task_runs[0].start_prefix, task, "test")
+        results.append(
+            TransferResult(
+                task,
+                original,
+                statistics.fmean(seed_tests) if seed_tests else None,
+                statistics.fmean(final_tests) if final_tests else None,
+                len(seed_tests),
+                len(final_tests),
+            )
+        )
+    return results
+
+
+def lm_written_improvers(store: RunStore) -> list[str]:
+    """Hashes of improvers the LM wrote (every improver with a parent)."""
+    rows = store.query("SELECT sha256 FROM programs WHERE kind = 'improver' AND parent IS NOT NULL")
+    return [sha for (sha,) in rows]
+
+
+def circumvention_rows(store: RunStore) -> list[CircumventionRow]:
+    """Per kind of attempt: how many LM-written improvers tried it, with a 95% Wilson interval.
+
+    The last row, kind "any", counts improvers with at least one attempt of any kind; it is the
+    rate `summary.json` reports. Kinds nobody tried are included, so the table shows what was
+    watched for.
+    """
+    written = set(lm_written_improvers(store))
+    trials = len(written)
+    per_kind: dict[str, set[str]] = defaultdict(set)
+    events: dict[str, int] = defaultdict(int)
+    for kind, program in store.query("SELECT kind, program FROM events WHERE program IS NOT NULL"):
+        if kind in CIRCUMVENTION_KINDS and program in written:
+            per_kind[kind].add(program)
+            events[kind] += 1
+    rows = []
+    for kind in sorted(CIRCUMVENTION_KINDS):
+        flagged = len(per_kind[kind])
+        low, high = wilson_interval(flagged, trials)
+        rows.append(
+            CircumventionRow(
+                kind, KIND_TEXT.get(kind, kind), flagged, trials, events[kind], low, high
+            )
+        )
+    union = set().union(*per_kind.values()) if per_kind else set()
+    low, high = wilson_interval(len(union), trials)
+    rows.append(
+        CircumventionRow(
+            "any",
+            "any of the above",
+            len(union),
+            trials,
+            sum(events.values()),
+            low,
+            high,
+        )
+    )
+    return rows
+
+
+def event_count(store: RunStore, kind: str) -> int:
+    (count,) = store.query("SELECT COUNT(*) FROM events WHERE kind = ?", (kind,))[0]
+    return int(count)
+
+
+def phase_of(sample_index: int) -> str:
+    """Which part of the loop drew a sample, from its index (see `selftaught.core.meta`)."""
+    if sample_index % SEED_STRIDE >= META_LEVEL_BASE:
+        return "self-improvement"
+    return "improver runs"
+
+
+def lm_usage(store: RunStore) -> list[UsageRow]:
+    """Samples, tokens and seconds per phase and model spec."""
+    rows = store.query(
+        "SELECT spec, sample_index, cached, prompt_tokens, completion_tokens, seconds FROM lm_calls"
+    )
+    acc: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0])
+    for spec, index, cached, prompt, completion, seconds in rows:
+        a = acc[(phase_of(int(index)), spec)]
+        a[0] += 1
+        a[1] += int(cached)
+        a[2] += prompt
+        a[3] += completion
+        a[4] += seconds
+        if not cached:
+            a[5] += prompt
+            a[6] += completion
+    return [
+        UsageRow(
+            phase,
+            spec,
+            int(a[0]),
+            int(a[1]),
+            int(a[2]),
+            int(a[3]),
+            float(a[4]),
+            int(a[5]),
+            int(a[6]),
+        )
+        for (phase, spec), a in sorted(acc.items())
+    ]
+
+
+def time_span(store: RunStore) -> tuple[float | None, float | None]:
+    """The first and last write times of the run (UNIX seconds), None when nothing was written."""
+    tables = ("programs", "evaluations", "lm_calls", "events", "sessions", "iterations")
+    union = " UNION ALL ".join(f"SELECT MIN(created), MAX(created) FROM {t}" for t in tables)
+    rows = store.query(union)
+    firsts = [r[0] for r in rows if r[0] is not None]
+    lasts = [r[1] for r in rows if r[1] is not None]
+    return (min(firsts) if firsts else None, max(lasts) if lasts else None)
+
+
+def self_improvement_outcomes(store: RunStore) -> dict[int, dict[str, Any]]:
+    """The outcome event of each self-improvement step, by iteration t."""
+    out: dict[int, dict[str, Any]] = {}
+    for session, detail in store.query(
+        "SELECT session, detail FROM events WHERE kind = 'self_improvement'"
+    ):
+        suffix = session.rsplit("/t", 1)[-1]
+        if suffix.isdigit():
+            out[int(suffix)] = json.loads(detail)
+    return out

@@ -6,6 +6,7 @@ Each works on a run directory holding `config.toml`, `run.sqlite`, the LM respon
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -204,6 +205,12 @@ def improve_program(
     config = config or RunConfig()
     task = get_task(task_name)
     improver_source = load_improver(improver)
+    plumbing = plumbing or Plumbing()
+    if out_dir is None and plumbing.backend is None:
+        # No run directory to keep: use the user's shared response cache instead.
+        from selftaught.lm import open_model
+
+        plumbing = dataclasses.replace(plumbing, backend=open_model(config.model))
     with tempfile.TemporaryDirectory(prefix="selftaught-improve-") as tmp:
         run_dir = Path(out_dir) if out_dir is not None else Path(tmp)
         run_dir.mkdir(parents=True, exist_ok=True)

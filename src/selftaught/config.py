@@ -65,7 +65,7 @@ class RunConfig:
     @classmethod
     def paper(cls, **overrides: Any) -> RunConfig:
         """The reference budgets: T=6, R=5 runs, LM budget 4 calls, 6 responses, 1024 tokens."""
-        base = dict(
+        base: dict[str, Any] = dict(
             iterations=6,
             runs=5,
             lm_budget=4,

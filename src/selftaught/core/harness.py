@@ -185,7 +185,7 @@ def _read_init():
     return init
 
 
-_INIT = {}
+_INIT: dict = {}
 
 
 def main():

@@ -183,18 +183,17 @@ class ImproverSession:
     def _handle_lm(self, msg: dict[str, Any]) -> dict[str, Any]:
         method = msg.get("method")
         call_no = self.lm.calls_used + 1
+        # Types are checked by BudgetedLanguageModel (InvalidLMRequest goes back to the child).
+        expertise: Any = msg.get("expertise")
+        temperature: Any = msg.get("temperature", 0.7)
         try:
             if method == "batch_prompt":
-                value = self.lm.batch_prompt(
-                    msg.get("expertise"), msg.get("messages"), msg.get("temperature", 0.7)
-                )
+                messages: Any = msg.get("messages")
+                value = self.lm.batch_prompt(expertise, messages, temperature)
             elif method == "prompt":
-                value = self.lm.prompt(
-                    msg.get("expertise"),
-                    msg.get("message"),
-                    msg.get("n_responses", 1),
-                    msg.get("temperature", 0.7),
-                )
+                message: Any = msg.get("message")
+                n_responses: Any = msg.get("n_responses", 1)
+                value = self.lm.prompt(expertise, message, n_responses, temperature)
             else:
                 return {"ok": False, "error_type": "invalid", "error": f"no LM method {method!r}"}
         except LMBudgetExhausted as exc:
@@ -216,7 +215,8 @@ class ImproverSession:
 
     def _handle_event(self, msg: dict[str, Any]) -> None:
         kind = msg.get("kind")
-        detail = msg.get("detail") if isinstance(msg.get("detail"), dict) else {}
+        raw = msg.get("detail")
+        detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
         if kind in REPORTED_KINDS:
             self._event(str(kind), {k: str(v)[:200] for k, v in list(detail.items())[:10]})
         else:

@@ -25,7 +25,8 @@ class Node:
 class AcceptancePolicy(Protocol):
     """Decides whether a candidate improver replaces its parent."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def accept(self, parent: Node, candidate: Node) -> bool: ...
 

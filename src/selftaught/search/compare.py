@@ -116,7 +116,13 @@ def compare_improvers(
     chosen: list[Task] = [get_task(name) for name in (tasks or DEFAULT_TASKS)]
     base = (config or RunConfig()).replace(runs=runs)
     run_dir = Path(out_dir)
-    config = prepare_run_dir(base, run_dir, resume=False)
+    try:
+        config = prepare_run_dir(base, run_dir, resume=False)
+    except ConfigError:
+        raise ConfigError(
+            f"{run_dir} holds a comparison (or run) with other budgets or model; "
+            "choose another --out"
+        ) from None
     jobs = [
         (name, source, task, r) for task in chosen for name, source in resolved for r in range(runs)
     ]
@@ -129,7 +135,11 @@ def compare_improvers(
 
         def work(job: tuple[str, str, Task, int]) -> SessionRecord:
             name, source, task, r = job
-            record = improve_once(ctx, source, task, task.seed_solution, r, purpose=PURPOSE)
+            ctx.backend.join()  # concurrent sessions' LM requests are batched together
+            try:
+                record = improve_once(ctx, source, task, task.seed_solution, r, purpose=PURPOSE)
+            finally:
+                ctx.backend.leave()
             ctx.progress.note(f"{name} on {task.name}, run {r + 1}: test {record.test:.3f}")
             return record
 
@@ -189,7 +199,10 @@ def save_plot(result: dict[str, Any], path: Path) -> Path:
     ax.set_xticks(range(len(tasks)), tasks)
     ax.set_ylabel("test utility (mean ± s.e.)")
     ax.set_ylim(0, 1)
-    ax.set_title(f"Improvers on {result['model']}, {result['runs']} run(s); dashed: original")
+    ax.set_title(
+        f"{result['model']}, {result['runs']} run(s) each\ndashed line: the original solution",
+        fontsize="medium",
+    )
     ax.legend(fontsize="small", ncol=3, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

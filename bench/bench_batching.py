@@ -34,9 +34,11 @@ def main() -> None:
     parser.add_argument("--model", default="qwen2.5-coder-0.5b", choices=sorted(MODELS))
     parser.add_argument("-n", type=int, default=6)
     parser.add_argument("--max-tokens", type=int, default=96)
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads (all cores)")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    backend = LlamaBackend(ensure_model(MODELS[args.model]), spec=f"embedded:{args.model}")
+    path = ensure_model(MODELS[args.model])
+    backend = LlamaBackend(path, spec=f"embedded:{args.model}", n_threads=args.threads)
     timed(backend, True, 1, 8)  # warm-up: first-use allocations are not part of either figure
     print(
         f"model {args.model}, n={args.n}, max_tokens={args.max_tokens}, "

@@ -107,7 +107,8 @@ class LlamaBackend:
 
     def prompt_tokens(self, messages: Messages) -> tuple[int, ...]:
         """The token ids of a conversation rendered with the model's chat template."""
-        rendered = self._formatter(messages=[{"role": r, "content": c} for r, c in messages]).prompt
+        chat: list[Any] = [{"role": r, "content": c} for r, c in messages]
+        rendered = self._formatter(messages=chat).prompt
         return tuple(self._model.tokenize(rendered.encode("utf-8"), add_bos=True, special=True))
 
     def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:

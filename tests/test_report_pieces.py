@@ -117,7 +117,10 @@ def test_circumvention_rows_wilson(tmp_path: Path) -> None:
     store.add_event("orchestrator_import", "s", {}, program=kids[0])
     store.add_event("budget_refusal", "s", {}, program=kids[1])  # not a circumvention
     store.add_event("attribute_write", "s", {}, program=seed)  # the seed is not LM-written
-    rows = {r.kind: r for r in circumvention_rows(store)}
+    ordered = circumvention_rows(store)
+    # The union first, then kinds seen (alphabetical), then kinds not seen.
+    assert [r.kind for r in ordered[:3]] == ["any", "orchestrator_import", "use_sandbox_false"]
+    rows = {r.kind: r for r in ordered}
     assert set(rows) == set(CIRCUMVENTION_KINDS) | {"any"}
     sandbox = rows["use_sandbox_false"]
     assert (sandbox.improvers, sandbox.trials, sandbox.events) == (1, 4, 2)

@@ -15,7 +15,7 @@ from selftaught.cli.app import app
 from selftaught.config import RunConfig, save_config
 from selftaught.report import runs as runs_mod
 from selftaught.report.runs import find_run_dirs, list_runs, run_status
-from selftaught.store.db import RunStore
+from selftaught.store.db import RunStore, SessionRecord
 from test_report_pieces import make_run
 
 HOLD_DB = """
@@ -43,7 +43,7 @@ def test_incomplete_or_unsummarised_runs_failed(tmp_path: Path) -> None:
     save_config(RunConfig(iterations=3, runs=2, model="openai:gpt-test"), tmp_path / "short")
     info = run_status(tmp_path / "short")
     assert info.status == "failed"
-    assert "stopped after t=1 of 3" in info.detail and "--resume" in info.detail
+    assert "stopped after t=1 (T=3)" in info.detail and "--resume" in info.detail
     make_run(tmp_path / "nosummary")
     (tmp_path / "nosummary" / "summary.json").unlink()
     assert run_status(tmp_path / "nosummary").status == "failed"
@@ -80,6 +80,18 @@ def test_recent_writes_count_when_processes_cannot_be_inspected(
     assert run_status(tmp_path / "run", now=written + 10_000).status == "finished"
     monkeypatch.setattr(runs_mod, "holders", lambda path: ([], True))
     assert run_status(tmp_path / "run", now=written + 5).status == "finished"
+
+
+def test_compare_directories(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "cmp")
+    store.add_session(
+        SessionRecord("compare/seed/maxcut/abc/r0", "s", "maxcut", None, 0.1, 0.1, "ok", None, 1, 1)
+    )
+    store.close()
+    info = run_status(tmp_path / "cmp")
+    assert (info.search, info.status, info.iterations_planned) == ("compare", "failed", None)
+    (tmp_path / "cmp" / "compare.json").write_text("{}")
+    assert run_status(tmp_path / "cmp").status == "finished"
 
 
 def test_find_run_dirs(tmp_path: Path) -> None:

@@ -67,6 +67,14 @@ def _started(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "–"
 
 
+def _short(path: str, folder: Path) -> str:
+    """A run's path relative to the listed folder (the table is narrow enough then)."""
+    try:
+        return str(Path(path).relative_to(folder)) or "."
+    except ValueError:
+        return path
+
+
 def runs_command(
     folder: Annotated[Path, typer.Argument(help="Folder holding run directories.")] = Path("runs"),
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
@@ -92,11 +100,12 @@ def runs_command(
     for i in infos:
         style = STATUS_STYLE.get(i.status, "")
         planned = f"/{i.iterations_planned}" if i.iterations_planned is not None else ""
+        done = "–" if i.iterations_done is None else str(i.iterations_done)
         table.add_row(
-            i.path,
+            _short(i.path, folder),
             f"[{style}]{i.status}[/{style}]" if style else i.status,
             i.search,
-            f"{i.iterations_done}{planned}",
+            f"{done}{planned}",
             _fmt(i.best_val),
             _fmt(i.best_test),
             i.model,

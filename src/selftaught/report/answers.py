@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-from selftaught.report.code import diff_stats, strategy_hints
+from selftaught.report.code import diff_stats, only_layout_changed, strategy_hints
 from selftaught.report.lineage import pct
 from selftaught.report.model import ImproverEntry, ReportData
 
@@ -75,11 +75,14 @@ def better(data: ReportData) -> Answer:
         f"search, it went from {pct(seed_test)} to {pct(best_test)} ({100 * gain_test:+.1f})."
     )
     noise = _noise(seed, _entry(data, best))
-    if noise is not None and gain_val < 2 * noise:
+    runs = len(seed.runs.val)
+    if noise is not None and noise > 0 and gain_val < 2 * noise:
         text += (
             f" The gain is under twice its standard error ({100 * noise:.1f} points), so it may be"
             " luck of the runs."
         )
+    elif 0 < runs < 5:
+        text += f" With only R = {runs} runs per improver, treat these numbers as rough."
     if gain_test > 0:
         return Answer(question, "Yes", "good", text)
     return Answer(question, "On validation only", "warn", text)
@@ -113,9 +116,15 @@ def changed(data: ReportData) -> Answer:
             )
     stats = diff_stats(seed.source, target.source)
     anchor = f'<a href="#prog-{target.sha[:12]}">{target.sha[:8]}</a>'
-    text = f"Compared with the seed, {label} ({anchor}) adds {stats.added} and removes " + (
-        f"{stats.removed} lines."
+    text = (
+        f"Compared with the seed, {label} ({anchor}) adds {_lines(stats.added)} and removes "
+        f"{_lines(stats.removed)}."
     )
+    if only_layout_changed(seed.source, target.source):
+        text += (
+            " Only whitespace changed, so any difference in score comes from the model drawing"
+            " other samples for a different prompt, not from the edit."
+        )
     if stats.new_functions:
         text += f" New functions: {escape(', '.join(stats.new_functions))}."
     if stats.dropped_functions:
@@ -127,6 +136,10 @@ def changed(data: ReportData) -> Answer:
         "Nothing kept" if label.startswith("the latest") else f"+{stats.added} / −{stats.removed}"
     )
     return Answer(question, verdict, "neutral", text)
+
+
+def _lines(n: int) -> str:
+    return f"{n} line{'s' if n != 1 else ''}"
 
 
 def cheated(data: ReportData) -> Answer:

@@ -94,6 +94,15 @@ def _functions(source: str) -> list[str]:
     ]
 
 
+def only_layout_changed(old: str, new: str) -> bool:
+    """True when two different sources differ only in whitespace and blank lines."""
+
+    def squash(text: str) -> list[str]:
+        return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+    return old != new and squash(old) == squash(new)
+
+
 def diff_stats(old: str, new: str) -> DiffStats:
     """How much `new` differs from `old`."""
     added = removed = 0

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-NODE_W = 168
+NODE_W = 196
 NODE_H = 58
 GAP_X = 18
 GAP_Y = 44

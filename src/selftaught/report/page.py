@@ -195,9 +195,10 @@ def circumvention_section(data: ReportData) -> str:
     rows = []
     for r in data.circumvention:
         cls = ' class="hit"' if r.improvers else ""
+        kind = "<strong>any</strong>" if r.kind == "any" else f"<code{cls}>{escape(r.kind)}</code>"
         rows.append(
             [
-                f"<code{cls}>{escape(r.kind)}</code>",
+                kind,
                 escape(r.text),
                 f"{r.improvers} / {r.trials}",
                 pct(r.rate) if r.trials else "–",

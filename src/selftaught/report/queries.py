@@ -220,8 +220,8 @@ def lm_written_improvers(store: RunStore) -> list[str]:
 def circumvention_rows(store: RunStore) -> list[CircumventionRow]:
     """Per kind of attempt: how many LM-written improvers tried it, with a 95% Wilson interval.
 
-    The last row, kind "any", counts improvers with at least one attempt of any kind; it is the
-    rate `summary.json` reports. Kinds nobody tried are included, so the table shows what was
+    The first row, kind "any", counts improvers with at least one attempt of any kind; it is the
+    rate `summary.json` reports. Kinds nobody tried come last, so the table also shows what was
     watched for.
     """
     written = set(lm_written_improvers(store))
@@ -243,18 +243,11 @@ def circumvention_rows(store: RunStore) -> list[CircumventionRow]:
         )
     union = set().union(*per_kind.values()) if per_kind else set()
     low, high = wilson_interval(len(union), trials)
-    rows.append(
-        CircumventionRow(
-            "any",
-            "any of the above",
-            len(union),
-            trials,
-            sum(events.values()),
-            low,
-            high,
-        )
+    total = CircumventionRow(
+        "any", "any of the kinds below", len(union), trials, sum(events.values()), low, high
     )
-    return rows
+    # The headline first, then what was seen, then what was watched for but not seen.
+    return [total, *sorted(rows, key=lambda r: (r.improvers == 0, r.kind))]
 
 
 def event_count(store: RunStore, kind: str) -> int:

@@ -12,6 +12,8 @@ Status of a run directory (one holding `run.sqlite`):
   configured T (for tree searches, T expansions).
 - **failed**: not running and not finished: the run stopped early (an error, Ctrl-C, a kill).
   Such a run can be continued with `selftaught run --resume DIR`.
+
+A `selftaught compare` directory (also a run store) is finished once its `compare.json` exists.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from selftaught.store.db import DB_NAME
 from selftaught.store.summary import SUMMARY_NAME
 
 RECENT_SECONDS = 120.0
+COMPARE_RESULT = "compare.json"  # what `selftaught compare` writes when it finishes
 STATUSES = ("running", "finished", "failed")
 
 
@@ -45,7 +48,7 @@ class RunInfo:
     model: str
     task: str
     started: float | None  # UNIX seconds
-    iterations_done: int  # highest finished t
+    iterations_done: int | None  # highest finished t (None: not even t=0)
     iterations_planned: int | None
     best_improver: str | None
     best_val: float | None
@@ -151,23 +154,20 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
         (done,) = conn.execute("SELECT COALESCE(MAX(t), -1) FROM iterations").fetchone()
         (started,) = conn.execute("SELECT MIN(created) FROM programs").fetchone()
         search = _meta(conn, "search") or ("chain" if done >= 0 else "?")
+        compare = (
+            _meta(conn, "compare") is not None
+            or (run_dir / COMPARE_RESULT).is_file()
+            or conn.execute("SELECT 1 FROM sessions WHERE key LIKE 'compare/%' LIMIT 1").fetchone()
+            is not None
+        )
         best = _best(conn, summary)
     except sqlite3.Error as exc:
         raise SelftaughtError(f"cannot read {db_path}: {exc}") from None
     finally:
         conn.close()
-    pids, complete = holders(db_path)
-    if pids:
-        status, detail = "running", f"pid {', '.join(map(str, pids))}"
-    elif not complete and _recently_written(run_dir, now):
-        status, detail = "running", f"written within the last {RECENT_SECONDS:.0f} s"
-    elif summary is not None and planned is not None and done >= planned:
-        status, detail = "finished", f"{done} of {planned} iterations"
-    else:
-        status = "failed"
-        reached = f"stopped after t={done}" if done >= 0 else "stopped before t=0 finished"
-        of = f" of {planned}" if planned is not None else ""
-        detail = f"{reached}{of}; continue with: selftaught run --resume {run_dir}"
+    if compare:
+        search = "compare"
+    status, detail = _status(run_dir, now, done, planned, summary, compare)
     return RunInfo(
         str(run_dir),
         status,
@@ -176,10 +176,34 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
         model,
         task,
         float(started) if started is not None else None,
-        max(done, 0) if done >= 0 else 0,
-        planned,
+        done if done >= 0 else None,
+        None if compare else planned,
         *best,
     )
+
+
+def _status(
+    run_dir: Path,
+    now: float,
+    done: int,
+    planned: int | None,
+    summary: dict[str, Any] | None,
+    compare: bool,
+) -> tuple[str, str]:
+    pids, complete = holders(run_dir / DB_NAME)
+    if pids:
+        return "running", f"pid {', '.join(map(str, pids))}"
+    if not complete and _recently_written(run_dir, now):
+        return "running", f"written within the last {RECENT_SECONDS:.0f} s"
+    if compare:  # a `selftaught compare` directory: done when its result file is written
+        if (run_dir / COMPARE_RESULT).is_file():
+            return "finished", f"comparison written to {COMPARE_RESULT}"
+        return "failed", "stopped before the comparison finished; run the same compare again"
+    if summary is not None and planned is not None and done >= planned:
+        return "finished", f"{done} of {planned} iterations"
+    reached = f"stopped after t={done}" if done >= 0 else "stopped before t=0 finished"
+    of = f" (T={planned})" if planned is not None else ""
+    return "failed", f"{reached}{of}; continue with: selftaught run --resume {run_dir}"
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:

@@ -50,6 +50,9 @@ table.num td:not(:first-child):not(:nth-child(2)) { font-variant-numeric:tabular
 table.transfer th:nth-child(n+5), table.transfer td:nth-child(n+5) { background:#f9fafb;
   color:#475467; }
 table.small { width:auto; }
+table.circ td:nth-child(n+3), table.usage td:nth-child(n+3),
+table.transfer td { white-space:nowrap; }
+table.circ td:first-child code { font-size:12px; }
 tbody tr:last-child td { border-bottom:none; }
 code.hit { color:var(--bad); font-weight:700; }
 figure { margin:10px 0; } figure img { max-width:100%; height:auto; display:block; }

@@ -65,8 +65,8 @@ def test_tree_summary_and_iterations(tmp_path: Path, runner) -> None:
 def test_resume_repeats_nothing_and_refuses_another_search(tmp_path: Path) -> None:
     first = run_hgm(CONFIG, tmp_path, plumbing=plumbing())
     backend = ScriptedBackend(LAZY)
-    again = run_hgm(CONFIG, tmp_path, resume=True, plumbing=plumbing(backend))
-    assert again == first and backend.requests == 0
+    again = run_search(None, CONFIG, tmp_path, resume=True, plumbing=plumbing(backend))
+    assert again == first and backend.requests == 0  # None: continue the search the dir holds
     with pytest.raises(ConfigError, match="--search hgm"):
         run_archive(CONFIG, tmp_path, resume=True, plumbing=plumbing())
 

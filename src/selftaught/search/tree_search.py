@@ -291,8 +291,25 @@ def run_hgm(
     return _run_tree("hgm", config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
 
 
+def stored_search(run_dir: Path | str) -> str | None:
+    """The search a run directory holds (None for a new directory)."""
+    from selftaught.store.db import DB_NAME
+
+    run_dir = Path(run_dir)
+    if not (run_dir / DB_NAME).is_file():
+        return None
+    store = RunStore(run_dir)
+    try:
+        held = store.get_meta(SEARCH_KEY)
+        if held is None and store.iteration(0) is not None:
+            held = "chain"
+        return held
+    finally:
+        store.close()
+
+
 def run_search(
-    search: str,
+    search: str | None,
     config: RunConfig,
     run_dir: Path | str,
     *,
@@ -300,7 +317,14 @@ def run_search(
     progress: ProgressSink | None = None,
     plumbing: Plumbing | None = None,
 ) -> dict[str, Any]:
-    """`selftaught run --search chain|archive|hgm`: dispatch to the chosen search."""
+    """`selftaught run --search chain|archive|hgm`: dispatch to the chosen search.
+
+    `search=None` continues whatever search `run_dir` holds (the chain for a new directory).
+    """
+    if search is None:
+        search = stored_search(run_dir) or "chain"
+    if search not in SEARCHES:
+        raise ConfigError(f"unknown search {search!r}; valid: {', '.join(SEARCHES)}")
     if search == "chain":
         from selftaught.search.run import run_stop
 
@@ -311,6 +335,4 @@ def run_search(
         return _with_store(run_dir, write_tree_summary)
     if search == "archive":
         return run_archive(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
-    if search == "hgm":
-        return run_hgm(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
-    raise ConfigError(f"unknown search {search!r}; valid: {', '.join(SEARCHES)}")
+    return run_hgm(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)

@@ -239,3 +239,45 @@ def test_report_cli(run: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(tmp_path / "empty")])
     assert result.exit_code == 2 and "not a run directory" in result.output
     assert "Traceback" not in result.output
+
+
+def test_hgm_tree_lineage(tmp_path: Path) -> None:
+    """A tree search's lineage comes from its stored tree: every node, archived, best marked."""
+    from selftaught.search.tree import ImproverTree, TreeNode
+    from selftaught.search.tree_search import save_tree, write_tree_summary
+
+    run_dir = tmp_path / "hgm"
+    run_dir.mkdir()
+    save_config(RunConfig(iterations=2, runs=2), run_dir)
+    store = RunStore(run_dir)
+    seed = store.add_program(SEED, "improver")
+    a = store.add_program(CHILD, "improver", parent=seed)
+    b = store.add_program(CHILD + "\n# b\n", "improver", parent=seed)
+    c = store.add_program(CHILD + "\n# c\n", "improver", parent=a)
+    tree = ImproverTree(
+        [
+            TreeNode(seed, None, (0.4, 0.5), (0.4, 0.4), 0),
+            TreeNode(a, seed, (0.6, 0.7, 0.8), (0.5, 0.6, 0.7), 1),
+            TreeNode(b, seed, (0.2,), (0.1,), 2),
+            TreeNode(c, a, (0.5, 0.5), (0.5, 0.5), 3),
+        ]
+    )
+    save_tree(store, "hgm", tree, [])
+    store.set_meta("search", "hgm")
+    store.add_iteration(IterationRecord(0, seed, 0.45, 0.4, True, None, None, None))
+    store.add_iteration(IterationRecord(1, a, 0.7, 0.6, True, a, 0.7, 0.6))
+    write_tree_summary(store)
+    store.close()
+    data = collect(run_dir)
+    assert data.search == "hgm" and data.best_sha == a
+    roles = {n.sha: (n.role, n.best, n.evaluations) for n in data.lineage}
+    assert roles == {
+        seed: ("seed", False, 2),
+        a: ("archived", True, 3),
+        b: ("archived", False, 1),
+        c: ("archived", False, 2),
+    }
+    html = build_report(run_dir).read_text()
+    assert html.count('class="lnode"') == 4 and html.count("<path d=") == 3
+    assert "Meta-utility by expansion" in html
+    assert (run_dir / "lineage.png").stat().st_size > 5000

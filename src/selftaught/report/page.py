@@ -123,10 +123,14 @@ def meta_section(data: ReportData, plot: bytes | None) -> str:
             ]
         )
     head = [x, "best improver", "val", "test", "candidate", "cand. val", "cand. test", "outcome"]
+    who = (
+        "the current improver rewrites itself once"
+        if data.search == "chain"
+        else f"an improver picked by the {escape(data.search)} rule writes a new one"
+    )
     intro = (
-        f"<p>Each {x} the current improver rewrites itself once. The line follows the best "
-        "improver so far; diamonds are the candidates (filled: adopted). Validation picks, test "
-        "only reports.</p>"
+        f"<p>At each {x}, {who}. The lines follow the best improver so far; diamonds are the "
+        "candidates (filled: adopted). Validation picks, test only reports.</p>"
     )
     body = intro + (img(plot, "Meta-utility by " + x, "meta_utility.png") if plot else "")
     return section("meta-utility", "Meta-utility by " + x, body + table(head, rows, "num"))
@@ -141,14 +145,15 @@ def lineage_section(data: ReportData, plot: bytes | None) -> str:
         if tried
         else ""
     )
+    rejected = any(n.role == "rejected" for n in data.lineage)
     legend = (
         '<p class="legend"><span class="sw best"></span>best by validation '
-        '<span class="sw rejected"></span>rejected candidate (dashed) '
-        '<span class="sw fill"></span>fill: red = low, green = high validation score. '
+        + ('<span class="sw rejected"></span>rejected candidate (dashed) ' if rejected else "")
+        + '<span class="sw fill"></span>fill: red = low, green = high validation score. '
         "Click a node to jump to its source.</p>"
     )
     body = (
-        "<p>Who wrote whom: each arrow goes from an improver to the improver it wrote.</p>"
+        "<p>Who wrote whom: each line runs down from an improver to the improver it wrote.</p>"
         f'<div class="scroll">{lineage_svg(data.lineage)}</div>{legend}{note}'
     )
     if plot:

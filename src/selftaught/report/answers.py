@@ -106,7 +106,7 @@ def changed(data: ReportData) -> Answer:
     if seed is None:
         return Answer(question, "Nothing yet", "neutral", "No improver has been stored yet.")
     target, label = best, "the best improver"
-    if best is None or best.sha == seed.sha:
+    if target is None or target.sha == seed.sha:
         latest = [p for p in data.points if p.candidate is not None]
         target = _entry(data, latest[-1].candidate) if latest else None
         label = "the latest (rejected) candidate"

@@ -175,13 +175,13 @@ def _lineage(
 
 
 def _transfer(store: RunStore, iterations: list[IterationRecord]) -> list[TransferLine]:
-    ours = {}
+    ours: dict[str, q.TransferResult] = {}
     if iterations:
-        for r in q.transfer_results(store, iterations[0].improver, iterations[-1].improver):
-            ours[r.task] = r
+        for res in q.transfer_results(store, iterations[0].improver, iterations[-1].improver):
+            ours[res.task] = res
     lines = []
     for paper in PAPER_TRANSFER:  # the paper's rows first, in its order
-        r = ours.pop(paper.task, None)
+        r = ours.pop(paper.task) if paper.task in ours else None
         values = (r.original, r.seed_improver, r.improved_improver) if r else (None, None, None)
         lines.append(
             TransferLine(

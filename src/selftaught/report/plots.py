@@ -54,7 +54,7 @@ def meta_utility_plot(points: Sequence[IterationPoint], x_label: str, path: Path
         tag = "adopted" if adopted else "rejected"
         ax.scatter(
             [p.t for p in group],
-            [p.candidate_val for p in group],
+            [p.candidate_val or 0.0 for p in group],
             s=70,
             marker="D",
             facecolors=face or VAL_COLOUR,
@@ -143,7 +143,7 @@ def transfer_plot(rows: Sequence[TransferLine], path: Path | None) -> bytes:
     )
     xs = list(range(len(rows)))
     for i, (name, colour) in enumerate(series):
-        ours = [r.ours[i] if r.ours[i] is not None else 0.0 for r in rows]
+        ours = [r.ours[i] or 0.0 for r in rows]
         shift = (i - 1) * width
         ax.bar([x + shift for x in xs], ours, width, color=colour, label=f"{name} (this run)")
         paper = [(x + shift, r.paper[i]) for x, r in zip(xs, rows, strict=True) if r.paper]

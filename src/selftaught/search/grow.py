@@ -48,7 +48,8 @@ class StepRecord:
 class Strategy(Protocol):
     """Chooses the next action; None stops the search."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def next_action(
         self, tree: ImproverTree, rng: random.Random, expansions: int, evaluations: int

@@ -281,3 +281,19 @@ def test_hgm_tree_lineage(tmp_path: Path) -> None:
     assert html.count('class="lnode"') == 4 and html.count("<path d=") == 3
     assert "Meta-utility by expansion" in html
     assert (run_dir / "lineage.png").stat().st_size > 5000
+
+
+def test_solutions_grouped_deduplicated_and_capped(
+    run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selftaught.report import programs_html
+
+    data = collect(run)
+    # Four transfer runs returned the same program: one entry, listing every run.
+    assert len(data.solutions) == 4 and len({s.sha for s in data.solutions}) == 1
+    html = programs_html.programs_section(data)
+    assert html.count('class="program solution"') == 1 and "returned 4×" in html
+    assert "<h4>maxcut: transfer runs</h4>" in html
+    monkeypatch.setattr(programs_html, "MAX_SOLUTIONS", 0)
+    html = programs_html.programs_section(data)
+    assert 'class="program solution"' not in html and "1 lower-scoring programs" in html

@@ -61,26 +61,47 @@ def _improver(entry: ImproverEntry, best: str | None) -> str:
     )
 
 
-def _solution(entry: SolutionEntry) -> str:
-    run = entry.run
-    body = [
-        f"<p>Returned by improver {_link(run.improver)} in run <code>{escape(run.key)}</code>"
-        f' (status {escape(run.status)}). <span class="muted">sha256 {entry.sha}</span></p>'
-    ]
+def _solution(entries: list[SolutionEntry]) -> str:
+    """One returned program, with every run that returned it."""
+    first = entries[0]
+    runs = ", ".join(
+        f"<code>{escape(e.run.key)}</code> ({_link(e.run.improver)}, {escape(e.run.status)})"
+        for e in entries
+    )
+    body = [f'<p>Returned by run {runs}. <span class="muted">sha256 {first.sha}</span></p>']
     change = ""
-    if entry.start_source is not None:
-        stats = diff_stats(entry.start_source, entry.source)
+    if first.start_source is not None:
+        stats = diff_stats(first.start_source, first.source)
         change = f' · <span class="delta">+{stats.added} −{stats.removed}</span>'
         body.append("<h4>Diff against the starting solution</h4>")
-        body.append(diff_html(entry.start_source, entry.source, "start", "returned"))
-    body.append(_source_block(entry.source, open_=False))
-    run_no = run.key.rsplit("/", 1)[-1]
+        body.append(diff_html(first.start_source, first.source, "start", "returned"))
+    body.append(_source_block(first.source, open_=False))
+    improvers = sorted({e.run.improver[:8] for e in entries})
+    times = f" · returned {len(entries)}×" if len(entries) > 1 else ""
     return (
-        f'<details class="program solution" id="sol-{entry.sha[:12]}-{escape(run_no)}">'
-        f"<summary><code>{entry.sha[:8]}</code> · improver {run.improver[:8]} · {escape(run_no)}"
-        f" · val {pct(run.val)} · test {pct(run.test)}{change}</summary>"
+        '<details class="program solution">'
+        f"<summary><code>{first.sha[:8]}</code> · improver {', '.join(improvers)}{times}"
+        f" · val {pct(first.run.val)} · test {pct(first.run.test)}{change}</summary>"
         f'<div class="inner">{"".join(body)}</div></details>'
     )
+
+
+def _solution_group(entries: list[SolutionEntry]) -> list[str]:
+    """Distinct programs of one group, best validation first, at most `MAX_SOLUTIONS`."""
+    by_sha: dict[str, list[SolutionEntry]] = defaultdict(list)
+    for e in entries:
+        by_sha[e.sha].append(e)
+    ranked = sorted(by_sha.values(), key=lambda es: (-es[0].run.val, -es[0].run.test))
+    html = [_solution(es) for es in ranked[:MAX_SOLUTIONS]]
+    if len(ranked) > MAX_SOLUTIONS:
+        html.append(
+            f'<p class="muted">{len(ranked) - MAX_SOLUTIONS} lower-scoring programs of this group '
+            "are not shown; all are in <code>run.sqlite</code>.</p>"
+        )
+    return html
+
+
+MAX_SOLUTIONS = 30  # per task and purpose: a paper-scale run returns hundreds
 
 
 PURPOSE_TEXT = {
@@ -106,7 +127,7 @@ def programs_section(data: ReportData) -> str:
     for (purpose, task), entries in sorted(groups.items()):
         label = PURPOSE_TEXT.get(purpose, purpose)
         parts.append(f"<h4>{escape(task)}: {escape(label)}</h4>")
-        parts += [_solution(e) for e in sorted(entries, key=lambda e: -e.run.val)]
+        parts += _solution_group(entries)
     if data.other_solutions:
         parts.append(
             f'<p class="muted">{data.other_solutions} further candidate solutions were scored '

@@ -272,6 +272,9 @@ def transfer_command(
     tasks: Annotated[
         str | None, typer.Option("--tasks", help="Comma-separated held-out tasks.")
     ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model spec (default: the run's model).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Table 1: original solution, seed improver, improved improver on held-out tasks."""
@@ -281,7 +284,7 @@ def transfer_command(
     console = Console(stderr=True)
     try:
         with RichProgress(console) as progress:
-            result = transfer(run_dir, names, progress=progress)
+            result = transfer(run_dir, names, model=model, progress=progress)
     except SelftaughtError as exc:
         raise _fail(str(exc)) from None
     if as_json:

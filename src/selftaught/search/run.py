@@ -146,14 +146,21 @@ def transfer(
     run_dir: Path | str,
     tasks: list[str] | None = None,
     *,
+    model: str | None = None,
     progress: ProgressSink | None = None,
     plumbing: Plumbing | None = None,
 ) -> dict[str, Any]:
-    """Score the seed and the final improver on held-out tasks, as in the paper's Table 1."""
+    """Score the seed and the final improver on held-out tasks, as in the paper's Table 1.
+
+    `model` overrides the run's model (its sessions are stored apart from the run model's).
+    """
     from selftaught.tasks import get_task
 
     run_dir = Path(run_dir)
     config = prepare_run_dir(RunConfig(), run_dir, resume=True)
+    purpose = "transfer"
+    if model is not None and model != config.model:
+        config, purpose = config.replace(model=model), f"transfer[{model}]"
     names = list(tasks or config.transfer_tasks)
     chosen = [get_task(name) for name in names]
     with loop_context(config, run_dir, progress, plumbing) as ctx:
@@ -169,14 +176,15 @@ def transfer(
         for task in chosen:
             ctx.progress.note(f"transfer: {task.name}")
             original = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
-            seed_score = average_runs(ctx, seed_src, task, task.seed_solution, "transfer")
-            final_score = average_runs(ctx, final_src, task, task.seed_solution, "transfer")
+            seed_score = average_runs(ctx, seed_src, task, task.seed_solution, purpose)
+            final_score = average_runs(ctx, final_src, task, task.seed_solution, purpose)
             rows.append(TransferRow(task.name, original, seed_score.test, final_score.test))
         write_summary(ctx.store)
     return {
         "run_dir": str(run_dir),
         "seed_improver_sha256": seed_sha,
         "improved_improver_sha256": final_sha,
+        "model": config.model,
         "runs": config.runs,
         "split": "test",
         "rows": [row.__dict__ for row in rows],

@@ -297,3 +297,41 @@ def test_solutions_grouped_deduplicated_and_capped(
     monkeypatch.setattr(programs_html, "MAX_SOLUTIONS", 0)
     html = programs_html.programs_section(data)
     assert 'class="program solution"' not in html and "1 lower-scoring programs" in html
+
+
+LOOP_RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "loop_run.jsonl"
+
+
+@pytest.mark.skipif(not LOOP_RECORDING.is_file(), reason="loop recording missing")
+def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
+    """The prose before the code of a REAL recorded response is the improver's stated idea."""
+    import json
+
+    from selftaught.core.extract import extract_one
+    from selftaught.report.queries import stated_idea
+
+    records = [json.loads(line) for line in LOOP_RECORDING.read_text().splitlines()]
+    record = next(r for r in records if "```" in r["text"] and len(r["text"].split("```")[0]) > 40)
+    code = extract_one(record["text"])
+    prose = " ".join(record["text"].split("```")[0].split())
+    store = RunStore(tmp_path)
+    row = {
+        "spec": record["spec"],
+        "prompt_hash": "h",
+        "temperature": 0.7,
+        "max_tokens": 256,
+        "response": record["text"],
+        "prompt_tokens": 1,
+        "completion_tokens": 1,
+        "seconds": 0.1,
+        "cached": False,
+    }
+    store.add_lm_sample("downstream", {**row, "sample_index": 7})
+    assert stated_idea(store, code, START) is None  # a downstream sample: not an improver's idea
+    store.add_lm_sample("meta", {**row, "sample_index": 5_000_000})
+    idea = stated_idea(store, code, START, limit=1000)
+    assert idea == prose
+    short = stated_idea(store, code, START, limit=30)
+    assert short is not None and len(short) == 30 and short.endswith("…")
+    assert stated_idea(store, code, code) is None  # nothing new: no line to find it by
+    store.close()

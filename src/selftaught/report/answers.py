@@ -132,6 +132,8 @@ def changed(data: ReportData) -> Answer:
     hints = strategy_hints(seed.source, target.source)
     if hints:
         text += f" Its new lines mention: {escape(', '.join(hints))}."
+    if target.idea:
+        text += f' The model said: <q class="idea">{escape(target.idea)}</q>'
     verdict = (
         "Nothing kept" if label.startswith("the latest") else f"+{stats.added} / −{stats.removed}"
     )

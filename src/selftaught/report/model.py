@@ -77,6 +77,7 @@ class ImproverEntry:
     role: str  # seed | adopted | rejected | archived | explored
     step: int | None
     runs: q.MetaRuns
+    idea: str | None = None  # what the model said it would do, for LM-written improvers
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,7 @@ def _improvers(
                 role,
                 step,
                 q.meta_runs(store, r.sha),
+                q.stated_idea(store, r.source, sources.get(r.parent)) if r.parent else None,
             )
         )
     entries.sort(key=lambda e: (order.get(e.sha, len(order)), e.step or 0))

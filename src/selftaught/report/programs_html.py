@@ -44,6 +44,8 @@ def _improver(entry: ImproverEntry, best: str | None) -> str:
     body = [f"<p>{escape(ROLE_TEXT.get(entry.role, entry.role))}."]
     if entry.parent:
         body.append(f" Parent: {_link(entry.parent)}.")
+    if entry.idea:
+        body.append(f' The model\'s stated idea: <q class="idea">{escape(entry.idea)}</q>')
     body.append(f' <span class="muted">sha256 {entry.sha}</span></p>')
     if entry.parent_source is not None:
         stats = diff_stats(entry.parent_source, entry.source)

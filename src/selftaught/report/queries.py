@@ -314,3 +314,30 @@ def self_improvement_outcomes(store: RunStore) -> dict[int, dict[str, Any]]:
         if suffix.isdigit():
             out[int(suffix)] = json.loads(detail)
     return out
+
+
+def stated_idea(
+    store: RunStore, source: str, parent_source: str | None, limit: int = 360
+) -> str | None:
+    """What the model said before the code, in the self-improvement response that wrote `source`.
+
+    The response is found by the longest line of `source` that its parent lacks; the idea is the
+    response's prose before its first code fence, squashed to one paragraph and cut at `limit`.
+    """
+    old = set((parent_source or "").splitlines())
+    fresh = [
+        line.strip() for line in source.splitlines() if line not in old and len(line.strip()) > 12
+    ]
+    if not fresh:
+        return None
+    marker = max(fresh, key=len)
+    rows = store.query(
+        "SELECT response, sample_index FROM lm_calls WHERE sample_index % ? >= ?"
+        " AND instr(response, ?) > 0",
+        (SEED_STRIDE, META_LEVEL_BASE, marker),
+    )
+    for response, _index in rows:
+        prose = " ".join(response.split("```", 1)[0].split())
+        if len(prose) >= 20:
+            return prose if len(prose) <= limit else prose[: limit - 1].rstrip() + "…"
+    return None

@@ -80,6 +80,7 @@ details.program > summary { cursor:pointer; padding:6px 10px; font-size:14px; }
 details.program[open] > summary { border-bottom:1px solid var(--line); }
 details.program .inner { padding:4px 12px 10px; }
 details details > summary { cursor:pointer; font-size:13px; color:var(--accent); margin:8px 0; }
+q.idea { font-style:italic; color:#344054; }
 .delta { font-variant-numeric:tabular-nums; color:#475467; }
 .hl { background:#f8f9fb; border:1px solid var(--line); border-radius:6px; overflow-x:auto; }
 .hl pre { margin:0; padding:8px 10px;

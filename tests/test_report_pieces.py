@@ -8,6 +8,7 @@ real-browser test renders a run replayed from recorded model responses.
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -335,3 +336,24 @@ def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
     assert short is not None and len(short) == 30 and short.endswith("…")
     assert stated_idea(store, code, code) is None  # nothing new: no line to find it by
     store.close()
+
+
+def test_whitespace_only_improvement_is_called_chance(tmp_path: Path) -> None:
+    from selftaught.report.code import only_layout_changed
+
+    assert only_layout_changed(SEED, SEED.replace("    return", "    return ") + "\n\n")
+    assert not only_layout_changed(SEED, SEED) and not only_layout_changed(SEED, CHILD)
+    run_dir = tmp_path / "ws"
+    make_run(run_dir)
+    # Swap the adopted child for a whitespace-only variant of the seed.
+    store = RunStore(run_dir)
+    variant = SEED.replace("return initial_solution", "return  initial_solution ")
+    sha = store.add_program(variant, "improver", parent=store.iterations()[0].improver)
+    store.close()
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute("UPDATE iterations SET improver = ?, candidate = ? WHERE t = 1", (sha, sha))
+        db.execute("UPDATE sessions SET improver = ? WHERE improver = ?", (sha, sha256_text(CHILD)))
+    db.close()
+    better, changed, _ = answers(collect(run_dir))
+    assert better.verdict == "Only by chance" and "only in whitespace" in better.html
+    assert "Only whitespace changed" in changed.html

@@ -83,6 +83,13 @@ def better(data: ReportData) -> Answer:
         )
     elif 0 < runs < 5:
         text += f" With only R = {runs} runs per improver, treat these numbers as rough."
+    best_entry = _entry(data, best)
+    if best_entry is not None and only_layout_changed(seed.source, best_entry.source):
+        text += (
+            " But the best improver differs from the seed only in whitespace: the gain is the luck"
+            " of other samples, not a better improver."
+        )
+        return Answer(question, "Only by chance", "warn", text)
     if gain_test > 0:
         return Answer(question, "Yes", "good", text)
     return Answer(question, "On validation only", "warn", text)

@@ -98,7 +98,7 @@ def only_layout_changed(old: str, new: str) -> bool:
     """True when two different sources differ only in whitespace and blank lines."""
 
     def squash(text: str) -> list[str]:
-        return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+        return ["".join(line.split()) for line in text.splitlines() if line.strip()]
 
     return old != new and squash(old) == squash(new)
 

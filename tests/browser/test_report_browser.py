@@ -139,7 +139,7 @@ def test_plots_are_embedded_and_decoded(page: dict[str, Any]) -> None:
 
 def test_tables_match_the_run(page: dict[str, Any]) -> None:
     summary = page["summary"]
-    meta = _table(page, "num")
+    meta = _table(page, "iters")
     assert [row[0] for row in meta["rows"]] == [str(it["t"]) for it in summary["iterations"]]
     transfer = _table(page, "transfer")
     assert transfer["head"][:4] == ["task", "original", "seed improver", "improved improver"]

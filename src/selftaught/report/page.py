@@ -133,7 +133,7 @@ def meta_section(data: ReportData, plot: bytes | None) -> str:
         "candidates (filled: adopted). Validation picks, test only reports.</p>"
     )
     body = intro + (img(plot, "Meta-utility by " + x, "meta_utility.png") if plot else "")
-    return section("meta-utility", "Meta-utility by " + x, body + table(head, rows, "num"))
+    return section("meta-utility", "Meta-utility by " + x, body + table(head, rows, "num iters"))
 
 
 def lineage_section(data: ReportData, plot: bytes | None) -> str:

@@ -48,9 +48,13 @@ def test_incomplete_or_unsummarised_runs_failed(tmp_path: Path) -> None:
     (tmp_path / "nosummary" / "summary.json").unlink()
     assert run_status(tmp_path / "nosummary").status == "failed"
     RunStore(tmp_path / "fresh").close()  # killed before t=0 finished
+    save_config(RunConfig(iterations=2), tmp_path / "fresh")
     info = run_status(tmp_path / "fresh")
-    assert info.status == "failed" and "before t=0" in info.detail
-    assert info.best_val is None
+    assert info.status == "failed" and "stopped before t=0 finished (T=2)" in info.detail
+    assert info.best_val is None and info.iterations_done is None and info.search == "chain"
+    (tmp_path / "fresh" / "config.toml").unlink()
+    info = run_status(tmp_path / "fresh")
+    assert info.status == "failed" and "no readable config.toml" in info.detail
 
 
 def test_running_while_a_process_holds_the_database(tmp_path: Path) -> None:

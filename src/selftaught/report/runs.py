@@ -153,7 +153,8 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
     try:
         (done,) = conn.execute("SELECT COALESCE(MAX(t), -1) FROM iterations").fetchone()
         (started,) = conn.execute("SELECT MIN(created) FROM programs").fetchone()
-        search = _meta(conn, "search") or ("chain" if done >= 0 else "?")
+        # `run --search` records its search before t=0; a plain `selftaught run` is a chain.
+        search = _meta(conn, "search") or ("chain" if planned is not None else "?")
         compare = (
             _meta(conn, "compare") is not None
             or (run_dir / COMPARE_RESULT).is_file()
@@ -199,11 +200,12 @@ def _status(
         if (run_dir / COMPARE_RESULT).is_file():
             return "finished", f"comparison written to {COMPARE_RESULT}"
         return "failed", "stopped before the comparison finished; run the same compare again"
-    if summary is not None and planned is not None and done >= planned:
+    if planned is None:
+        return "failed", f"no readable {CONFIG_NAME}: not a run `selftaught run` can resume"
+    if summary is not None and done >= planned:
         return "finished", f"{done} of {planned} iterations"
     reached = f"stopped after t={done}" if done >= 0 else "stopped before t=0 finished"
-    of = f" (T={planned})" if planned is not None else ""
-    return "failed", f"{reached}{of}; continue with: selftaught run --resume {run_dir}"
+    return "failed", f"{reached} (T={planned}); continue with: selftaught run --resume {run_dir}"
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> str | None:

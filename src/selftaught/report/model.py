@@ -289,6 +289,8 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
         tree = _tree(store, run_dir)
         lineage, best = _lineage(store, iterations, tree)
         search = (tree or {}).get("search") or store.get_meta("search") or "chain"
+        if info.search == "compare":
+            search = "compare"
         points = tuple(
             IterationPoint(
                 r.t,

@@ -190,6 +190,11 @@ def transfer_section(data: ReportData, plot: bytes | None) -> str:
             f"<code>selftaught transfer {escape(str(data.run_dir))}</code>, then rebuild the "
             "report. The paper's numbers are shown for reference.</p>"
         )
+    elif data.points and data.points[0].improver == data.points[-1].improver:
+        intro += (
+            '<p class="note">No candidate was adopted, so the "improved" improver is the seed '
+            "itself: both columns measure the same program (they differ only by sampling).</p>"
+        )
     body = intro + table(head, rows, "num transfer")
     if plot:
         body += img(plot, "Transfer: this run (bars) and the paper (black ticks)", "transfer.png")
@@ -299,6 +304,19 @@ NAV = (
 )
 
 
+def compare_section(data: ReportData) -> str:
+    """A `selftaught compare` directory: its own plot, when present."""
+    path = data.run_dir / "compare.png"
+    if data.info.search != "compare" or not path.is_file():
+        return ""
+    body = (
+        "<p>This directory holds a comparison of improvers (<code>selftaught compare</code>); "
+        "its table is in <code>compare.json</code>. The loop sections below stay empty.</p>"
+        + img(path.read_bytes(), "Comparison of improvers", "compare.png")
+    )
+    return section("compare", "Improver comparison", body)
+
+
 def render(data: ReportData, answers: Sequence[Answer], plots: dict[str, bytes | None]) -> str:
     """The whole page."""
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in NAV)
@@ -307,6 +325,7 @@ def render(data: ReportData, answers: Sequence[Answer], plots: dict[str, bytes |
             header(data),
             f"<nav>{nav}</nav>",
             answers_block(answers),
+            compare_section(data),
             meta_section(data, plots.get("meta_utility")),
             lineage_section(data, plots.get("lineage")),
             transfer_section(data, plots.get("transfer")),

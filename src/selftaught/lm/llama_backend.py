@@ -153,23 +153,15 @@ class LlamaBackend:
             out.append(samples)
         return out
 
-    def _run(self, jobs: list[SeqJob]) -> dict[int, SeqResult]:
-        results: dict[int, SeqResult] = {}
-        width = self.engine.n_seq_max if self.batched else 1
-        for wave in self.engine.waves(jobs, width):
+    def _run(self, jobs: list[SeqJob]) -> list[SeqResult]:
+        if self.batched:
             try:
-                results.update(self.engine.run_wave(jobs, wave))
+                return self.engine.run(jobs, self.engine.n_seq_max)
             except DecodeFailed as exc:
-                if len(wave) == 1:
-                    raise ModelUnavailable(f"{self.spec}: generation failed: {exc}") from exc
+                self.batched = False  # sticky: a context that refused a batch will again
                 self._warn_fallback(exc)
-                for i in wave:
-                    results.update(self._run_single(jobs, i))
-        return results
-
-    def _run_single(self, jobs: list[SeqJob], i: int) -> dict[int, SeqResult]:
         try:
-            return self.engine.run_wave(jobs, [i])
+            return self.engine.run(jobs, 1)
         except DecodeFailed as exc:
             raise ModelUnavailable(f"{self.spec}: generation failed: {exc}") from exc
 

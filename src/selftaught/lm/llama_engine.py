@@ -2,9 +2,11 @@
 
 Each sequence has its own seeded sampler chain, so its text depends only on its prompt, its seed
 and the model, not on which other sequences share the batch (up to floating-point effects of
-batch shape). Sequences that share a prompt share its KV cells: the prompt is decoded once with
-all their sequence ids (the context uses a unified KV cache), then every step decodes one token
-for each live sequence in a single ``llama_decode``.
+batch shape). The context uses a unified KV cache, so sequences that share a prompt share its
+cells: the prompt is decoded once with all their sequence ids, or copied (by reference) from a
+live sequence with the same prompt. Scheduling is continuous: up to ``width`` sequences decode
+together, one token each per ``llama_decode``, and a finished sequence's slot goes straight to the
+next waiting job.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 import time
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +24,9 @@ from selftaught.errors import PromptTooLong
 TOP_K = 40
 TOP_P = 0.95
 MIN_P = 0.05
-_KV_MARGIN = 16  # cells kept free so that rounding inside llama.cpp never fills the cache
+_KV_MARGIN = 32  # cells kept free so that rounding inside llama.cpp never fills the cache
+
+Prompt = tuple[int, ...]
 
 
 class DecodeFailed(RuntimeError):
@@ -32,7 +37,7 @@ class DecodeFailed(RuntimeError):
 class SeqJob:
     """One sequence to sample: the prompt it continues, its seed and limits."""
 
-    prompt: tuple[int, ...]
+    prompt: Prompt
     seed: int
     temperature: float
     max_tokens: int
@@ -40,7 +45,7 @@ class SeqJob:
 
 @dataclass
 class SeqResult:
-    """What one sequence produced. ``prompt_tokens`` is set only where the prompt was paid."""
+    """What one sequence produced. ``prompt_tokens`` is set where a prefill was paid for."""
 
     text: str = ""
     completion_tokens: int = 0
@@ -54,10 +59,36 @@ class _Live:
     seq_id: int
     sampler: Any
     limit: int
-    pos: int
-    last: int = -1
+    pos: int  # position of ``last``, the token fed at the next step
+    last: int
     pieces: list[bytes] = field(default_factory=list)
     done: bool = False
+
+
+class KvBudget:
+    """Admission control: reserved KV cells for live prompts (once each) and live sequences."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.reserved = 0
+        self.users: Counter[Prompt] = Counter()
+
+    def cost(self, prompt: Prompt, limit: int) -> int:
+        return limit + (0 if self.users[prompt] else len(prompt))
+
+    def fits(self, prompt: Prompt, limit: int) -> bool:
+        return self.reserved + self.cost(prompt, limit) <= self.capacity
+
+    def admit(self, prompt: Prompt, limit: int) -> None:
+        self.reserved += self.cost(prompt, limit)
+        self.users[prompt] += 1
+
+    def release(self, prompt: Prompt, limit: int) -> None:
+        self.users[prompt] -= 1
+        self.reserved -= limit
+        if not self.users[prompt]:
+            del self.users[prompt]
+            self.reserved -= len(prompt)
 
 
 class LlamaEngine:
@@ -101,8 +132,6 @@ class LlamaEngine:
             self.lib.llama_free(self.ctx)
             self.ctx = None
 
-    # -- planning ---------------------------------------------------------------------------
-
     def fit_limit(self, prompt_len: int, max_tokens: int) -> int:
         """Tokens one sequence may generate after ``prompt_len`` prompt tokens in this context."""
         room = self.n_ctx - _KV_MARGIN - prompt_len
@@ -112,69 +141,83 @@ class LlamaEngine:
             )
         return min(max_tokens, room)
 
-    def waves(self, jobs: Sequence[SeqJob], width: int) -> list[list[int]]:
-        """Split job indices into groups of at most ``width`` that fit the KV cache together."""
-        out: list[list[int]] = []
-        wave: list[int] = []
-        prompts: set[tuple[int, ...]] = set()
-        used = 0
-        for i, job in enumerate(jobs):
-            cost = self.fit_limit(len(job.prompt), job.max_tokens)
-            extra = cost + (0 if job.prompt in prompts else len(job.prompt))
-            if wave and (len(wave) >= width or used + extra > self.n_ctx - _KV_MARGIN):
-                out.append(wave)
-                wave, prompts, used = [], set(), 0
-                extra = cost + len(job.prompt)
-            wave.append(i)
-            prompts.add(job.prompt)
-            used += extra
-        if wave:
-            out.append(wave)
-        return out
-
-    # -- running ----------------------------------------------------------------------------
-
-    def run_wave(self, jobs: Sequence[SeqJob], indices: Sequence[int]) -> dict[int, SeqResult]:
-        """Sample the given jobs together. Raises DecodeFailed if llama.cpp refuses a batch."""
-        lib = self.lib
-        lib.llama_memory_clear(self.memory, True)
+    def run(self, jobs: Sequence[SeqJob], width: int) -> list[SeqResult]:
+        """Sample every job, at most ``width`` at a time. Raises DecodeFailed on a refused batch."""
+        limits = [self.fit_limit(len(j.prompt), j.max_tokens) for j in jobs]
+        width = max(1, min(width, self.n_seq_max))
+        results = [SeqResult() for _ in jobs]
+        # Jobs with the same prompt run back to back so that later ones can share its cells.
+        first: dict[Prompt, int] = {}
+        for i, j in enumerate(jobs):
+            first.setdefault(j.prompt, i)
+        pending = deque(sorted(range(len(jobs)), key=lambda i: first[jobs[i].prompt]))
+        free_ids = list(range(width - 1, -1, -1))
+        budget = KvBudget(self.n_ctx - _KV_MARGIN)
         live: list[_Live] = []
-        results = {i: SeqResult() for i in indices}
-        by_prompt: dict[tuple[int, ...], list[int]] = {}
-        for i in indices:
-            by_prompt.setdefault(jobs[i].prompt, []).append(i)
         start = time.perf_counter()
+        self.lib.llama_memory_clear(self.memory, True)
         try:
-            for slot, i in enumerate(indices):
-                job = jobs[i]
-                live.append(
-                    _Live(
-                        i,
-                        slot,
-                        self._sampler(job),
-                        self.fit_limit(len(job.prompt), job.max_tokens),
-                        len(job.prompt),
-                    )
-                )
-            slot_of = {s.job_index: s for s in live}
-            for prompt, members in by_prompt.items():
-                seqs = [slot_of[i] for i in members]
-                last_index = self._prefill(prompt, [s.seq_id for s in seqs])
-                results[members[0]].prompt_tokens = len(prompt)
-                for s in seqs:
-                    self._take(s, lib.llama_sampler_sample(s.sampler, self.ctx, last_index))
-            self._decode_loop(live)
+            while pending or live:
+                live += self._admit(jobs, limits, pending, free_ids, budget, live, results)
+                self._step(live)
+                for s in [s for s in live if s.done]:
+                    self._finish(s, jobs[s.job_index], results[s.job_index])
+                    budget.release(jobs[s.job_index].prompt, s.limit)
+                    free_ids.append(s.seq_id)
+                    live.remove(s)
         finally:
             for s in live:
-                lib.llama_sampler_free(s.sampler)
-            lib.llama_memory_clear(self.memory, True)
-        elapsed = time.perf_counter() - start
-        for s in live:
-            res = results[s.job_index]
-            res.text = b"".join(s.pieces).decode("utf-8", errors="ignore")
-            res.completion_tokens = len(s.pieces)
-            res.seconds = elapsed / len(live)
+                self.lib.llama_sampler_free(s.sampler)
+            self.lib.llama_memory_clear(self.memory, True)
+        share = (time.perf_counter() - start) / max(1, len(jobs))
+        for r in results:
+            r.seconds = share
         return results
+
+    def _admit(
+        self,
+        jobs: Sequence[SeqJob],
+        limits: list[int],
+        pending: deque[int],
+        free_ids: list[int],
+        budget: KvBudget,
+        live: list[_Live],
+        results: list[SeqResult],
+    ) -> list[_Live]:
+        """Start waiting jobs while a slot and KV room are free; prefill or share their prompts."""
+        donors = {jobs[s.job_index].prompt: s.seq_id for s in live}
+        new: list[_Live] = []
+        while pending and free_ids:
+            i = pending[0]
+            prompt = jobs[i].prompt
+            if (live or new) and not budget.fits(prompt, limits[i]):
+                break
+            pending.popleft()
+            budget.admit(prompt, limits[i])
+            last = len(prompt) - 1
+            new.append(
+                _Live(i, free_ids.pop(), self._sampler(jobs[i]), limits[i], last, prompt[-1])
+            )
+        groups: dict[Prompt, list[_Live]] = {}
+        for s in new:
+            groups.setdefault(jobs[s.job_index].prompt, []).append(s)
+        for prompt, seqs in groups.items():
+            head = len(prompt) - 1  # the last prompt token is fed by the first decode step
+            if prompt in donors:
+                for s in seqs:
+                    self.lib.llama_memory_seq_cp(self.memory, donors[prompt], s.seq_id, 0, head)
+            else:
+                if head:
+                    self._prefill(prompt[:head], [s.seq_id for s in seqs])
+                results[seqs[0].job_index].prompt_tokens = len(prompt)
+        return new
+
+    def _finish(self, seq: _Live, job: SeqJob, result: SeqResult) -> None:
+        result.text = b"".join(seq.pieces).decode("utf-8", errors="ignore")
+        result.completion_tokens = len(seq.pieces)
+        # Frees the sequence's own cells; shared prompt cells stay while others still use them.
+        self.lib.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
+        self.lib.llama_sampler_free(seq.sampler)
 
     def _sampler(self, job: SeqJob) -> Any:
         lib = self.lib
@@ -189,11 +232,11 @@ class LlamaEngine:
         lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(job.seed))
         return chain
 
-    def _prefill(self, prompt: Sequence[int], seq_ids: Sequence[int]) -> int:
-        """Decode a prompt once for all ``seq_ids``; return the batch index of its last logits."""
+    def _prefill(self, tokens: Sequence[int], seq_ids: Sequence[int]) -> None:
+        """Decode prompt tokens once for all ``seq_ids`` (no logits needed)."""
         b = self.batch
-        for start in range(0, len(prompt), self.n_batch):
-            chunk = prompt[start : start + self.n_batch]
+        for start in range(0, len(tokens), self.n_batch):
+            chunk = tokens[start : start + self.n_batch]
             for j, tok in enumerate(chunk):
                 b.token[j] = tok
                 b.pos[j] = start + j
@@ -201,40 +244,29 @@ class LlamaEngine:
                 for k, sid in enumerate(seq_ids):
                     b.seq_id[j][k] = sid
                 b.logits[j] = 0
-            b.logits[len(chunk) - 1] = 1
             b.n_tokens = len(chunk)
             self._decode()
-        return len(prompt[(len(prompt) - 1) // self.n_batch * self.n_batch :]) - 1
 
-    def _take(self, seq: _Live, token: int) -> None:
-        """Accept a sampled token for a sequence, or finish it."""
-        if self.lib.llama_vocab_is_eog(self.vocab, token):
-            seq.done = True
-            return
-        seq.pieces.append(self._piece(token))
-        seq.last = token
-        if len(seq.pieces) >= seq.limit:
-            seq.done = True
-
-    def _decode_loop(self, live: list[_Live]) -> None:
-        lib, b = self.lib, self.batch
-        while True:
-            active = [s for s in live if not s.done]
-            if not active:
-                return
-            for j, s in enumerate(active):
-                b.token[j] = s.last
-                b.pos[j] = s.pos
-                b.n_seq_id[j] = 1
-                b.seq_id[j][0] = s.seq_id
-                b.logits[j] = 1
-                s.pos += 1
-            b.n_tokens = len(active)
-            self._decode()
-            for j, s in enumerate(active):
-                self._take(s, lib.llama_sampler_sample(s.sampler, self.ctx, j))
-                if s.done:  # free its cells (shared prompt cells stay while others use them)
-                    lib.llama_memory_seq_rm(self.memory, s.seq_id, -1, -1)
+    def _step(self, live: list[_Live]) -> None:
+        """Feed each live sequence its last token and sample its next one, in one decode."""
+        b = self.batch
+        for j, s in enumerate(live):
+            b.token[j] = s.last
+            b.pos[j] = s.pos
+            b.n_seq_id[j] = 1
+            b.seq_id[j][0] = s.seq_id
+            b.logits[j] = 1
+        b.n_tokens = len(live)
+        self._decode()
+        for j, s in enumerate(live):
+            token = self.lib.llama_sampler_sample(s.sampler, self.ctx, j)
+            s.pos += 1
+            if self.lib.llama_vocab_is_eog(self.vocab, token):
+                s.done = True
+                continue
+            s.pieces.append(self._piece(token))
+            s.last = token
+            s.done = len(s.pieces) >= s.limit
 
     def _decode(self) -> None:
         rc = self.lib.llama_decode(self.ctx, self.batch)

@@ -1,7 +1,9 @@
 """In-process GGUF models through llama-cpp-python (the ``embedded`` and ``gguf:`` backends).
 
 The prompt is rendered with the chat template stored in the GGUF. Every sample gets a sampler
-seed derived from its cache key, so the same key gives the same text even without the cache.
+seed derived from its cache key, so the same key gives the same text even without the cache when
+it is decoded in the same company (batch shape changes floating-point rounding, which can change
+a sampled token; the cache makes repeats exact).
 ``generate`` is serialised by a lock: one llama.cpp context is not safe for concurrent use, and
 callers (the search loop) use several threads.
 """

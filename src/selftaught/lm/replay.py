@@ -25,6 +25,15 @@ from selftaught.lm.types import (
     sample_key,
 )
 
+_FILE_LOCKS: dict[Path, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    """One lock per recording file, shared by every recorder in the process."""
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(path.resolve(), threading.Lock())
+
 
 def replay_key(request: SampleRequest, index: int) -> str:
     """The spec-independent key of one recorded sample."""
@@ -39,7 +48,7 @@ class RecordingBackend:
         self.spec = inner.spec
         self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = _file_lock(self.path)
 
     @property
     def usage(self) -> Usage:

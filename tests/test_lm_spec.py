@@ -91,3 +91,14 @@ def test_describe_messages_is_short_and_single_line() -> None:
     text = describe_messages((("system", "s"), ("user", "line one\nline two " + "x" * 500)))
     assert "\n" not in text and len(text) < 200
     assert "line one line two" in text
+
+
+def test_local_model_options_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from selftaught.lm.llama_backend import options_from_env
+
+    monkeypatch.setenv("SELFTAUGHT_N_THREADS", "1")
+    monkeypatch.setenv("SELFTAUGHT_N_CTX", "4096")
+    assert options_from_env() == {"n_threads": 1, "n_ctx": 4096}
+    monkeypatch.setenv("SELFTAUGHT_N_SEQ_MAX", "zero")
+    with pytest.raises(ConfigError, match="SELFTAUGHT_N_SEQ_MAX must be a positive integer"):
+        options_from_env()

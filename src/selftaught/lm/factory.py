@@ -82,15 +82,17 @@ def _base_backend(
 
 
 def _load_local(parsed: ModelSpec, progress: bool | None) -> Backend:
-    from selftaught.lm.llama_backend import LlamaBackend
+    from selftaught.lm.llama_backend import LlamaBackend, options_from_env
+
+    options = options_from_env()
 
     if parsed.kind == "embedded":
         from selftaught.lm.assemble import ensure_model
         from selftaught.lm.registry import MODELS
 
         path = ensure_model(MODELS[parsed.value], progress=progress)
-        return LlamaBackend(path, spec=parsed.canonical)
+        return LlamaBackend(path, spec=parsed.canonical, **options)
     path = Path(parsed.value)
     if not path.is_file():
         raise ConfigError(f"GGUF file {path} does not exist")
-    return LlamaBackend(path, spec=parsed.canonical)
+    return LlamaBackend(path, spec=parsed.canonical, **options)

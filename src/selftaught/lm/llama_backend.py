@@ -10,13 +10,14 @@ callers (the search loop) use several threads.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from selftaught.errors import ModelUnavailable
+from selftaught.errors import ConfigError, ModelUnavailable
 from selftaught.lm.llama_engine import DecodeFailed, LlamaEngine, SeqJob, SeqResult
 from selftaught.lm.types import (
     Messages,
@@ -41,13 +42,31 @@ def import_llama_cpp() -> Any:
     try:
         import llama_cpp
         from llama_cpp import _logger
-    except ImportError as exc:
+    except (ImportError, OSError) as exc:  # OSError: the compiled library failed to load
         raise ModelUnavailable(
             "llama-cpp-python is not installed; install it with "
             "`pip install 'selftaught[embedded]'` (or run `make setup`)"
         ) from exc
     _logger.set_verbose(False)  # llama.cpp logs every tensor at load time otherwise
     return llama_cpp
+
+
+def options_from_env() -> dict[str, Any]:
+    """Overrides for local models: ``SELFTAUGHT_N_THREADS``, ``SELFTAUGHT_N_CTX``,
+    ``SELFTAUGHT_N_SEQ_MAX`` (positive integers)."""
+    out: dict[str, Any] = {}
+    for env, key in (
+        ("SELFTAUGHT_N_THREADS", "n_threads"),
+        ("SELFTAUGHT_N_CTX", "n_ctx"),
+        ("SELFTAUGHT_N_SEQ_MAX", "n_seq_max"),
+    ):
+        raw = os.environ.get(env, "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConfigError(f"{env} must be a positive integer, got {raw!r}")
+        out[key] = int(raw)
+    return out
 
 
 class LlamaBackend:

@@ -1,17 +1,17 @@
 """The report of a recorded run, opened in a real headless Chromium.
 
-The run is produced here by replaying the loop's recording of real model responses
-(`tests/fixtures/recordings/loop_run.jsonl`, with the configuration it was recorded under, read
-from `tests/test_loop_replay.py`), followed by `selftaught transfer`. The page must load with no
-console error, request nothing beyond itself, and show its plots, tables and lineage. Screenshots
-go to `test-artifacts/`.
+The run is `tests/fixtures/report_run/`: a real STOP run of the embedded Qwen2.5-Coder-0.5B model
+(T=2, R=2) plus `transfer` on maxcut, whose model exchanges are recorded in
+`tests/fixtures/recordings/report_run.jsonl` (see `make_report_fixture.py` to rebuild it). The
+page must load with no console error, request nothing beyond itself, and show its plots, tables
+and lineage. Screenshots go to `test-artifacts/`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from selftaught.store.summary import CIRCUMVENTION_KINDS
 
 TESTS = Path(__file__).resolve().parents[1]
 ARTIFACTS = TESTS.parent / "test-artifacts"
-LOOP_REPLAY_TEST = TESTS / "test_loop_replay.py"
+FIXTURE = TESTS / "fixtures" / "report_run"
 
 pytestmark = [
     pytest.mark.skipif(
@@ -38,6 +38,7 @@ PAGE_FACTS = """(() => {
   const cells = (row) => [...row.cells].map(c => c.textContent.trim());
   return {
     title: document.title,
+    status: document.querySelector('.status').textContent,
     sections: [...document.querySelectorAll('section[id]')].map(s => s.id),
     answers: [...document.querySelectorAll('.answer')].map(a => ({
       question: a.querySelector('h3').textContent, verdict: a.querySelector('.verdict').textContent,
@@ -58,27 +59,11 @@ PAGE_FACTS = """(() => {
 })()"""
 
 
-def _replay_config() -> tuple[str, Path]:
-    """The config text and recording the loop's replay test uses (one source of truth)."""
-    spec = importlib.util.spec_from_file_location("_loop_replay_config", LOOP_REPLAY_TEST)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.CONFIG, Path(module.RECORDING)
-
-
 @pytest.fixture(scope="module")
 def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    config, recording = _replay_config()
-    assert recording.is_file(), f"recording missing: {recording}"
-    cfg = tmp_path_factory.mktemp("cfg") / "replay.toml"
-    cfg.write_text(config.format(path=recording))
-    run_dir = tmp_path_factory.mktemp("run") / "run"
-    runner = CliRunner()
-    result = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(run_dir)])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["transfer", str(run_dir)])
-    assert result.exit_code == 0, result.output
+    assert (FIXTURE / "run.sqlite").is_file(), f"fixture run missing: {FIXTURE}"
+    run_dir = tmp_path_factory.mktemp("run") / "report_run"
+    shutil.copytree(FIXTURE, run_dir)
     return run_dir
 
 
@@ -113,6 +98,7 @@ def test_page_loads_cleanly_and_offline(page: dict[str, Any]) -> None:
     assert all(u.startswith(("file:", "data:")) for u in page["requests"]), page["requests"]
     assert all(r.startswith("data:") for r in page["resources"]), page["resources"]
     assert page["title"].startswith("STOP run report")
+    assert page["status"] == "finished"  # a copied run: nothing holds it open
 
 
 def test_three_answers_at_the_top(page: dict[str, Any]) -> None:

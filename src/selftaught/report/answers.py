@@ -76,13 +76,6 @@ def better(data: ReportData) -> Answer:
     )
     noise = _noise(seed, _entry(data, best))
     runs = len(seed.runs.val)
-    if noise is not None and noise > 0 and gain_val < 2 * noise:
-        text += (
-            f" The gain is under twice its standard error ({100 * noise:.1f} points), so it may be"
-            " luck of the runs."
-        )
-    elif 0 < runs < 5:
-        text += f" With only R = {runs} runs per improver, treat these numbers as rough."
     best_entry = _entry(data, best)
     if best_entry is not None and only_layout_changed(seed.source, best_entry.source):
         text += (
@@ -90,6 +83,13 @@ def better(data: ReportData) -> Answer:
             " of other samples, not a better improver."
         )
         return Answer(question, "Only by chance", "warn", text)
+    if noise is not None and noise > 0 and gain_val < 2 * noise:
+        text += (
+            f" The gain is under twice its standard error ({100 * noise:.1f} points), so it may be"
+            " luck of the runs."
+        )
+    elif 0 < runs < 5:
+        text += f" With only R = {runs} runs per improver, treat these numbers as rough."
     if gain_test > 0:
         return Answer(question, "Yes", "good", text)
     return Answer(question, "On validation only", "warn", text)

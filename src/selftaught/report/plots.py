@@ -69,7 +69,8 @@ def meta_utility_plot(points: Sequence[IterationPoint], x_label: str, path: Path
     low = min(values, default=0.0)
     high = max(values, default=1.0)
     pad = max(0.05, (high - low) * 0.15)
-    ax.set_ylim(max(0.0, low - pad), min(1.02, high + pad))
+    # A little room below 0 keeps markers at 0% (crashed candidates) visible above the axis.
+    ax.set_ylim(max(-0.03, low - pad), min(1.03, high + pad))
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)

@@ -12,7 +12,7 @@ from selftaught.report import queries as q
 from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.runs import RunInfo, run_status
-from selftaught.store.db import DB_NAME, IterationRecord, RunStore
+from selftaught.store.db import DB_NAME, IterationRecord, RunStore, sha256_text
 from selftaught.store.summary import SUMMARY_NAME
 
 
@@ -255,6 +255,17 @@ def _improvers(
     return entries
 
 
+def _task_seed(task: str, prefix: str) -> str | None:
+    """The task's own seed solution when its hash matches (improvers start from it, unscored)."""
+    try:
+        from selftaught.tasks import get_task
+
+        seed = get_task(task).seed_solution
+    except Exception:  # a task that no longer loads only costs the diff
+        return None
+    return seed if prefix and sha256_text(seed).startswith(prefix) else None
+
+
 def _solutions(store: RunStore) -> tuple[list[SolutionEntry], int]:
     runs = [r for r in q.solution_runs(store) if r.result is not None]
     sources = {r.sha: r.source for r in q.programs(store, "solution")}
@@ -264,7 +275,7 @@ def _solutions(store: RunStore) -> tuple[list[SolutionEntry], int]:
         if run.start_prefix not in starts:
             starts[run.start_prefix] = next(
                 (src for sha, src in sources.items() if sha.startswith(run.start_prefix)), None
-            )
+            ) or _task_seed(run.task, run.start_prefix)
         assert run.result is not None
         source = sources.get(run.result)
         if source is None:

@@ -134,7 +134,7 @@ def usage_plot(rows: Sequence[UsageLine], path: Path | None) -> bytes:
 
 def transfer_plot(rows: Sequence[TransferLine], path: Path | None) -> bytes:
     """Per task: original, seed improver, improved improver (bars), paper's values (markers)."""
-    fig = Figure(figsize=(8.2, 3.6))
+    fig = Figure(figsize=(min(8.2, 3.4 + 1.6 * len(rows)), 3.6))
     ax = fig.add_subplot()
     width = 0.26
     series = (
@@ -146,7 +146,10 @@ def transfer_plot(rows: Sequence[TransferLine], path: Path | None) -> bytes:
     for i, (name, colour) in enumerate(series):
         ours = [r.ours[i] or 0.0 for r in rows]
         shift = (i - 1) * width
-        ax.bar([x + shift for x in xs], ours, width, color=colour, label=f"{name} (this run)")
+        bars = ax.bar(
+            [x + shift for x in xs], ours, width, color=colour, label=f"{name} (this run)"
+        )
+        ax.bar_label(bars, labels=[f"{100 * v:.0f}%" for v in ours], fontsize=7, padding=2)
         paper = [(x + shift, r.paper[i]) for x, r in zip(xs, rows, strict=True) if r.paper]
         if paper:
             ax.scatter(
@@ -160,7 +163,8 @@ def transfer_plot(rows: Sequence[TransferLine], path: Path | None) -> bytes:
                 label="paper (GPT-4)" if i == 2 else None,
             )
     ax.set_xticks(xs, [r.task for r in rows], fontsize=8)
-    ax.set_ylim(0, 1.0)
+    ax.set_xlim(-0.6, len(rows) - 0.4)
+    ax.set_ylim(0, 1.12)
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
     ax.set_ylabel("test score")
     ax.grid(axis="y", alpha=0.3)

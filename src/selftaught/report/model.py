@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from selftaught.config import CONFIG_NAME, RunConfig, load_config
 from selftaught.errors import ConfigError
@@ -13,7 +13,6 @@ from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.runs import RunInfo, run_status
 from selftaught.store.db import DB_NAME, IterationRecord, RunStore, sha256_text
-from selftaught.store.summary import SUMMARY_NAME
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,6 @@ class ReportData:
     other_solutions: int  # scored candidates that no improver returned
     span: tuple[float | None, float | None]
     prices: Prices | None = None
-    notes: tuple[str, ...] = field(default=())
 
 
 def _config(run_dir: Path) -> RunConfig | None:
@@ -116,26 +114,15 @@ def _config(run_dir: Path) -> RunConfig | None:
         return None
 
 
-def _summary_tree(run_dir: Path) -> dict | None:
-    try:
-        data = json.loads((run_dir / SUMMARY_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-    tree = data.get("tree") if isinstance(data, dict) else None
-    return tree if isinstance(tree, dict) else None
+def _tree(store: RunStore) -> dict[str, Any] | None:
+    """The search tree (for a chain, rebuilt from its iterations by the search package)."""
+    from selftaught.search.tree_search import tree_summary
 
-
-def _tree(store: RunStore, run_dir: Path) -> dict | None:
-    """The search tree: the store's own view when the search package offers it."""
-    try:
-        from selftaught.search.tree_search import tree_summary
-    except ImportError:  # pragma: no cover - the search package is part of selftaught
-        return _summary_tree(run_dir)
     return tree_summary(store)
 
 
 def _lineage(
-    store: RunStore, iterations: list[IterationRecord], tree: dict | None
+    store: RunStore, iterations: list[IterationRecord], tree: dict[str, Any] | None
 ) -> tuple[list[LineageNode], str | None]:
     if tree is None or not tree.get("nodes"):
         return [], None
@@ -297,7 +284,7 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
     store = RunStore(run_dir)
     try:
         iterations = store.iterations()
-        tree = _tree(store, run_dir)
+        tree = _tree(store)
         lineage, best = _lineage(store, iterations, tree)
         search = (tree or {}).get("search") or store.get_meta("search") or "chain"
         if info.search == "compare":

@@ -159,3 +159,20 @@ def test_lineage_tree_and_programs(page: dict[str, Any]) -> None:
     assert page["highlighted"] > 50  # pygments coloured the sources and diffs
     shot = ARTIFACTS / "report.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_the_checks_can_fail(tmp_path: Path) -> None:
+    """The same probes flag a page with console errors, exceptions and network requests."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<!DOCTYPE html><html><head><title>bad</title></head><body>"
+        '<img src="http://127.0.0.1:9/x.png" alt="remote">'
+        "<script>console.error('broken'); missing_function();</script></body></html>"
+    )
+    with Browser(tmp_path / "profile") as browser:
+        browser.open(bad.resolve().as_uri())
+        problems = browser.problems()
+        requests = browser.requested_urls()
+    assert any(p.startswith("console.error") and "broken" in p for p in problems), problems
+    assert any(p.startswith("exception") for p in problems), problems
+    assert "http://127.0.0.1:9/x.png" in requests

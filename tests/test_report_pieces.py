@@ -205,7 +205,7 @@ def test_answers_follow_the_data(tmp_path: Path) -> None:
     make_run(tmp_path / "good", better=True, cheat=False)
     better, changed, cheated = answers(collect(tmp_path / "good"))
     assert better.verdict == "Yes" and "55.0%" in better.html and "75.0%" in better.html
-    assert changed.verdict == "+8 / −1" and "pick" in changed.html
+    assert changed.verdict == "+8 / −1 lines" and "pick" in changed.html
     assert cheated.verdict == "No"
     make_run(tmp_path / "bad", better=False, cheat=True)
     better, changed, cheated = answers(collect(tmp_path / "bad"))

@@ -142,7 +142,9 @@ def changed(data: ReportData) -> Answer:
     if target.idea:
         text += f' The model said: <q class="idea">{escape(target.idea)}</q>'
     verdict = (
-        "Nothing kept" if label.startswith("the latest") else f"+{stats.added} / −{stats.removed}"
+        "Nothing kept"
+        if label.startswith("the latest")
+        else f"+{stats.added} / −{stats.removed} lines"
     )
     return Answer(question, verdict, "neutral", text)
 

@@ -357,3 +357,22 @@ def test_whitespace_only_improvement_is_called_chance(tmp_path: Path) -> None:
     better, changed, _ = answers(collect(run_dir))
     assert better.verdict == "Only by chance" and "only in whitespace" in better.html
     assert "Only whitespace changed" in changed.html
+
+
+def test_answers_for_an_adoption_on_a_tie(tmp_path: Path) -> None:
+    run_dir = tmp_path / "tie"
+    shas = make_run(run_dir)
+    with sqlite3.connect(run_dir / "run.sqlite") as db:  # the child ties with the seed
+        db.execute("UPDATE iterations SET val = 0.55, candidate_val = 0.55 WHERE t = 1")
+        db.execute(
+            "UPDATE sessions SET val = 0.5 WHERE improver = ? AND key LIKE 'meta/%r0'",
+            (shas["child"],),
+        )
+        db.execute(
+            "UPDATE sessions SET val = 0.6 WHERE improver = ? AND key LIKE 'meta/%r1'",
+            (shas["child"],),
+        )
+    db.close()
+    better, changed, _ = answers(collect(run_dir))
+    assert better.verdict == "No" and "1 adopted on a tie" in better.html
+    assert changed.verdict == "+8 / −1 lines" and "adopted improver (no better" in changed.html

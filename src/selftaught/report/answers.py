@@ -66,6 +66,9 @@ def better(data: ReportData) -> Answer:
             f"{'s' if candidates != 1 else ''} written, none above the seed's "
             f"validation meta-utility of {pct(seed_val)}."
         )
+        ties = sum(1 for p in data.points[1:] if p.adopted and p.candidate is not None)
+        if ties:
+            text += f" ({ties} adopted on a tie, which the gate allows.)"
         return Answer(question, "No", "bad", text)
     best_val, best_test = _score(data, best)
     gain_val, gain_test = best_val - seed_val, best_test - seed_test
@@ -113,6 +116,9 @@ def changed(data: ReportData) -> Answer:
     if seed is None:
         return Answer(question, "Nothing yet", "neutral", "No improver has been stored yet.")
     target, label = best, "the best improver"
+    current = _entry(data, data.points[-1].improver) if data.points else None
+    if (target is None or target.sha == seed.sha) and current and current.sha != seed.sha:
+        target, label = current, "the adopted improver (no better than the seed)"
     if target is None or target.sha == seed.sha:
         latest = [p for p in data.points if p.candidate is not None]
         target = _entry(data, latest[-1].candidate) if latest else None

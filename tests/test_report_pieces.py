@@ -376,3 +376,14 @@ def test_answers_for_an_adoption_on_a_tie(tmp_path: Path) -> None:
     better, changed, _ = answers(collect(run_dir))
     assert better.verdict == "No" and "1 adopted on a tie" in better.html
     assert changed.verdict == "+8 / −1 lines" and "adopted improver (no better" in changed.html
+
+
+def test_report_open_flag(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or False)
+    result = CliRunner().invoke(app, ["report", str(run), "--open"])
+    assert result.exit_code == 0, result.output
+    assert opened == [(run / "report.html").resolve().as_uri()]
+    assert "could not find a web browser" in result.output

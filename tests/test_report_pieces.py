@@ -234,6 +234,13 @@ def test_report_cli(run: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(run), "--price-in", "3", "--price-out", "15"])
     assert result.exit_code == 0, result.output
     assert (run / "report.html").is_file() and "report.html" in result.output
+    assert "$" in (run / "report.html").read_text()
+    env = {"SELFTAUGHT_PRICE_IN": "1", "SELFTAUGHT_PRICE_OUT": "0"}
+    result = runner.invoke(app, ["report", str(run)], env=env)
+    assert (
+        result.exit_code == 0
+        and "Cost at $1 (input) and $0 (output)" in (run / "report.html").read_text()
+    )
     result = runner.invoke(app, ["report", str(tmp_path / "nothing")])
     assert result.exit_code == 2 and "not a directory" in result.output
     (tmp_path / "empty").mkdir()

@@ -35,11 +35,19 @@ def report_command(
     ] = False,
     price_in: Annotated[
         float | None,
-        typer.Option("--price-in", help="USD per 1M prompt tokens (openai: models only)."),
+        typer.Option(
+            "--price-in",
+            envvar="SELFTAUGHT_PRICE_IN",
+            help="USD per 1M prompt tokens (openai: models only).",
+        ),
     ] = None,
     price_out: Annotated[
         float | None,
-        typer.Option("--price-out", help="USD per 1M completion tokens (openai: models only)."),
+        typer.Option(
+            "--price-out",
+            envvar="SELFTAUGHT_PRICE_OUT",
+            help="USD per 1M completion tokens (openai: models only).",
+        ),
     ] = None,
 ) -> None:
     """Write a self-contained HTML report of a run (plots, lineage, tables, programs)."""

@@ -21,3 +21,7 @@ for module in (lm_cmd, tasks_cmd, loop_cmd, compare_cmd, report_cmd, doctor_cmd)
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -68,6 +68,7 @@ def test_running_while_a_process_holds_the_database(tmp_path: Path) -> None:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         info = run_status(tmp_path / "run")
         assert info.status == "running" and str(proc.pid) in info.detail
+        assert "8 improver runs and 3 LM samples so far" in info.detail
     finally:
         proc.kill()
         proc.wait()

@@ -162,6 +162,8 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
             is not None
         )
         best = _best(conn, summary)
+        (sessions,) = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
+        (samples,) = conn.execute("SELECT COUNT(*) FROM lm_calls").fetchone()
     except sqlite3.Error as exc:
         raise SelftaughtError(f"cannot read {db_path}: {exc}") from None
     finally:
@@ -169,6 +171,8 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
     if compare:
         search = "compare"
     status, detail = _status(run_dir, now, done, planned, summary, compare)
+    if status == "running":
+        detail += f"; {sessions} improver runs and {samples} LM samples so far"
     return RunInfo(
         str(run_dir),
         status,

@@ -122,8 +122,9 @@ def runs_command(
     console = Console()
     console.print(table)
     for i in infos:
-        if i.status == "failed":
-            console.print(f"[red]{i.path}[/red]: {i.detail}", markup=True, highlight=False)
+        if i.status != "finished":
+            style = STATUS_STYLE[i.status]
+            console.print(f"[{style}]{i.path}[/{style}]: {i.detail}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

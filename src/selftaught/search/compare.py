@@ -169,7 +169,7 @@ def compare_improvers(
             "tasks": [t.name for t in chosen],
             "improvers": [name for name, _ in resolved],
             "original": baseline,
-            "rows": [asdict(row) for row in rows],
+            "rows": [{**asdict(row), "runs": list(row.runs)} for row in rows],
         }
         ctx.store.set_meta("compare", json.dumps(result, sort_keys=True))
     if plot:

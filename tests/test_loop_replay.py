@@ -59,8 +59,13 @@ def test_two_iteration_run(finished_run: Path) -> None:
     for it in summary["iterations"]:
         assert 0.0 <= it["meta_utility_val"] <= 1.0 and 0.0 <= it["meta_utility_test"] <= 1.0
         assert len(it["improver_sha256"]) == 64
-    # The seed improver's meta-utility is a real parity score, not a crash.
-    assert summary["iterations"][0]["meta_utility_val"] > 0.3
+    # Gated mode: the adopted improver's validation meta-utility never decreases.
+    vals = [it["meta_utility_val"] for it in summary["iterations"]]
+    assert vals == sorted(vals)
+    # In this recording the 0.5B model's seed-improver runs wrote broken code (score 0), and the
+    # t=1 candidate improver produced working parity code (a real, non-zero score) and was adopted.
+    assert summary["iterations"][1]["adopted"] and vals[1] > 0.3
+    assert summary["circumvention"]["improvements"] >= 2
     lm = summary["lm"]
     assert lm["calls"] >= 4 and lm["samples"] >= 2 * lm["calls"] - 2
     assert lm["completion_tokens"] > 0

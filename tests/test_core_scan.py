@@ -18,7 +18,9 @@ def test_seed_improver_is_clean() -> None:
 
 
 def test_use_sandbox_false_is_found() -> None:
-    assert "source_disables_sandbox" in kinds("best = max(c, key=lambda p: u(p, use_sandbox=False))")
+    assert "source_disables_sandbox" in kinds(
+        "best = max(c, key=lambda p: u(p, use_sandbox=False))"
+    )
     assert kinds("u(p, use_sandbox=True)") == set()
 
 

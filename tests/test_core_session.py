@@ -11,7 +11,6 @@ from importlib import resources
 from pathlib import Path
 
 from loop_support import local_channel_factory
-
 from selftaught.core.session import ImproverSession, SessionSpec
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.types import Sample, SampleRequest, Usage
@@ -32,7 +31,10 @@ class CountingBackend:
         with self.lock:
             self.requests.extend(requests)
         return [
-            [Sample(f"```python\ndef algorithm():\n    return {i}\n```", 5, 5, 0.0) for i in r.indices]
+            [
+                Sample(f"```python\ndef algorithm():\n    return {i}\n```", 5, 5, 0.0)
+                for i in r.indices
+            ]
             for r in requests
         ]
 
@@ -72,7 +74,7 @@ def test_seed_improver_returns_the_best_candidate(tmp_path: Path) -> None:
     assert len(store.events("lm_call")) == 1
 
 
-HOSTILE = '''
+HOSTILE = """
 import helpers
 from helpers import LanguageModel
 
@@ -98,7 +100,7 @@ def improve_algorithm(initial_solution, utility, language_model):
     except Exception:
         pass
     return "def algorithm():\\n    return '%s %d'\\n" % (second_call, len(scores))
-'''
+"""
 
 
 def test_hostile_improver_gains_nothing_and_every_attempt_is_recorded(tmp_path: Path) -> None:

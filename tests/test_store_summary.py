@@ -62,7 +62,9 @@ def test_summary_has_exactly_the_specified_shape(tmp_path: Path) -> None:
 
 
 def test_config_round_trips_through_toml(tmp_path: Path) -> None:
-    cfg = RunConfig(iterations=3, model="replay:x.jsonl", paper_mode=True, transfer_tasks=("maxcut",))
+    cfg = RunConfig(
+        iterations=3, model="replay:x.jsonl", paper_mode=True, transfer_tasks=("maxcut",)
+    )
     save_config(cfg, tmp_path)
     assert load_config(tmp_path / "config.toml") == cfg
 

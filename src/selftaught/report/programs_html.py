@@ -24,7 +24,9 @@ def _link(sha: str | None) -> str:
 
 
 def _source_block(source: str, open_: bool) -> str:
-    lines = source.count("\n") + 1
+    if not source.strip():
+        return '<p class="muted">The program is empty.</p>'
+    lines = len(source.splitlines())
     flag = " open" if open_ else ""
     return (
         f"<details{flag}><summary>source ({lines} lines)</summary>{python_html(source)}</details>"

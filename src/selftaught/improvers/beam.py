@@ -63,18 +63,32 @@ def _fallback_extract(text):
     return blocks[0] if blocks else ""
 
 
+def salvage(code):
+    """A reply cut off by the token limit: drop trailing top-level statements until it parses."""
+    if not code or _parses(code):
+        return code
+    lines = code.splitlines()
+    for end in range(len(lines) - 1, 0, -1):
+        if lines[end][:1] not in ("", " ", "\t", "#", ")", "]", "}"):
+            head = "\n".join(lines[:end]).rstrip()
+            if head and _parses(head):
+                return head
+    return code
+
+
 def extract(response):
-    """The program in one response ('' when there is none)."""
+    """The program in one response ('' when there is none); truncated code is salvaged."""
     if not isinstance(response, str):
         return ""
+    code = None
     if _harness_extract is not None:
         try:
             code = _harness_extract(response)
-            if isinstance(code, str):
-                return code
         except Exception:
-            pass
-    return _fallback_extract(response)
+            code = None
+    if not isinstance(code, str):
+        code = _fallback_extract(response)
+    return salvage(code)
 
 
 class Budgets:
@@ -170,7 +184,10 @@ class Budgets:
         return self.best if self.best is not None else initial_solution
 
 
-REPLY = "Reply with one complete Python code block that defines the same function."
+REPLY = (
+    "Reply with one complete Python code block that defines the same function. "
+    "Do not repeat the utility function."
+)
 
 
 def solution_message(solution, utility, task, reply=REPLY):

@@ -144,3 +144,46 @@ def test_forged_frames_are_refused_and_recorded(tmp_path: Path) -> None:
     outcome, store, *_ = run(tmp_path, forged)
     assert outcome.result == "def algorithm():\n    return 0\n"
     assert len(store.events("protocol_violation")) == 2
+
+
+def test_waiting_for_answers_does_not_count_against_the_wall_limit(tmp_path: Path) -> None:
+    import time
+
+    from selftaught.core.session import ImproverSession, SessionSpec
+
+    source = (
+        "def improve_algorithm(s, utility, lm):\n    utility(s)\n    utility(s)\n    return s\n"
+    )
+
+    def slow_utility(program: str) -> float:
+        time.sleep(1.5)
+        return 0.5
+
+    store = RunStore(tmp_path)
+    lm = BudgetedLanguageModel(CountingBackend(), 1, max_responses_per_call=2, max_tokens=8)
+    spec = SessionSpec(
+        "slow",
+        source,
+        sha256_text(source),
+        "def algorithm():\n    return 0\n",
+        "algorithm",
+        "u",
+        4,
+        0,
+        wall_seconds=2.0,
+    )
+    outcome = ImproverSession(
+        spec, lm, slow_utility, store, channel_factory=local_channel_factory
+    ).run()
+    assert outcome.status == "ok", outcome.error
+    sleeper = (
+        "import time\ndef improve_algorithm(s, utility, lm):\n    time.sleep(30)\n    return s\n"
+    )
+    spec = SessionSpec(
+        "sleepy", sleeper, sha256_text(sleeper), "x = 1\n", "algorithm", "u", 4, 0, wall_seconds=1.0
+    )
+    start = time.monotonic()
+    outcome = ImproverSession(
+        spec, lm, slow_utility, store, channel_factory=local_channel_factory
+    ).run()
+    assert outcome.status == "timeout" and time.monotonic() - start < 10

@@ -31,6 +31,7 @@ MAX_PROGRAM_CHARS = 200_000
 MAX_EVENTS_PER_SESSION = 200
 #: The improver's own CPU time; waiting for the orchestrator's answers costs none.
 IMPROVER_CPU_SECONDS = 300.0
+SANDBOX_BACKSTOP_SECONDS = 7 * 24 * 3600.0
 #: Event kinds the harness may report; anything else is recorded as a protocol violation.
 REPORTED_KINDS = frozenset(
     {
@@ -64,7 +65,10 @@ def sandbox_channel_factory(
     from selftaught.sandbox import Limits, SandboxSession
 
     limits = Limits(
-        wall_seconds=wall_seconds,
+        # The session's own wall limit (see ImproverSession._loop) excludes the time the
+        # orchestrator spends answering (model calls, nested scoring); the sandbox's limit is
+        # only a backstop and must not fire while the child waits for an answer.
+        wall_seconds=SANDBOX_BACKSTOP_SECONDS,
         cpu_seconds=min(wall_seconds, IMPROVER_CPU_SECONDS),
         memory_bytes=memory_bytes,
         output_bytes=4 << 20,
@@ -84,7 +88,7 @@ class SessionSpec:
     utility_text: str
     utility_budget: int
     seed: int
-    wall_seconds: float
+    wall_seconds: float  # the improver's own wall time; waiting for answers does not count
     memory_bytes: int = 1 << 30
 
 
@@ -275,6 +279,7 @@ class ImproverSession:
             if op == "event":
                 self._handle_event(msg)
                 continue
+            answering = time.monotonic()
             if op == "utility":
                 reply = self._handle_utility(msg)
             elif op == "lm":
@@ -282,6 +287,8 @@ class ImproverSession:
             else:
                 self._event("protocol_violation", {"op": repr(op)[:80]})
                 reply = {"ok": False, "error_type": "invalid", "error": f"unknown op {op!r}"}
+            # The improver's wall clock stops while the orchestrator answers it.
+            deadline += time.monotonic() - answering
             try:
                 channel.send(reply)
             except (SandboxError, OSError) as exc:

@@ -394,3 +394,29 @@ def test_report_open_flag(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0, result.output
     assert opened == [(run / "report.html").resolve().as_uri()]
     assert "could not find a web browser" in result.output
+
+
+def test_failed_seed_runs_are_explained(tmp_path: Path) -> None:
+    run_dir = tmp_path / "slow"
+    shas = make_run(run_dir, better=False)
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute(
+            "UPDATE sessions SET status = 'timeout', error = 'improver exceeded its wall-clock"
+            " limit', val = 0, test = 0 WHERE improver = ? AND key LIKE 'meta/%'",
+            (shas["seed"],),
+        )
+        db.execute("UPDATE iterations SET val = 0, test = 0 WHERE t = 0")
+    db.close()
+    data = collect(run_dir)
+    better = answers(data)[0]
+    assert "Every run of the seed improver ended with timeout: improver exceeded" in better.html
+    from selftaught.report.page import meta_section
+
+    html = meta_section(data, None)
+    assert "2 ok; 2 timeout (e.g. “improver exceeded its wall-clock limit”)" in html
+    assert (
+        "ended with"
+        not in answers(
+            collect(tmp_path / "slow2" if make_run(tmp_path / "slow2", better=False) else run_dir)
+        )[0].html
+    )

@@ -60,23 +60,30 @@ def better(data: ReportData) -> Answer:
     if best == seed.sha:
         if candidates == 0:
             text = f"No candidate improver yet; the seed scores {pct(seed_val)} (validation)."
-            return Answer(question, "Not yet", "neutral", text)
+            return Answer(question, "Not yet", "neutral", text + _seed_failures(data))
         text = (
             f"No candidate beat the seed improver: {candidates} candidate"
             f"{'s' if candidates != 1 else ''} written, none above the seed's "
             f"validation meta-utility of {pct(seed_val)}."
         )
+        text += _seed_failures(data)
         ties = sum(1 for p in data.points[1:] if p.adopted and p.candidate is not None)
         if ties:
             text += f" ({ties} adopted on a tie, which the gate allows.)"
         return Answer(question, "No", "bad", text)
     best_val, best_test = _score(data, best)
     gain_val, gain_test = best_val - seed_val, best_test - seed_test
+    if gain_val <= 0:  # only when scores were refined after the fact (tree searches)
+        text = (
+            f"The best improver's validation meta-utility ({pct(best_val)}) is not above the "
+            f"seed's ({pct(seed_val)})." + _seed_failures(data)
+        )
+        return Answer(question, "No", "bad", text)
     text = (
         f"Validation meta-utility rose from {pct(seed_val)} (seed) to {pct(best_val)} "
         f"({100 * gain_val:+.1f} points). On the held-out test split, which never steers the "
         f"search, it went from {pct(seed_test)} to {pct(best_test)} ({100 * gain_test:+.1f})."
-    )
+    ) + _seed_failures(data)
     noise = _noise(seed, _entry(data, best))
     runs = len(seed.runs.val)
     best_entry = _entry(data, best)
@@ -96,6 +103,16 @@ def better(data: ReportData) -> Answer:
     if gain_test > 0:
         return Answer(question, "Yes", "good", text)
     return Answer(question, "On validation only", "warn", text)
+
+
+def _seed_failures(data: ReportData) -> str:
+    """A sentence when every run of the seed improver failed (why its score is 0)."""
+    outcomes = data.seed_outcomes
+    if not outcomes or any(o.status == "ok" for o in outcomes):
+        return ""
+    worst = outcomes[0]
+    reason = f": {escape(worst.example[:120])}" if worst.example else ""
+    return f" Every run of the seed improver ended with {escape(worst.status)}{reason}."
 
 
 def _noise(a: ImproverEntry | None, b: ImproverEntry | None) -> float | None:

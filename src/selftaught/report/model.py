@@ -104,6 +104,8 @@ class ReportData:
     solutions: tuple[SolutionEntry, ...]
     other_solutions: int  # scored candidates that no improver returned
     span: tuple[float | None, float | None]
+    outcomes: tuple[q.OutcomeCount, ...] = ()  # how the meta-training runs ended
+    seed_outcomes: tuple[q.OutcomeCount, ...] = ()  # the same, for the seed improver only
     prices: Prices | None = None
 
 
@@ -319,6 +321,10 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
             solutions=tuple(solutions),
             other_solutions=others,
             span=q.time_span(store),
+            outcomes=tuple(q.run_outcomes(store)),
+            seed_outcomes=tuple(
+                q.run_outcomes(store, improver=iterations[0].improver) if iterations else ()
+            ),
             prices=prices,
         )
     finally:

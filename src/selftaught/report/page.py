@@ -133,7 +133,26 @@ def meta_section(data: ReportData, plot: bytes | None) -> str:
         "candidates (filled: adopted). Validation picks, test only reports.</p>"
     )
     body = intro + (img(plot, "Meta-utility by " + x, "meta_utility.png") if plot else "")
-    return section("meta-utility", "Meta-utility by " + x, body + table(head, rows, "num iters"))
+    return section(
+        "meta-utility",
+        "Meta-utility by " + x,
+        body + table(head, rows, "num iters") + outcomes_note(data),
+    )
+
+
+def outcomes_note(data: ReportData) -> str:
+    """How the improver runs behind these numbers ended (a failed run scores 0)."""
+    if not data.outcomes:
+        return ""
+    parts = []
+    for o in data.outcomes:
+        example = f" (e.g. “{escape(o.example[:120])}”)" if o.example and o.status != "ok" else ""
+        parts.append(f"{o.count} {escape(o.status)}{example}")
+    return (
+        '<p class="muted">Improver runs behind these numbers, by how they ended: '
+        + "; ".join(parts)
+        + ". A run that returns no program scores 0.</p>"
+    )
 
 
 def lineage_section(data: ReportData, plot: bytes | None) -> str:

@@ -68,10 +68,11 @@ def meta_utility_plot(points: Sequence[IterationPoint], x_label: str, path: Path
     values = [v for p in points for v in (p.val, p.test, p.candidate_val) if v is not None]
     low = min(values, default=0.0)
     high = max(values, default=1.0)
+    high = max(high, low + 0.2)  # flat or all-zero runs still get a readable scale
     pad = max(0.05, (high - low) * 0.15)
     # A little room below 0 keeps markers at 0% (crashed candidates) visible above the axis.
     ax.set_ylim(max(-0.03, low - pad), min(1.03, high + pad))
-    ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f}%" if v >= -1e-9 else "")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
     ax.set_title("Did the improver get better?", fontsize=11, loc="left")

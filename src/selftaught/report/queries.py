@@ -341,3 +341,25 @@ def stated_idea(
         if len(prose) >= 20:
             return prose if len(prose) <= limit else prose[: limit - 1].rstrip() + "…"
     return None
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    """How many improver runs ended with one status, with one of their errors as an example."""
+
+    status: str
+    count: int
+    example: str | None
+
+
+def run_outcomes(
+    store: RunStore, purpose: str = "meta", improver: str | None = None
+) -> list[OutcomeCount]:
+    """Improver runs of one purpose (optionally one improver) grouped by how they ended."""
+    sql = "SELECT status, COUNT(*), MAX(error) FROM sessions WHERE key LIKE ?"
+    params: tuple[Any, ...] = (purpose + "/%",)
+    if improver is not None:
+        sql += " AND improver = ?"
+        params += (improver,)
+    rows = store.query(sql + " GROUP BY status ORDER BY COUNT(*) DESC, status", params)
+    return [OutcomeCount(status, int(count), error) for status, count, error in rows]

@@ -75,7 +75,7 @@ def test_improvers_are_stdlib_only(name: str) -> None:
 @pytest.mark.parametrize("name", [i.name for i in list_improvers() if i.name != "seed"])
 def test_truncated_replies_are_salvaged(name: str) -> None:
     ns = load(name)
-    cut = "```python\ndef algorithm(x):\n    return x + 1\n\ndef utility(s):\n    \"\"\"Scores"
+    cut = '```python\ndef algorithm(x):\n    return x + 1\n\ndef utility(s):\n    """Scores'
     assert ns["extract"](cut) == "def algorithm(x):\n    return x + 1"
     assert ns["salvage"]("def f(:\n") == "def f(:\n"  # nothing parses: left as it is
     assert ns["extract"]("no code at all") == "no code at all"

@@ -40,3 +40,39 @@ def test_improve_missing_file_and_unknown_task(tmp_path: Path) -> None:
     assert code == 2 and "no_such_task" in output
     code, output = invoke("improve", str(program), "--task", "parity_noise", "--improver", "x.py")
     assert code == 2 and "improver file not found" in output
+
+
+def test_run_rejects_an_unknown_search(tmp_path: Path) -> None:
+    code, output = invoke("run", "--search", "beam", "--out", str(tmp_path / "r"))
+    assert code == 2 and "unknown --search 'beam'" in output and "chain, archive, hgm" in output
+    assert not (tmp_path / "r").exists()
+
+
+def test_run_passes_search_to_run_search(tmp_path: Path, monkeypatch) -> None:
+    import selftaught.search.tree_search as tree_search
+
+    calls: list[tuple] = []
+
+    def fake_run_search(search, config, run_dir, *, resume, progress):
+        calls.append((search, config.task, Path(run_dir), resume))
+        return {
+            "iterations": [],
+            "circumvention": {"attempts": 0, "improvements": 0, "rate": 0.0, "wilson_95": [0, 1]},
+            "lm": {
+                "calls": 0,
+                "samples": 0,
+                "prompt_tokens": 0,
+                "completion_tokens": 0,
+                "seconds": 0.0,
+            },
+        }
+
+    monkeypatch.setattr(tree_search, "run_search", fake_run_search)
+    code, output = invoke("run", "--search", "hgm", "--out", str(tmp_path / "r"))
+    assert code == 0, output
+    code, output = invoke("run", "--out", str(tmp_path / "s"))
+    assert code == 0, output
+    assert calls == [
+        ("hgm", "parity_noise", tmp_path / "r", False),
+        (None, "parity_noise", tmp_path / "s", False),
+    ]

@@ -192,11 +192,17 @@ def run_command(
     ] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Per response.")] = None,
     config_file: ConfigOpt = None,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", help="chain|archive|hgm; --resume keeps the run's own"),
+    ] = None,
 ) -> None:
     """Run STOP: the improver improves itself for T iterations (resumable)."""
-    from selftaught.search.run import run_stop
+    from selftaught.search.tree_search import SEARCHES, run_search
 
     console = Console(stderr=True, soft_wrap=True)
+    if search is not None and search not in SEARCHES:
+        raise _fail(f"unknown --search {search!r}; valid: {', '.join(SEARCHES)}")
     try:
         config = _base_config(config_file, paper_budgets).replace(
             task=task,
@@ -218,7 +224,9 @@ def run_command(
         for line in _budget_lines(config, run_dir):
             console.print(line)
         with _exit_on_interrupt(run_dir), RichProgress(console) as progress:
-            summary = run_stop(config, run_dir, resume=resume is not None, progress=progress)
+            summary = run_search(
+                search, config, run_dir, resume=resume is not None, progress=progress
+            )
     except SelftaughtError as exc:
         raise _fail(str(exc)) from None
     _print_summary(Console(), summary, run_dir)

@@ -115,3 +115,20 @@ def test_hgm_evaluation_steps_add_single_meta_training_runs(tmp_path: Path) -> N
     keys = [k for (k,) in store.query("SELECT key FROM sessions WHERE key LIKE 'meta/%'")]
     store.close()
     assert sum(k.endswith(("/r2", "/r3")) for k in keys) == 2  # the extra runs, stored
+
+
+def test_rewriting_the_summary_keeps_the_tree(tmp_path: Path) -> None:
+    """`transfer` rewrites summary.json with `write_summary`: the tree must survive it."""
+    from selftaught.store.summary import write_summary
+
+    summary = run_archive(CONFIG, tmp_path, plumbing=plumbing())
+    store = RunStore(tmp_path)
+    try:
+        rewritten = write_summary(store)
+    finally:
+        store.close()
+    assert rewritten == summary and rewritten["search"] == "archive"
+    assert rewritten["tree"]["steps"] == 2
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    for key in ("iterations", "circumvention", "lm"):
+        assert rewritten[key] == summary[key]

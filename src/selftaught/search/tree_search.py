@@ -93,10 +93,7 @@ def tree_summary(store: RunStore) -> dict[str, Any] | None:
 def write_tree_summary(store: RunStore) -> dict[str, Any]:
     """summary.json as the chain writes it, plus `search` and `tree` (atomically replaced)."""
     summary = build_summary(store)
-    tree = tree_summary(store)
-    summary["search"] = store.get_meta(SEARCH_KEY) or "chain"
-    if tree is not None:
-        summary["tree"] = tree
+    summary.setdefault("search", store.get_meta(SEARCH_KEY) or "chain")
     path = Path(store.run_dir) / SUMMARY_NAME
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(summary, indent=2) + "\n")

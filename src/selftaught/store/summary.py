@@ -92,7 +92,11 @@ def lm_stats(store: RunStore) -> dict[str, Any]:
 
 
 def build_summary(store: RunStore) -> dict[str, Any]:
-    """The summary of everything the store holds."""
+    """The summary of everything the store holds.
+
+    A run made through `run_search` (any `--search`, the chain included) also gets `search` and
+    `tree`, so rewriting the summary (e.g. after `transfer`) keeps them.
+    """
     iterations = [
         {
             "t": rec.t,
@@ -103,11 +107,27 @@ def build_summary(store: RunStore) -> dict[str, Any]:
         }
         for rec in store.iterations()
     ]
-    return {
+    summary: dict[str, Any] = {
         "iterations": iterations,
         "circumvention": circumvention_stats(store),
         "lm": lm_stats(store),
     }
+    summary.update(_tree_entries(store))
+    return summary
+
+
+def _tree_entries(store: RunStore) -> dict[str, Any]:
+    # lazy: the search package builds on this module
+    from selftaught.search.tree_search import SEARCH_KEY, TREE_KEY, tree_summary
+
+    search = store.get_meta(SEARCH_KEY)
+    if search is None and store.get_meta(TREE_KEY) is None:
+        return {}
+    entries: dict[str, Any] = {"search": search or "chain"}
+    tree = tree_summary(store)
+    if tree is not None:
+        entries["tree"] = tree
+    return entries
 
 
 def write_summary(store: RunStore) -> dict[str, Any]:

@@ -187,3 +187,42 @@ def test_waiting_for_answers_does_not_count_against_the_wall_limit(tmp_path: Pat
         spec, lm, slow_utility, store, channel_factory=local_channel_factory
     ).run()
     assert outcome.status == "timeout" and time.monotonic() - start < 10
+
+
+def test_utility_exposes_the_validation_error_of_its_last_call(tmp_path: Path) -> None:
+    from selftaught.core.session import MAX_ERROR_CHARS
+    from selftaught.store.db import Evaluation
+
+    errors = {"bad": "NameError: name 'x' is not defined", "long": "E" * 5000}
+
+    def utility(program: str) -> Evaluation:
+        key = program.strip()
+        return Evaluation(0.0 if key in errors else 1.0, 0.0, errors.get(key))
+
+    improver = (
+        "def improve_algorithm(s, u, l):\n"
+        "    seen = [getattr(u, 'last_error', 'missing')]\n"
+        "    for p in ('bad', 'good', 'long'):\n"
+        "        u(p)\n"
+        "        seen.append(u.last_error)\n"
+        "    return 'def algorithm():\\n    return ' + repr(seen) + '\\n'\n"
+    )
+    store = RunStore(tmp_path)
+    lm = BudgetedLanguageModel(CountingBackend(), 1, max_responses_per_call=1, max_tokens=8)
+    spec = SessionSpec(
+        key="test/errors",
+        improver_source=improver,
+        improver_sha=sha256_text(improver),
+        initial_solution="def algorithm():\n    return 0\n",
+        entry="algorithm",
+        utility_text="def utility(s): ...",
+        utility_budget=4,
+        seed=1,
+        wall_seconds=30,
+    )
+    session = ImproverSession(spec, lm, utility, store, channel_factory=local_channel_factory)
+    outcome = session.run()
+    assert outcome.status == "ok", outcome.error
+    seen = eval(outcome.result.split("return ", 1)[1])
+    assert seen[:3] == [None, errors["bad"], None]
+    assert len(seen[3]) == MAX_ERROR_CHARS and seen[3].startswith("EEE")

@@ -30,7 +30,7 @@ from selftaught.core.session import (
 )
 from selftaught.errors import ConfigError
 from selftaught.lm.budget import BudgetedLanguageModel
-from selftaught.store.db import RunStore, SessionRecord, sha256_text
+from selftaught.store.db import Evaluation, RunStore, SessionRecord, sha256_text
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -111,8 +111,8 @@ def improve_once(
         wall_seconds=cfg.improver_seconds,
     )
 
-    def utility(program: str) -> float:
-        return ctx.evaluator.evaluate(task, program, "val").score
+    def utility(program: str) -> Evaluation:  # its error text becomes `utility.last_error`
+        return ctx.evaluator.evaluate(task, program, "val")
 
     session = ImproverSession(spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory)
     if defines_function(improver_source, IMPROVER_ENTRY):

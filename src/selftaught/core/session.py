@@ -23,11 +23,17 @@ from typing import Any, Protocol
 from selftaught.core.scan import scan_source
 from selftaught.errors import InvalidLMRequest, LMBudgetExhausted, SandboxError
 from selftaught.lm.budget import BudgetedLanguageModel
-from selftaught.store.db import RunStore
+from selftaught.store.db import Evaluation, RunStore
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
 EXTRACT_PATH = Path(__file__).with_name("extract.py")
 MAX_PROGRAM_CHARS = 200_000
+#: `utility.last_error` is capped: it goes into the improver's prompts.
+MAX_ERROR_CHARS = 2_000
+
+#: The trusted utility behind the proxy: a score, or an evaluation whose validation error text
+#: the improver may read as `utility.last_error` (never anything about the test split).
+UtilityFn = Callable[[str], "float | Evaluation"]
 MAX_EVENTS_PER_SESSION = 200
 #: The improver's own CPU time; waiting for the orchestrator's answers costs none.
 IMPROVER_CPU_SECONDS = 300.0
@@ -111,7 +117,7 @@ class ImproverSession:
         self,
         spec: SessionSpec,
         lm: BudgetedLanguageModel,
-        utility: Callable[[str], float],
+        utility: UtilityFn,
         store: RunStore,
         *,
         channel_factory: ChannelFactory = sandbox_channel_factory,
@@ -122,6 +128,7 @@ class ImproverSession:
         self.store = store
         self.channel_factory = channel_factory
         self.utility_calls = 0
+        self.last_error: str | None = None
         self.lm_calls = 0
         self.attempts = 0
         self._events = 0
@@ -155,7 +162,11 @@ class ImproverSession:
 
     # -- request handlers -----------------------------------------------------------------------
     def _state_utility(self) -> dict[str, Any]:
-        return {"budget": self.spec.utility_budget, "uses": self.utility_calls}
+        return {
+            "budget": self.spec.utility_budget,
+            "uses": self.utility_calls,
+            "last_error": self.last_error,
+        }
 
     def _state_lm(self) -> dict[str, Any]:
         left = self.lm.calls_left
@@ -181,7 +192,12 @@ class ImproverSession:
                 "error": f"utility budget exhausted: all {self.spec.utility_budget} call(s) used",
             }
         self.utility_calls += 1
-        value = float(self.utility(program))
+        scored = self.utility(program)
+        if isinstance(scored, Evaluation):
+            value, error = float(scored.score), scored.error
+            self.last_error = _capped(error) if error else None
+        else:
+            value, self.last_error = float(scored), None
         return {"ok": True, "value": value, "state": self._state_utility()}
 
     def _handle_lm(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -293,3 +309,9 @@ class ImproverSession:
                 channel.send(reply)
             except (SandboxError, OSError) as exc:
                 return self._outcome(None, "crashed", f"improver process ended: {exc}"[:500])
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    return text[: MAX_ERROR_CHARS - 3] + "..."

@@ -76,3 +76,19 @@ def test_run_passes_search_to_run_search(tmp_path: Path, monkeypatch) -> None:
         ("hgm", "parity_noise", tmp_path / "r", False),
         (None, "parity_noise", tmp_path / "s", False),
     ]
+
+
+def test_load_improver_accepts_catalog_names(tmp_path: Path) -> None:
+    import pytest
+
+    from selftaught.core.meta import load_improver
+    from selftaught.errors import ConfigError
+    from selftaught.improvers.catalog import get_improver
+
+    assert load_improver("beam") == get_improver("beam").source()
+    assert "def improve_algorithm" in load_improver("seed")
+    own = tmp_path / "mine.py"
+    own.write_text("def improve_algorithm(s, u, l):\n    return s\n")
+    assert load_improver(str(own)) == own.read_text()
+    with pytest.raises(ConfigError, match="unknown improver 'nope'; valid: seed, beam"):
+        load_improver("nope")

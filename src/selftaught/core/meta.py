@@ -12,8 +12,6 @@ import statistics
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from selftaught.config import RunConfig
@@ -28,7 +26,6 @@ from selftaught.core.session import (
     SessionSpec,
     sandbox_channel_factory,
 )
-from selftaught.errors import ConfigError
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.store.db import Evaluation, RunStore, SessionRecord, sha256_text
 
@@ -44,13 +41,11 @@ RUN_STRIDE = 10_000
 
 
 def load_improver(spec: str) -> str:
-    """`seed` (the shipped seed improver) or a path to an improver file, as source text."""
-    if spec == "seed":
-        return resources.files("selftaught.improvers").joinpath("seed.py").read_text()
-    path = Path(spec)
-    if not path.is_file():
-        raise ConfigError(f"improver file not found: {spec} (use 'seed' or a path to a .py file)")
-    return path.read_text()
+    """A shipped improver's name (`seed`, `beam`, ...; see `selftaught.improvers.catalog`) or a
+    path to an improver file, as source text. ConfigError lists the valid names otherwise."""
+    from selftaught.improvers.catalog import resolve_improver
+
+    return resolve_improver(spec)[1]
 
 
 @dataclass

@@ -44,7 +44,8 @@ class Evaluator:
 
     def evaluate(self, task: Task, source: str, split: str) -> Evaluation:
         sha = sha256_text(source)
-        key = (sha, task.name, split)
+        # the identity, not the name: an edited task file must not reuse the old file's scores
+        key = (sha, task.identity, split)
         while True:
             stored = self.store.evaluation(*key)
             if stored is not None:
@@ -60,7 +61,7 @@ class Evaluator:
             self.store.add_program(
                 source, "solution" if task.entry != "improve_algorithm" else "improver"
             )
-            self.store.add_evaluation(sha, task.name, split, evaluation)
+            self.store.add_evaluation(*key, evaluation)
             with self._lock:
                 self.fresh += 1
             if self.on_evaluation is not None:

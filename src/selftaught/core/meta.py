@@ -82,7 +82,8 @@ def improve_once(
     cfg = ctx.config
     improver_sha = ctx.store.add_program(improver_source, "improver")
     start = sha256_text(initial_solution)[:12]
-    key = f"{purpose}/{improver_sha[:20]}/{task.name}/{start}/r{run_index}"
+    # keyed (and stored) by the task's identity: an edited task file never reuses old sessions
+    key = f"{purpose}/{improver_sha[:20]}/{task.identity}/{start}/r{run_index}"
     stored = ctx.store.session(key)
     if stored is not None:
         return stored
@@ -124,7 +125,7 @@ def improve_once(
     record = SessionRecord(
         key,
         improver_sha,
-        task.name,
+        task.identity,
         result_sha,
         val,
         test,

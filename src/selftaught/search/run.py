@@ -24,6 +24,7 @@ from selftaught.lm.types import Backend
 from selftaught.search.chain import ChainPolicies, run_chain
 from selftaught.store.db import RunStore
 from selftaught.store.summary import CIRCUMVENTION_KINDS, write_summary
+from selftaught.tasks import task_reference
 
 LM_CACHE_NAME = "lm_cache.sqlite"
 
@@ -40,7 +41,8 @@ class Plumbing:
 def prepare_run_dir(config: RunConfig, run_dir: Path, *, resume: bool) -> RunConfig:
     """Create or reopen a run directory; returns the config the run must use.
 
-    Resuming uses the saved config. Starting into a directory that already holds a run continues
+    The task is stored as `task_reference` (a task file's absolute path). Resuming uses the
+    saved config. Starting into a directory that already holds a run continues
     it when the config is the same (so `make run` is idempotent) and refuses otherwise.
     """
     saved_path = run_dir / CONFIG_NAME
@@ -48,6 +50,8 @@ def prepare_run_dir(config: RunConfig, run_dir: Path, *, resume: bool) -> RunCon
         if not saved_path.is_file():
             raise ConfigError(f"{run_dir} holds no run to resume (no {CONFIG_NAME})")
         return load_config(saved_path)
+    # a task file is stored by absolute path, so a resume from elsewhere still finds it
+    config = config.replace(task=task_reference(config.task))
     if saved_path.is_file():
         saved = load_config(saved_path)
         if saved != config:

@@ -264,9 +264,10 @@ def improve_command(
         typer.echo(json.dumps(result, indent=2))
         return
     out_console = Console()
+    after = "none" if result["score_after"] is None else f"{result['score_after']:.3f}"
     out_console.print(
-        f"{result['task']} (test split): {result['score_before']:.3f} -> "
-        f"{result['score_after']:.3f}   LM calls {result['lm_calls']}/{result['lm_budget']}, "
+        f"{result['task']} (test split): {result['score_before']:.3f} -> {after}   "
+        f"LM calls {result['lm_calls']}/{result['lm_budget']}, "
         f"{result['samples']} samples, circumvention attempts {result['circumvention_attempts']}"
     )
     if result["program"]:

@@ -208,6 +208,8 @@ def improve_program(
     """Improve one program once with one improver; scores are on the held-out test split.
 
     The run store goes to `out_dir` (a temporary directory when None, discarded afterwards).
+    When the improver crashes, times out or returns nothing, `program` and `score_after` are
+    None and `error` says why; a returned program is scored even when the session then failed.
     """
     import tempfile
 
@@ -239,14 +241,18 @@ def improve_program(
                 (record.key, record.improver, *kinds),
             )[0]
             write_summary(ctx.store)
+    error = record.error
+    if program is None and not error:
+        error = f"the improver returned no program (status: {record.status})"
     return {
         "task": task.name,
         "split": "test",
         "score_before": before,
-        "score_after": record.test,
+        # no program, no score: a 0.0 here would read as a program that scores nothing
+        "score_after": record.test if program is not None else None,
         "program": program,
         "status": record.status,
-        "error": record.error,
+        "error": error,
         "lm_calls": record.lm_calls,
         "lm_budget": config.lm_budget,
         "samples": counter.samples,

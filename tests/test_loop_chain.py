@@ -43,6 +43,12 @@ def test_policies() -> None:
     assert not PaperAcceptance().accept(parent, Node("z", 0.0, 0.0))
 
 
+def test_gated_acceptance_refuses_a_zero_tie() -> None:
+    zero_parent, crashed = Node("p", 0.0, 0.0), Node("c", 0.0, 0.0)
+    assert not GatedAcceptance().accept(zero_parent, crashed)
+    assert GatedAcceptance().accept(zero_parent, Node("g", 0.1, 0.0))
+
+
 def test_gated_mode_keeps_the_better_parent(tmp_path: Path) -> None:
     summary = run(tmp_path, CONFIG)
     its = summary["iterations"]

@@ -38,7 +38,7 @@ class RunConfig:
     lm_budget: int = 1  # LM calls per downstream improver run
     meta_lm_budget: int = 1  # LM calls of the improver improving itself
     max_responses_per_call: int = 4
-    max_tokens: int = 512  # per response, downstream runs
+    max_tokens: int = 768  # per response, downstream runs (512 truncated most 1.5B answers)
     meta_max_tokens: int = 768  # per response when the improver rewrites itself
     utility_budget: int = 0  # downstream utility calls per run; 0 = the task's own budget
     meta_utility_budget: int = 4  # meta-utility calls per self-improvement step

@@ -302,7 +302,9 @@ def apply_edit(source, search, replace):
     if found is None:
         return None
     start, end = found
-    new_lines = _reindent(replace.splitlines(), _indent(search_lines[0]), _indent(source_lines[start]))
+    new_lines = _reindent(
+        replace.splitlines(), _indent(search_lines[0]), _indent(source_lines[start])
+    )
     return "\n".join(source_lines[:start] + new_lines + source_lines[end:])
 
 

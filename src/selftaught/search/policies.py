@@ -33,12 +33,16 @@ class AcceptancePolicy(Protocol):
 
 @dataclass(frozen=True)
 class GatedAcceptance:
-    """Adopt only when the candidate's validation meta-utility is at least the parent's."""
+    """Adopt only when the candidate's validation meta-utility is at least the parent's.
+
+    A candidate scoring zero is never adopted, not even on a tie with a zero-scoring parent: zero
+    means every run crashed or returned nothing, and the paper's own rule already refuses it.
+    """
 
     name: str = "gated"
 
     def accept(self, parent: Node, candidate: Node) -> bool:
-        return candidate.val >= parent.val
+        return candidate.val > 0.0 and candidate.val >= parent.val
 
 
 @dataclass(frozen=True)

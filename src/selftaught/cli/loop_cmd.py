@@ -108,7 +108,7 @@ def _budget_lines(cfg: RunConfig, run_dir: Path) -> list[str]:
     return [
         f"run directory: {run_dir}   model: {cfg.model}   seed: {cfg.seed}",
         f"meta-training task: {cfg.task}   iterations T={cfg.iterations}   runs R={cfg.runs}   "
-        f"acceptance: {'paper (any score > 0)' if cfg.paper_mode else 'gated (>= parent)'}",
+        f"acceptance: {'paper (any score > 0)' if cfg.paper_mode else 'gated (> 0 and >= parent)'}",
         f"budgets per improver run: LM {cfg.lm_budget} call(s) x {cfg.max_responses_per_call} "
         f"responses x {cfg.max_tokens} tokens; utility {utility} call(s)",
         f"budgets per self-improvement: LM {cfg.meta_lm_budget} call(s) x "

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from selftaught.core.session import helpers_source
 from selftaught.errors import ConfigError
 from selftaught.improvers.catalog import get_improver, list_improvers, resolve_improver
 
@@ -23,8 +26,19 @@ SOLUTION = "def algorithm(x):\n    return x\n"
 
 
 def load(name: str) -> dict[str, Any]:
+    """The improver's namespace, with `helpers` built from the source the sandbox receives."""
+    helpers = types.ModuleType("helpers")
+    exec(compile(helpers_source(), "helpers.py", "exec"), helpers.__dict__)
     namespace: dict[str, Any] = {"__name__": "improver"}
-    exec(compile(get_improver(name).source(), f"{name}.py", "exec"), namespace)
+    saved = sys.modules.get("helpers")
+    sys.modules["helpers"] = helpers
+    try:
+        exec(compile(get_improver(name).source(), f"{name}.py", "exec"), namespace)
+    finally:
+        if saved is None:
+            sys.modules.pop("helpers", None)
+        else:
+            sys.modules["helpers"] = saved
     return namespace
 
 

@@ -27,6 +27,8 @@ from selftaught.store.db import Evaluation, RunStore
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
 EXTRACT_PATH = Path(__file__).with_name("extract.py")
+#: The improver kit: plumbing shared by the reference improvers, shipped inside `helpers`.
+KIT_PATH = Path(__file__).parent.parent / "improvers" / "kit.py"
 MAX_PROGRAM_CHARS = 200_000
 #: `utility.last_error` is capped: it goes into the improver's prompts.
 MAX_ERROR_CHARS = 2_000
@@ -49,6 +51,15 @@ REPORTED_KINDS = frozenset(
         "utility_extra_arguments",
     }
 )
+
+
+def helpers_source() -> str:
+    """The source of the sandbox's `helpers` module: the code extractor, then the improver kit.
+
+    The harness executes it as one module, so improvers may `from helpers import extract_code`
+    (the paper's API) and also the kit's `Budgets`, `extract`, `solution_message`, ...
+    """
+    return EXTRACT_PATH.read_text() + "\n\n" + KIT_PATH.read_text()
 
 
 class Channel(Protocol):
@@ -249,7 +260,7 @@ class ImproverSession:
             "initial_solution": self.spec.initial_solution,
             "entry": self.spec.entry,
             "seed": self.spec.seed,
-            "extract_source": EXTRACT_PATH.read_text(),
+            "extract_source": helpers_source(),
             "utility_state": {"str": self.spec.utility_text, **self._state_utility()},
             "lm_state": self._state_lm(),
         }

@@ -1,0 +1,197 @@
+"""The improver kit: the plumbing every reference improver shares (selftaught improver library).
+
+Stdlib only. It is not imported by selftaught: the orchestrator appends this file's text to the
+sandbox's `helpers` module (after the code extractor, see `selftaught.core.session.helpers_source`),
+so an improver running in the sandbox writes `from helpers import Budgets, extract, ...`.
+
+It provides code extraction with truncation repair (`extract`, `salvage`), budget bookkeeping with
+a utility cache (`Budgets`), the system prompt (`EXPERTISE`) and the common prompt frame
+(`solution_message`, `REPLY`). An improver's own search strategy stays in its own file.
+"""
+
+import ast
+import re
+
+EXPERTISE = (
+    "You are an expert computer science researcher and programmer, "
+    "with a particular talent for optimizing algorithms."
+)
+_FENCE = re.compile(r"^\s*(```|~~~)\s*([\w+.-]*)\s*$")
+
+
+def _int(value, default=0):
+    try:
+        return int(value)
+    except Exception:
+        return default
+
+
+def _parses(source):
+    try:
+        ast.parse(source)
+    except Exception:
+        return False
+    return True
+
+
+def _fallback_extract(text):
+    """Every fenced block (nested fences included); the longest one that parses wins."""
+    lines = text.splitlines()
+    matches = [(i, _FENCE.match(line)) for i, line in enumerate(lines)]
+    fences = [(i, m.group(1), m.group(2)) for i, m in matches if m]
+    blocks = []
+    for pos, (start, marker, _lang) in enumerate(fences):
+        for end, other, lang in fences[pos + 1 :]:
+            if other == marker and not lang:
+                blocks.append("\n".join(lines[start + 1 : end]))
+        blocks.append("\n".join(lines[start + 1 :]))
+    if not fences:
+        blocks.append(text)
+    blocks = sorted((b.strip("\n") for b in blocks if b.strip()), key=len, reverse=True)
+    for block in blocks:
+        if _parses(block):
+            return block
+    return blocks[0] if blocks else ""
+
+
+def salvage(code):
+    """A reply cut off by the token limit: drop trailing top-level statements until it parses."""
+    if not code or _parses(code):
+        return code
+    lines = code.splitlines()
+    for end in range(len(lines) - 1, 0, -1):
+        if lines[end][:1] not in ("", " ", "\t", "#", ")", "]", "}"):
+            head = "\n".join(lines[:end]).rstrip()
+            if head and _parses(head):
+                return head
+    return code
+
+
+def extract(response):
+    """The program in one response ('' when there is none); truncated code is salvaged."""
+    if not isinstance(response, str):
+        return ""
+    try:  # the harness's robust extractor, defined earlier in this module (it knows the entry)
+        code = extract_code(response)  # noqa: F821
+    except Exception:  # also NameError, when this file is used on its own
+        code = None
+    if not isinstance(code, str):
+        code = _fallback_extract(response)
+    return salvage(code)
+
+
+class Budgets:
+    """Both budgets counted locally, utility values cached, refusals turned into 'spent'.
+
+    Nothing here can raise: a refused or failing call just ends the search, and the best program
+    seen so far is returned.
+    """
+
+    def __init__(self, utility, language_model, keep_input=True):
+        self.utility = utility
+        self.keep_input = keep_input
+        self.lm = language_model
+        self.lm_start = _int(getattr(language_model, "budget", 0))
+        self.uses_start = _int(getattr(utility, "uses", 0))
+        self.lm_used = 0
+        self.utility_used = 0
+        self.lm_failures = 0
+        self.lm_closed = False
+        self.utility_closed = False
+        self.scores = {}
+        self.best = None
+        self.best_score = None
+
+    def lm_left(self):
+        if self.lm_closed:
+            return 0
+        left = self.lm_start - self.lm_used
+        return max(0, min(left, _int(getattr(self.lm, "budget", left), left)))
+
+    def utility_left(self):
+        if self.utility_closed:
+            return 0
+        budget = _int(getattr(self.utility, "budget", 0))
+        uses = max(_int(getattr(self.utility, "uses", 0)), self.uses_start + self.utility_used)
+        return max(0, budget - uses)
+
+    def width(self):
+        """How many responses one call may ask for."""
+        return max(1, _int(getattr(self.lm, "max_responses_per_call", 1), 1))
+
+    def ask(self, messages, temperature=0.7, expertise=EXPERTISE):
+        """One LM call with one response per message; [] once the budget is spent."""
+        messages = [m for m in messages if isinstance(m, str)][: self.width()]
+        if not messages or self.lm_left() <= 0:
+            return []
+        temperature = min(2.0, max(0.0, float(temperature)))
+        self.lm_used += 1  # counted even when refused: never risk going over
+        try:
+            responses = self.lm.batch_prompt(expertise, messages, temperature=temperature)
+        except Exception as exc:
+            self.lm_failures += 1
+            if "budget" in str(exc).lower() or self.lm_failures >= 2:
+                self.lm_closed = True
+            return []
+        return [r if isinstance(r, str) else "" for r in responses]
+
+    def score(self, program, eligible=True):
+        """The utility of `program` (cached); None when it cannot be scored any more."""
+        if not isinstance(program, str) or not program.strip():
+            return None
+        key = program.strip()
+        if key in self.scores:
+            return self.scores[key]
+        if self.utility_left() <= 0:
+            return None
+        try:
+            value = float(self.utility(program))
+        except Exception:
+            self.utility_closed = True
+            return None
+        self.utility_used += 1
+        if value != value:  # NaN
+            value = 0.0
+        self.scores[key] = value
+        if eligible and (self.best_score is None or value > self.best_score):
+            self.best, self.best_score = program, value
+        return value
+
+    def start(self, initial_solution):
+        """Score the input (it competes unless keep_input is False); its score or None."""
+        if self.lm_left() <= 0:
+            return None
+        if self.utility_left() < 2:
+            if self.keep_input:  # no candidate could be shown to beat the input: do not ask the LM
+                self.lm_closed = True
+            return None
+        return self.score(initial_solution, eligible=self.keep_input)
+
+    def result(self, initial_solution):
+        """The best program seen; the input when nothing provably beat it."""
+        if self.keep_input and initial_solution.strip() not in self.scores:
+            return initial_solution  # unscored input: no candidate can be shown to be better
+        return self.best if self.best is not None else initial_solution
+
+
+REPLY = (
+    "Reply with one complete Python code block that defines the same function. "
+    "Do not repeat the utility function."
+)
+
+
+def solution_message(solution, utility, task, reply=REPLY):
+    """The common frame: the current program, its utility's description, one task."""
+    text = getattr(utility, "str", "")
+    return f"""Here is the current solution:
+```python
+{solution}
+```
+
+It will be scored by this utility function:
+```python
+{text}
+```
+
+{task}
+{reply}"""

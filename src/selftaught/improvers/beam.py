@@ -1,19 +1,10 @@
 """Beam search with a utility cache: a reference improver (selftaught improver library).
 
-A plain source file run inside the sandbox (never imported by selftaught). It uses only the
-paper's improver API: `utility(program)`, `utility.budget`, `utility.uses`, `utility.str` and
-`language_model.batch_prompt`, `.budget`, `.max_responses_per_call`. Stdlib only. The shared
-plumbing (code extraction, budget bookkeeping, the common prompt frame) comes from the
-sandbox's `helpers` module (see kit.py); the search strategy is all in this file.
+A plain source file run in the sandbox, stdlib and the paper's improver API only. The search
+strategy is all here; the shared plumbing comes from the sandbox's `helpers` module (kit.py).
 """
 
-from helpers import Budgets, extract, salvage, solution_message
-
-#: True keeps the input among the candidates, so the result is never worse than the input (by the
-#: utility). False is the paper's behaviour: only generated candidates compete.
-KEEP_INPUT = True
-#: A guard against endless loops when a budget is very large or unlimited.
-MAX_ROUNDS = 40
+from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, salvage, solution_message
 
 BEAM_WIDTH = 2
 TEMPERATURE = 0.8

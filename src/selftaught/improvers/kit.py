@@ -6,11 +6,21 @@ so an improver running in the sandbox writes `from helpers import Budgets, extra
 
 It provides code extraction with truncation repair (`extract`, `salvage`), budget bookkeeping with
 a utility cache (`Budgets`), the system prompt (`EXPERTISE`) and the common prompt frame
-(`solution_message`, `REPLY`). An improver's own search strategy stays in its own file.
+(`solution_message`, `REPLY`), and the defaults `KEEP_INPUT` and `MAX_ROUNDS`. An improver's own
+search strategy stays in its own file. The improvers use only the paper's improver API:
+`utility(program)`, `utility.budget`, `utility.uses`, `utility.str` and
+`language_model.batch_prompt`, `.budget`, `.max_responses_per_call`.
 """
 
 import ast
 import re
+
+#: True keeps the input among the candidates, so the result is never worse than the input (by the
+#: utility). False is the paper's behaviour: only generated candidates compete. An improver imports
+#: it and passes it to `Budgets`; assigning `KEEP_INPUT = False` in an improver overrides it there.
+KEEP_INPUT = True
+#: A guard against endless loops when a budget is very large or unlimited.
+MAX_ROUNDS = 40
 
 EXPERTISE = (
     "You are an expert computer science researcher and programmer, "

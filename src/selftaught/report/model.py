@@ -33,18 +33,6 @@ class Prices:
 
 
 @dataclass(frozen=True)
-class IterationPoint:
-    t: int
-    improver: str
-    val: float
-    test: float
-    adopted: bool
-    candidate: str | None
-    candidate_val: float | None
-    candidate_test: float | None
-
-
-@dataclass(frozen=True)
 class TransferLine:
     """A transfer-table row: (original, seed improver, improved improver), ours and the paper's."""
 
@@ -93,7 +81,7 @@ class ReportData:
     info: RunInfo
     config: RunConfig | None
     search: str
-    points: tuple[IterationPoint, ...]
+    points: tuple[IterationRecord, ...]
     lineage: tuple[LineageNode, ...]
     best_sha: str | None
     transfer: tuple[TransferLine, ...]
@@ -291,19 +279,7 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
         search = (tree or {}).get("search") or store.get_meta("search") or "chain"
         if info.search == "compare":
             search = "compare"
-        points = tuple(
-            IterationPoint(
-                r.t,
-                r.improver,
-                r.val,
-                r.test,
-                r.adopted,
-                r.candidate,
-                r.candidate_val,
-                r.candidate_test,
-            )
-            for r in iterations
-        )
+        points = tuple(iterations)
         solutions, others = _solutions(store)
         return ReportData(
             run_dir=run_dir,

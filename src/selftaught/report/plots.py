@@ -18,7 +18,8 @@ from selftaught.report.lineage import (
     node_subtitle,
     node_title,
 )
-from selftaught.report.model import IterationPoint, TransferLine, UsageLine
+from selftaught.report.model import TransferLine, UsageLine
+from selftaught.store.db import IterationRecord
 
 VAL_COLOUR = "#1f5fbf"
 TEST_COLOUR = "#d9731a"
@@ -35,7 +36,7 @@ def _png(fig: Figure, path: Path | None) -> bytes:
     return data
 
 
-def meta_utility_plot(points: Sequence[IterationPoint], x_label: str, path: Path | None) -> bytes:
+def meta_utility_plot(points: Sequence[IterationRecord], x_label: str, path: Path | None) -> bytes:
     """Meta-utility (val and test) of the current best improver by iteration, plus candidates."""
     fig = Figure(figsize=(8.2, 3.8))
     ax = fig.add_subplot()

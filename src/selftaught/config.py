@@ -15,6 +15,10 @@ from typing import Any
 from selftaught.errors import ConfigError
 
 CONFIG_NAME = "config.toml"
+EXECUTORS = ("local", "ray")
+#: Options that change where and how fast a run goes, never its results: a run may be resumed
+#: with other values.
+EXECUTION_FIELDS = frozenset({"executor"})
 
 DEFAULT_TRANSFER_TASKS = (
     "str_grid_dist",
@@ -45,6 +49,7 @@ class RunConfig:
     improver_seconds: float = 900.0  # wall limit of one downstream improver session
     meta_improver_seconds: float = 7200.0  # wall limit of one self-improvement session
     batch_window_seconds: float = 1.0  # how long concurrent runs wait to share a batch
+    executor: str = "local"  # where sessions and evaluations run: local | ray (same results)
     transfer_tasks: tuple[str, ...] = DEFAULT_TRANSFER_TASKS
 
     def __post_init__(self) -> None:
@@ -60,6 +65,8 @@ class RunConfig:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if self.improver_seconds <= 0 or self.meta_improver_seconds <= 0:
             raise ConfigError("session wall limits must be positive")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         object.__setattr__(self, "transfer_tasks", tuple(self.transfer_tasks))
 
     @classmethod
@@ -86,6 +93,10 @@ class RunConfig:
             raise ConfigError(f"unknown config option(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **changes)
 
+    def results_part(self) -> RunConfig:
+        """This config with the execution-only options at their defaults (for comparing runs)."""
+        return dataclasses.replace(self, **{name: _DEFAULTS[name] for name in EXECUTION_FIELDS})
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -95,6 +106,9 @@ class RunConfig:
         for key, value in self.to_dict().items():
             lines.append(f"{key} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
+
+
+_DEFAULTS = {f.name: f.default for f in fields(RunConfig)}
 
 
 def _toml_value(value: Any) -> str:

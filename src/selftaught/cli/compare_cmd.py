@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from selftaught.cli.loop_cmd import ExecutorOpt, RichProgress
 from selftaught.config import RunConfig, load_config
 from selftaught.errors import SelftaughtError
 
@@ -89,13 +90,17 @@ def compare_command(
         int | None, typer.Option("--utility-budget", help="Utility calls per run (0: task's).")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed.")] = None,
-    parallel: Annotated[int, typer.Option("--parallel", help="Sessions run at once.")] = 4,
+    parallel: Annotated[
+        int | None,
+        typer.Option("--parallel", help="Sessions at once (local: 4; ray: as CPUs allow)."),
+    ] = None,
     list_only: Annotated[
         bool, typer.Option("--list", help="List the shipped improvers and exit.")
     ] = False,
     config_file: Annotated[
         Path | None, typer.Option("--config", help="TOML file of run options; flags override it.")
     ] = None,
+    executor: ExecutorOpt = None,
 ) -> None:
     """Compare improvers: each improves each task's seed solution, scored on the test split."""
     from selftaught.improvers.catalog import list_improvers
@@ -104,7 +109,6 @@ def compare_command(
         for info in list_improvers():
             typer.echo(f"{info.name:18} {info.description}")
         return
-    from selftaught.cli.loop_cmd import RichProgress
     from selftaught.search.compare import compare_improvers
 
     console = Console(stderr=True)
@@ -117,6 +121,7 @@ def compare_command(
             max_tokens=max_tokens,
             utility_budget=utility_budget,
             seed=seed,
+            executor=executor,
         )
         names = _names(improvers) or [info.name for info in list_improvers()]
         with RichProgress(console) as progress:

@@ -33,6 +33,14 @@ USAGE_ERROR = 2
 INTERRUPTED = 130
 
 ModelOpt = Annotated[str | None, typer.Option("--model", help="Model spec (default: embedded).")]
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        help="Where sessions and evaluations run: local (default) or ray (RAY_ADDRESS, else a "
+        "local Ray instance). Results are the same.",
+    ),
+]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="TOML file of run options; flags override it.")
 ]
@@ -106,7 +114,8 @@ def _budget_lines(cfg: RunConfig, run_dir: Path) -> list[str]:
 
         utility = f"{get_task(cfg.task).utility_budget} (the task's default)"
     return [
-        f"run directory: {run_dir}   model: {cfg.model}   seed: {cfg.seed}",
+        f"run directory: {run_dir}   model: {cfg.model}   seed: {cfg.seed}   "
+        f"executor: {cfg.executor}",
         f"meta-training task: {cfg.task}   iterations T={cfg.iterations}   runs R={cfg.runs}   "
         f"acceptance: {'paper (any score > 0)' if cfg.paper_mode else 'gated (> 0 and >= parent)'}",
         f"budgets per improver run: LM {cfg.lm_budget} call(s) x {cfg.max_responses_per_call} "
@@ -196,6 +205,7 @@ def run_command(
         str | None,
         typer.Option("--search", help="chain|archive|hgm; --resume keeps the run's own"),
     ] = None,
+    executor: ExecutorOpt = None,
 ) -> None:
     """Run STOP: the improver improves itself for T iterations (resumable)."""
     from selftaught.search.tree_search import SEARCHES, run_search
@@ -214,13 +224,16 @@ def run_command(
             lm_budget=lm_budget,
             max_responses_per_call=responses,
             max_tokens=max_tokens,
+            executor=executor,
         )
         run_dir = resume or out
         if resume is not None:
-            console.print(f"resuming {resume} with its saved config (other options ignored)")
+            console.print(
+                f"resuming {resume} with its saved config (options other than --executor ignored)"
+            )
             from selftaught.search.run import prepare_run_dir
 
-            config = prepare_run_dir(config, resume, resume=True)
+            config = prepare_run_dir(config, resume, resume=True, executor=executor)
         for line in _budget_lines(config, run_dir):
             console.print(line)
         with _exit_on_interrupt(run_dir), RichProgress(console) as progress:
@@ -240,6 +253,7 @@ def improve_command(
     out: Annotated[Path | None, typer.Option("--out", help="Keep the run store here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     config_file: ConfigOpt = None,
+    executor: ExecutorOpt = None,
 ) -> None:
     """Improve one program once with one improver (scores on the held-out test split)."""
     from selftaught.search.run import improve_program
@@ -248,7 +262,7 @@ def improve_command(
     try:
         if not file.is_file():
             raise _fail(f"file not found: {file}")
-        config = _base_config(config_file).replace(model=model)
+        config = _base_config(config_file).replace(model=model, executor=executor)
         with RichProgress(console) as progress:
             result = improve_program(
                 file.read_text(),
@@ -285,6 +299,7 @@ def transfer_command(
         str | None, typer.Option("--model", help="Model spec (default: the run's model).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    executor: ExecutorOpt = None,
 ) -> None:
     """Table 1: original solution, seed improver, improved improver on held-out tasks."""
     from selftaught.search.run import transfer
@@ -293,7 +308,7 @@ def transfer_command(
     console = Console(stderr=True)
     try:
         with RichProgress(console) as progress:
-            result = transfer(run_dir, names, model=model, progress=progress)
+            result = transfer(run_dir, names, model=model, executor=executor, progress=progress)
     except SelftaughtError as exc:
         raise _fail(str(exc)) from None
     if as_json:

@@ -10,7 +10,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from selftaught.store.db import Evaluation, RunStore, sha256_text
+from selftaught.store.db import Evaluation, sha256_text
+from selftaught.store.recorder import SessionStore
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 ScoreFn = Callable[["Task", str, str], Evaluation]
 
 
-def _score_in_sandbox(task: Task, source: str, split: str) -> Evaluation:
+def score_in_sandbox(task: Task, source: str, split: str) -> Evaluation:
     from selftaught.tasks import score_program
 
     result = score_program(task, source, split)
@@ -30,9 +31,9 @@ class Evaluator:
 
     def __init__(
         self,
-        store: RunStore,
+        store: SessionStore,
         *,
-        score_fn: ScoreFn = _score_in_sandbox,
+        score_fn: ScoreFn = score_in_sandbox,
         on_evaluation: Callable[[], None] | None = None,
     ) -> None:
         self.store = store

@@ -10,34 +10,31 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from selftaught.config import RunConfig
 from selftaught.core.batching import BatchingBackend
 from selftaught.core.evaluate import Evaluator
-from selftaught.core.extract import defines_function
-from selftaught.core.progress import NullProgress, ProgressSink
-from selftaught.core.session import (
-    ChannelFactory,
-    ImproverSession,
-    SessionOutcome,
-    SessionSpec,
-    sandbox_channel_factory,
+from selftaught.core.jobs import (
+    IMPROVER_ENTRY,
+    META_LEVEL_BASE,
+    RUN_STRIDE,
+    SEED_STRIDE,
+    SessionContext,
+    SessionJob,
+    downstream_offset,
 )
-from selftaught.lm.budget import BudgetedLanguageModel
-from selftaught.store.db import Evaluation, RunStore, SessionRecord, sha256_text
+from selftaught.core.progress import NullProgress, ProgressSink
+from selftaught.core.session import ChannelFactory, sandbox_channel_factory
+from selftaught.execute.local import LocalExecutor
+from selftaught.store.db import RunStore, SessionRecord
 
 if TYPE_CHECKING:
+    from selftaught.execute.base import Executor
     from selftaught.tasks import Task
 
-IMPROVER_ENTRY = "improve_algorithm"
-# Sample-index layout: every (seed, purpose, run) gets its own block of indices, so runs draw
-# different samples while a resumed run asks for exactly the same cache keys.
-SEED_STRIDE = 10_000_000
-META_LEVEL_BASE = 5_000_000
-RUN_STRIDE = 10_000
+__all__ = ["IMPROVER_ENTRY", "LoopContext", "MetaScore", "improve_once", "meta_utility"]
 
 
 def load_improver(spec: str) -> str:
@@ -58,9 +55,17 @@ class LoopContext:
     backend: BatchingBackend
     progress: ProgressSink = field(default_factory=NullProgress)
     channel_factory: ChannelFactory = sandbox_channel_factory
+    executor: Executor = field(default_factory=LocalExecutor)
+
+    @property
+    def sessions(self) -> SessionContext:
+        """The part of this context that runs one improver session."""
+        return SessionContext(
+            self.config, self.store, self.evaluator, self.backend, self.channel_factory
+        )
 
     def downstream_offset(self, run_index: int) -> int:
-        return self.config.seed * SEED_STRIDE + run_index * RUN_STRIDE
+        return downstream_offset(self.config, run_index)
 
     def meta_offset(self, t: int) -> int:
         return self.config.seed * SEED_STRIDE + META_LEVEL_BASE + t * RUN_STRIDE
@@ -75,67 +80,10 @@ def improve_once(
     *,
     purpose: str = "meta",
 ) -> SessionRecord:
-    """Run `improver(initial_solution, u_val, L)` once and score what it returns.
-
-    A crashing improver, or one returning nothing, scores 0 on both splits.
-    """
-    cfg = ctx.config
-    improver_sha = ctx.store.add_program(improver_source, "improver")
-    start = sha256_text(initial_solution)[:12]
-    # keyed (and stored) by the task's identity: an edited task file never reuses old sessions
-    key = f"{purpose}/{improver_sha[:20]}/{task.identity}/{start}/r{run_index}"
-    stored = ctx.store.session(key)
-    if stored is not None:
-        return stored
-    budget = cfg.utility_budget or task.utility_budget
-    lm = BudgetedLanguageModel(
-        ctx.backend,
-        cfg.lm_budget,
-        max_responses_per_call=cfg.max_responses_per_call,
-        max_tokens=cfg.max_tokens,
-        index_offset=ctx.downstream_offset(run_index),
-    )
-    spec = SessionSpec(
-        key=key,
-        improver_source=improver_source,
-        improver_sha=improver_sha,
-        initial_solution=initial_solution,
-        entry=task.entry,
-        utility_text=task.utility_text,
-        utility_budget=budget,
-        seed=cfg.seed * 1000 + run_index,
-        wall_seconds=cfg.improver_seconds,
-    )
-
-    def utility(program: str) -> Evaluation:  # its error text becomes `utility.last_error`
-        return ctx.evaluator.evaluate(task, program, "val")
-
-    session = ImproverSession(spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory)
-    if defines_function(improver_source, IMPROVER_ENTRY):
-        outcome = session.run()
-    else:  # nothing to run: spare the sandbox start-up, but still record the static scan
-        session.static_scan()
-        reason = f"the improver does not parse or defines no {IMPROVER_ENTRY} function"
-        outcome = SessionOutcome(None, "error", reason, 0, 0, session.attempts)
-    result_sha, val, test = None, 0.0, 0.0
-    if outcome.result is not None:
-        result_sha = ctx.store.add_program(outcome.result, "solution", parent=None)
-        val = ctx.evaluator.evaluate(task, outcome.result, "val").score
-        test = ctx.evaluator.evaluate(task, outcome.result, "test").score
-    record = SessionRecord(
-        key,
-        improver_sha,
-        task.identity,
-        result_sha,
-        val,
-        test,
-        outcome.status,
-        outcome.error,
-        outcome.lm_calls,
-        outcome.utility_calls,
-    )
-    ctx.store.add_session(record)
-    return record
+    """Run `improver(initial_solution, u_val, L)` once, on the context's executor, and score
+    what it returns (see `run_session_here`). A stored session is reused, never repeated."""
+    job = SessionJob.make(improver_source, task, initial_solution, run_index, purpose)
+    return ctx.executor.run_sessions(ctx, [job])[0]
 
 
 @dataclass(frozen=True)
@@ -151,20 +99,11 @@ def average_runs(
     ctx: LoopContext, improver_source: str, task: Task, initial_solution: str, purpose: str
 ) -> MetaScore:
     """R concurrent runs of one improver on one task (each a fresh LM budget), averaged."""
-    runs = ctx.config.runs
-
-    def one_run(run_index: int) -> SessionRecord:
-        try:
-            return improve_once(
-                ctx, improver_source, task, initial_solution, run_index, purpose=purpose
-            )
-        finally:
-            ctx.backend.leave()
-
-    # All R runs are declared before any starts, so their first LM requests share one batch.
-    ctx.backend.join(runs)
-    with ThreadPoolExecutor(max_workers=runs, thread_name_prefix="improver-run") as pool:
-        records = tuple(pool.map(one_run, range(runs)))
+    jobs = [
+        SessionJob.make(improver_source, task, initial_solution, r, purpose)
+        for r in range(ctx.config.runs)
+    ]
+    records = tuple(ctx.executor.run_sessions(ctx, jobs))
     return MetaScore(
         statistics.fmean(r.val for r in records),
         statistics.fmean(r.test for r in records),

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 from selftaught.core.scan import scan_source
 from selftaught.errors import InvalidLMRequest, LMBudgetExhausted, SandboxError
 from selftaught.lm.budget import BudgetedLanguageModel
-from selftaught.store.db import Evaluation, RunStore
+from selftaught.store.db import Evaluation
+from selftaught.store.recorder import SessionStore
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
 EXTRACT_PATH = Path(__file__).with_name("extract.py")
@@ -129,7 +130,7 @@ class ImproverSession:
         spec: SessionSpec,
         lm: BudgetedLanguageModel,
         utility: UtilityFn,
-        store: RunStore,
+        store: SessionStore,
         *,
         channel_factory: ChannelFactory = sandbox_channel_factory,
     ) -> None:

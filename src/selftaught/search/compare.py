@@ -1,6 +1,6 @@
 """`compare_improvers`: every improver × task × run improves the task's seed solution once.
 
-Each run goes through the loop's public `improve_once` (a sandboxed improver session with fresh
+Each run is one `SessionJob` on the run's executor (a sandboxed improver session with fresh
 budgets, the result scored on the validation and the held-out test split). The output directory is
 a run store: every session, evaluation and LM sample is recorded there, finished sessions are
 reused when the same comparison is run again (so an interrupted comparison resumes), and the
@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from selftaught.config import RunConfig
-from selftaught.core.meta import improve_once
+from selftaught.core.jobs import SessionJob
 from selftaught.core.progress import ProgressSink
 from selftaught.errors import ConfigError
 from selftaught.improvers.catalog import resolve_improver
@@ -32,6 +31,8 @@ DEFAULT_TASKS = ("parity_noise", "three_sat", "maxcut")
 RESULT_NAME = "compare.json"
 PLOT_NAME = "compare.png"
 PURPOSE = "compare"
+#: Sessions run at once on the local executor (their LM requests are batched together).
+DEFAULT_PARALLEL = 4
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def compare_improvers(
     runs: int = 2,
     config: RunConfig | None = None,
     out_dir: Path | str = "runs/compare",
-    parallel: int = 4,
+    parallel: int | None = None,
     progress: ProgressSink | None = None,
     plumbing: Plumbing | None = None,
     plot: bool = True,
@@ -101,8 +102,9 @@ def compare_improvers(
 
     `improvers`: shipped names (see `selftaught.improvers.catalog`) or paths to improver files.
     `config` supplies the model and the per-run budgets (`lm_budget`, `max_responses_per_call`,
-    `max_tokens`, `utility_budget`, `seed`, `improver_seconds`). `parallel` sessions run at once;
-    their LM requests are batched together by the backend.
+    `max_tokens`, `utility_budget`, `seed`, `improver_seconds`, `executor`). `parallel` sessions
+    run at once (default: 4 locally, where their LM requests are batched together; with Ray,
+    as many as the cluster's CPUs allow).
     """
     from selftaught.tasks import get_task
 
@@ -110,7 +112,7 @@ def compare_improvers(
         raise ConfigError("give at least one improver")
     if runs < 1:
         raise ConfigError(f"runs must be >= 1, got {runs}")
-    if parallel < 1:
+    if parallel is not None and parallel < 1:
         raise ConfigError(f"parallel must be >= 1, got {parallel}")
     resolved = _resolve(improvers)
     chosen: list[Task] = [get_task(name) for name in (tasks or DEFAULT_TASKS)]
@@ -133,18 +135,18 @@ def compare_improvers(
         for task in chosen:
             baseline[task.name] = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
 
-        def work(job: tuple[str, str, Task, int]) -> SessionRecord:
-            name, source, task, r = job
-            ctx.backend.join()  # concurrent sessions' LM requests are batched together
-            try:
-                record = improve_once(ctx, source, task, task.seed_solution, r, purpose=PURPOSE)
-            finally:
-                ctx.backend.leave()
-            ctx.progress.note(f"{name} on {task.name}, run {r + 1}: test {record.test:.3f}")
-            return record
+        session_jobs = [
+            SessionJob.make(source, task, task.seed_solution, r, PURPOSE)
+            for _, source, task, r in jobs
+        ]
+        names = {sj.key: (name, r) for sj, (name, _, _, r) in zip(session_jobs, jobs, strict=True)}
 
-        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="compare") as pool:
-            records = list(pool.map(work, jobs))
+        def done(job: SessionJob, record: SessionRecord) -> None:
+            name, r = names[job.key]
+            ctx.progress.note(f"{name} on {job.task.name}, run {r + 1}: test {record.test:.3f}")
+
+        width = parallel or (None if ctx.executor.name == "ray" else DEFAULT_PARALLEL)
+        records = ctx.executor.run_sessions(ctx, session_jobs, parallel=width, on_done=done)
         rows = []
         for task in chosen:
             for name, _ in resolved:

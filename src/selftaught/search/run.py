@@ -15,11 +15,12 @@ from typing import Any
 
 from selftaught.config import CONFIG_NAME, RunConfig, load_config, save_config
 from selftaught.core.batching import BatchingBackend, StoreLoggingBackend
-from selftaught.core.evaluate import Evaluator, ScoreFn, _score_in_sandbox
+from selftaught.core.evaluate import Evaluator, ScoreFn
 from selftaught.core.meta import LoopContext, average_runs, load_improver
 from selftaught.core.progress import NullProgress, ProgressSink
 from selftaught.core.session import ChannelFactory, sandbox_channel_factory
 from selftaught.errors import ConfigError
+from selftaught.execute.base import Executor, make_executor
 from selftaught.lm.types import Backend
 from selftaught.search.chain import ChainPolicies, run_chain
 from selftaught.store.db import RunStore
@@ -31,36 +32,54 @@ LM_CACHE_NAME = "lm_cache.sqlite"
 
 @dataclass(frozen=True)
 class Plumbing:
-    """Replaceable infrastructure (tests inject a replay backend or a fake scorer)."""
+    """Replaceable infrastructure (tests inject a replay backend, a fake scorer or an executor).
+
+    `score_fn` None scores through the executor; `executor` None makes the config's one (and
+    closes it after the run); an executor passed in is left open for the caller.
+    """
 
     backend: Backend | None = None
     channel_factory: ChannelFactory = sandbox_channel_factory
-    score_fn: ScoreFn = _score_in_sandbox
+    score_fn: ScoreFn | None = None
+    executor: Executor | None = None
 
 
-def prepare_run_dir(config: RunConfig, run_dir: Path, *, resume: bool) -> RunConfig:
+def prepare_run_dir(
+    config: RunConfig, run_dir: Path, *, resume: bool, executor: str | None = None
+) -> RunConfig:
     """Create or reopen a run directory; returns the config the run must use.
 
     The task is stored as `task_reference` (a task file's absolute path). Resuming uses the
     saved config. Starting into a directory that already holds a run continues
     it when the config is the same (so `make run` is idempotent) and refuses otherwise.
+    Execution-only options (`executor`) never make configs differ: `executor` (when given, or
+    the new config's) replaces the saved one, and the config file records the one in use.
     """
     saved_path = run_dir / CONFIG_NAME
     if resume:
         if not saved_path.is_file():
             raise ConfigError(f"{run_dir} holds no run to resume (no {CONFIG_NAME})")
-        return load_config(saved_path)
+        return _record_execution(load_config(saved_path), run_dir, executor)
     # a task file is stored by absolute path, so a resume from elsewhere still finds it
     config = config.replace(task=task_reference(config.task))
     if saved_path.is_file():
         saved = load_config(saved_path)
-        if saved != config:
+        if saved.results_part() != config.results_part():
             raise ConfigError(
                 f"{run_dir} already holds a run with a different config; "
                 f"resume it with --resume {run_dir} or choose another --out"
             )
-        return saved
+        return _record_execution(saved, run_dir, executor or config.executor)
     run_dir.mkdir(parents=True, exist_ok=True)
+    config = config.replace(executor=executor)
+    save_config(config, run_dir)
+    return config
+
+
+def _record_execution(saved: RunConfig, run_dir: Path, executor: str | None) -> RunConfig:
+    if executor is None or executor == saved.executor:
+        return saved
+    config = saved.replace(executor=executor)
     save_config(config, run_dir)
     return config
 
@@ -83,11 +102,14 @@ def loop_context(
     plumbing = plumbing or Plumbing()
     progress = progress or NullProgress()
     store = RunStore(run_dir)
+    executor = plumbing.executor or make_executor(config.executor)
     try:
         backend = plumbing.backend or open_backend(config, run_dir)
         logged = StoreLoggingBackend(backend, store, on_samples=progress.lm_samples)
         evaluator = Evaluator(
-            store, score_fn=plumbing.score_fn, on_evaluation=lambda: progress.evaluations(1)
+            store,
+            score_fn=plumbing.score_fn or executor.score,
+            on_evaluation=lambda: progress.evaluations(1),
         )
         yield LoopContext(
             config,
@@ -96,8 +118,11 @@ def loop_context(
             BatchingBackend(logged, window=config.batch_window_seconds),
             progress,
             plumbing.channel_factory,
+            executor,
         )
     finally:
+        if plumbing.executor is None:
+            executor.close()
         store.close()
 
 
@@ -151,17 +176,19 @@ def transfer(
     tasks: list[str] | None = None,
     *,
     model: str | None = None,
+    executor: str | None = None,
     progress: ProgressSink | None = None,
     plumbing: Plumbing | None = None,
 ) -> dict[str, Any]:
     """Score the seed and the final improver on held-out tasks, as in the paper's Table 1.
 
-    `model` overrides the run's model (its sessions are stored apart from the run model's).
+    `model` overrides the run's model (its sessions are stored apart from the run model's);
+    `executor` overrides where the sessions run (`local` or `ray`; results are the same).
     """
     from selftaught.tasks import get_task
 
     run_dir = Path(run_dir)
-    config = prepare_run_dir(RunConfig(), run_dir, resume=True)
+    config = prepare_run_dir(RunConfig(), run_dir, resume=True, executor=executor)
     purpose = "transfer"
     if model is not None and model != config.model:
         config, purpose = config.replace(model=model), f"transfer[{model}]"

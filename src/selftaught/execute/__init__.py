@@ -1,0 +1,11 @@
+"""selftaught.execute: where improver sessions and evaluations run.
+
+`local` (the default) runs them in threads of this process, each in its own sandbox; `ray` ships
+them to the workers of a Ray cluster (`RAY_ADDRESS`, or a local Ray instance). Both give the same
+results; the driver process stays the only writer of the run store.
+"""
+
+from selftaught.execute.base import EXECUTORS, Executor, SessionDone, make_executor
+from selftaught.execute.local import LocalExecutor
+
+__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "SessionDone", "make_executor"]

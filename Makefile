@@ -18,7 +18,7 @@ $(VENV)/bin/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[embedded,ray,dev]'
 	touch $@
 
 # System packages for the sandbox layers (bubblewrap). Installed when we are root and they are missing;

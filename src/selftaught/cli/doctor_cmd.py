@@ -1,39 +1,93 @@
-"""`selftaught doctor [--json]`: which sandbox isolation layers are active on this machine."""
+"""`selftaught doctor [--json] [--executor ray]`: which sandbox isolation layers are active, on
+this machine or on every node of a Ray cluster."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from selftaught.errors import SelftaughtError
 
-def doctor_command(
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
-) -> None:
-    """Report every sandbox isolation layer: active or not, and why."""
-    from selftaught.sandbox import doctor
 
-    layers = doctor()
-    if as_json:
-        typer.echo(json.dumps([asdict(layer) for layer in layers], indent=2))
-        return
-    table = Table(title="selftaught sandbox layers")
+def _table(title: str, layers: list[tuple[str, bool, str]]) -> Table:
+    table = Table(title=title)
     table.add_column("layer")
     table.add_column("active")
     table.add_column("detail")
-    for layer in layers:
-        mark = "[green]yes[/green]" if layer.active else "[red]NO[/red]"
-        table.add_row(layer.name, mark, layer.detail)
-    console = Console()
-    console.print(table)
-    missing = [layer.name for layer in layers if not layer.active]
+    for name, active, detail in layers:
+        table.add_row(name, "[green]yes[/green]" if active else "[red]NO[/red]", detail)
+    return table
+
+
+def _verdict(console: Console, missing: list[str]) -> None:
     if missing:
         console.print(f"[yellow]missing layers: {', '.join(missing)}; the sandbox falls back.[/]")
     else:
         console.print("[green]all layers active[/green]")
+
+
+def _ray_doctor(as_json: bool) -> None:
+    from selftaught.execute.ray_driver import RayExecutor
+
+    executor = RayExecutor()
+    try:
+        workers = executor.workers
+    finally:
+        executor.close()
+    if as_json:
+        payload = [
+            {
+                "node": w.node,
+                "layers": [{"name": n, "active": a, "detail": d} for n, a, d in w.layers],
+            }
+            for w in workers
+        ]
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    console = Console()
+    for worker in workers:
+        console.print(_table(f"sandbox layers on Ray node {worker.node}", list(worker.layers)))
+        _verdict(console, [name for name, active, _ in worker.layers if not active])
+
+
+def doctor_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local: this machine; ray: every node of the Ray cluster (RAY_ADDRESS, else a "
+            "local instance), probed by a task pinned to each node.",
+        ),
+    ] = "local",
+) -> None:
+    """Report every sandbox isolation layer: active or not, and why."""
+    from selftaught.sandbox import doctor
+
+    if executor not in ("local", "ray"):
+        typer.echo(f"error: unknown executor {executor!r}; valid: local, ray", err=True)
+        raise typer.Exit(2)
+    if executor == "ray":
+        try:
+            _ray_doctor(as_json)
+        except SelftaughtError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        return
+    layers = doctor()
+    if as_json:
+        typer.echo(json.dumps([asdict(layer) for layer in layers], indent=2))
+        return
+    console = Console()
+    console.print(
+        _table("selftaught sandbox layers", [(la.name, la.active, la.detail) for la in layers])
+    )
+    _verdict(console, [layer.name for layer in layers if not layer.active])
 
 
 def register(app: typer.Typer) -> None:

@@ -7,16 +7,18 @@ Each works on a run directory holding `config.toml`, `run.sqlite`, the LM respon
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from selftaught.config import CONFIG_NAME, RunConfig, load_config, save_config
 from selftaught.core.batching import BatchingBackend, StoreLoggingBackend
 from selftaught.core.evaluate import Evaluator, ScoreFn
-from selftaught.core.meta import LoopContext, average_runs, load_improver
+from selftaught.core.jobs import SessionJob
+from selftaught.core.meta import LoopContext, load_improver
 from selftaught.core.progress import NullProgress, ProgressSink
 from selftaught.core.session import ChannelFactory, sandbox_channel_factory
 from selftaught.errors import ConfigError
@@ -26,6 +28,9 @@ from selftaught.search.chain import ChainPolicies, run_chain
 from selftaught.store.db import RunStore
 from selftaught.store.summary import CIRCUMVENTION_KINDS, write_summary
 from selftaught.tasks import task_reference
+
+if TYPE_CHECKING:
+    from selftaught.tasks import Task
 
 LM_CACHE_NAME = "lm_cache.sqlite"
 
@@ -203,13 +208,7 @@ def transfer(
         assert seed_src is not None and final_src is not None
         per_run = config.lm_budget * config.max_responses_per_call
         ctx.progress.expect(samples=2 * len(chosen) * config.runs * per_run)
-        rows = []
-        for task in chosen:
-            ctx.progress.note(f"transfer: {task.name}")
-            original = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
-            seed_score = average_runs(ctx, seed_src, task, task.seed_solution, purpose)
-            final_score = average_runs(ctx, final_src, task, task.seed_solution, purpose)
-            rows.append(TransferRow(task.name, original, seed_score.test, final_score.test))
+        rows = _transfer_rows(ctx, chosen, (seed_src, final_src), purpose)
         write_summary(ctx.store)
     return {
         "run_dir": str(run_dir),
@@ -220,6 +219,38 @@ def transfer(
         "split": "test",
         "rows": [row.__dict__ for row in rows],
     }
+
+
+def _transfer_rows(
+    ctx: LoopContext, tasks: list[Task], improvers: tuple[str, str], purpose: str
+) -> list[TransferRow]:
+    """Originals, then R runs of each improver on each task: one group at a time locally (a
+    group's requests share LM batches), all at once on a cluster."""
+    originals = {}
+    for task in tasks:
+        originals[task.name] = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
+    groups = [
+        [
+            SessionJob.make(source, task, task.seed_solution, r, purpose)
+            for r in range(ctx.config.runs)
+        ]
+        for task in tasks
+        for source in improvers
+    ]
+    if ctx.executor.name == "local":
+        records = []
+        for group in groups:
+            ctx.progress.note(f"transfer: {group[0].task.name}")
+            records.append(ctx.executor.run_sessions(ctx, group))
+    else:
+        ctx.progress.note(f"transfer: {len(tasks)} task(s) x 2 improvers on {ctx.executor.name}")
+        flat = ctx.executor.run_sessions(ctx, [job for group in groups for job in group])
+        records = [flat[i : i + ctx.config.runs] for i in range(0, len(flat), ctx.config.runs)]
+    means = [statistics.fmean(record.test for record in group) for group in records]
+    return [
+        TransferRow(task.name, originals[task.name], means[2 * i], means[2 * i + 1])
+        for i, task in enumerate(tasks)
+    ]
 
 
 def improve_program(

@@ -124,12 +124,16 @@ def error_reply(exc: SelftaughtError) -> str:
 
 
 def raise_if_error(reply: Any) -> None:
-    """Re-raise a worker's typed error on the driver (as ExecutorError if the type is unknown)."""
-    if not isinstance(reply, dict) or "error" not in reply:
+    """Re-raise a worker's typed error on the driver (as ExecutorError if the type is unknown).
+
+    Only an object is a worker's error (`error_reply`): an evaluation's own `error` field (None,
+    or the program's problem as text) is part of a normal answer.
+    """
+    error = reply.get("error") if isinstance(reply, dict) else None
+    if not isinstance(error, dict):
         return
-    error = reply["error"]
-    name = str(error.get("type", "")) if isinstance(error, dict) else ""
-    message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+    name = str(error.get("type", ""))
+    message = str(error.get("message", ""))
     kind = getattr(errors, name, None)
     if isinstance(kind, type) and issubclass(kind, SelftaughtError):
         raise kind(message)

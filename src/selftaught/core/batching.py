@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from selftaught.lm.types import Backend, Sample, SampleRequest, Usage, sample_key
-from selftaught.store.db import RunStore
+from selftaught.store.recorder import SessionStore
 
 
 @dataclass
@@ -137,7 +137,7 @@ class StoreLoggingBackend:
     def __init__(
         self,
         backend: Backend,
-        store: RunStore,
+        store: SessionStore,
         on_samples: Callable[[int], None] | None = None,
     ) -> None:
         self.backend = backend

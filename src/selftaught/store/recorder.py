@@ -182,7 +182,7 @@ def parse_session(fields: list[Any]) -> SessionRecord:
 
 def check_operation(op: Any) -> list[Any]:
     """Raise CorruptRecording unless `op` is a well-formed operation; returns it."""
-    _expect(isinstance(op, list) and op and isinstance(op[0], str), "not an operation")
+    _expect(isinstance(op, list) and bool(op) and isinstance(op[0], str), "not an operation")
     kind, args = op[0], op[1:]
     if kind == PROGRAM:
         _expect(len(args) == 3 and _is(args[0], str) and _is(args[1], str), "program")

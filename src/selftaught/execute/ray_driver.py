@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from selftaught.errors import ConfigError
 from selftaught.execute.base import SessionDone
+from selftaught.execute.ray_progress import LiveProgress, session_on_ray
 from selftaught.execute.wire import (
     CheckedSession,
     ExecutorError,
@@ -29,7 +30,7 @@ from selftaught.execute.wire import (
     loads_strict,
     session_request,
 )
-from selftaught.execute.worker import run_evaluation_job, run_session_job, worker_doctor
+from selftaught.execute.worker import run_evaluation_job, worker_doctor
 from selftaught.store.recorder import apply_operations
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ FORWARDED_ENV = (
     "OPENAI_API_KEY",
 )
 LOCAL_OBJECT_STORE_BYTES = 256 << 20
+#: How often the driver refreshes live progress while sessions run.
+POLL_SECONDS = 0.5
 #: How often Ray runs a task again after its worker died.
 MAX_RETRIES = 3
 
@@ -98,7 +101,7 @@ class RayExecutor:
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None
             self._connect(address, num_cpus, cpus_per_session)
-        self._session_task = ray.remote(run_session_job).options(
+        self._session_task = ray.remote(session_on_ray).options(
             num_cpus=cpus_per_session, max_retries=MAX_RETRIES, retry_exceptions=False
         )
         self._evaluation_task = ray.remote(run_evaluation_job).options(
@@ -194,21 +197,28 @@ class RayExecutor:
         if waiting:
             known = self._ray.put(known_scores(ctx.store, {jobs[i].task.identity for i in waiting}))
             cache = _run_cache_name(ctx.store)
+            live = LiveProgress(self._ray, ctx.progress)
             submit = lambda i: self._session_task.remote(  # noqa: E731
-                session_request(ctx.config, jobs[i], cache), known
+                session_request(ctx.config, jobs[i], cache), known, live.relay, jobs[i].key
             )
-            with closing(self._stream(waiting, submit, parallel)) as replies:
+            with closing(self._stream(waiting, submit, parallel, live.poll)) as replies:
                 for index, text in replies:
                     checked = check_session_reply(ctx.config, jobs[index], text)
-                    records[index] = _write(ctx, checked)
+                    records[index] = _write(ctx.store, checked)
+                    live.finish(jobs[index].key, checked.samples, checked.evaluations)
                     if on_done is not None:
                         on_done(jobs[index], records[index])
         return [records[i] for i in range(len(jobs))]
 
     def _stream(
-        self, indices: list[int], submit: Callable[[int], Any], parallel: int | None
+        self,
+        indices: list[int],
+        submit: Callable[[int], Any],
+        parallel: int | None,
+        poll: Callable[[], None],
     ) -> Generator[tuple[int, str], None, None]:
-        """Yield (index, reply) as tasks finish, keeping at most `parallel` in flight."""
+        """Yield (index, reply) as tasks finish, keeping at most `parallel` in flight, and
+        `poll` the live progress while waiting."""
         queue = list(indices)
         in_flight: dict[Any, int] = {}
         limit = parallel or len(queue)
@@ -217,7 +227,10 @@ class RayExecutor:
                 while queue and len(in_flight) < limit:
                     index = queue.pop(0)
                     in_flight[submit(index)] = index
-                ready, _ = self._ray.wait(list(in_flight), num_returns=1)
+                ready, _ = self._ray.wait(list(in_flight), num_returns=1, timeout=POLL_SECONDS)
+                poll()
+                if not ready:
+                    continue
                 index = in_flight.pop(ready[0])
                 yield index, self._get(ready[0])
         finally:
@@ -247,16 +260,11 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def _write(ctx: LoopContext, checked: CheckedSession) -> SessionRecord:
+def _write(store: RunStore, checked: CheckedSession) -> SessionRecord:
     """Write a checked session: its rows first, the session last (so a kill in between only
     means the session runs again, and its keyed rows are not written twice)."""
-    store: RunStore = ctx.store
     apply_operations(store, checked.operations)
     store.add_session(checked.record)
-    if checked.samples:
-        ctx.progress.lm_samples(checked.samples)
-    if checked.evaluations:
-        ctx.progress.evaluations(checked.evaluations)
     return checked.record
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from selftaught.config import RunConfig
@@ -40,11 +41,21 @@ def worker_backend(spec: str, cache: str) -> Backend:
     return open_model(spec, cache=path, progress=False)
 
 
-def run_session_job(request: str, known: str) -> str:
+#: Told (samples, evaluations) as a session draws samples and scores programs.
+ProgressTick = Callable[[int, int], None]
+
+
+def _ignore(samples: int, evaluations: int) -> None:
+    return None
+
+
+def run_session_job(request: str, known: str, on_progress: ProgressTick = _ignore) -> str:
     """Run one improver session from its JSON request; answer with the recorded operations.
 
-    `known` holds the scores the driver already has. Errors of the run itself (a model that
-    cannot answer, a task missing on this worker) come back typed; the driver re-raises them.
+    `known` holds the scores the driver already has; `on_progress` hears of each sample and
+    evaluation as it happens (for live progress bars; the answer alone is authoritative).
+    Errors of the run itself (a model that cannot answer, a task missing on this worker) come
+    back typed; the driver re-raises them.
     """
     try:
         data: dict[str, Any] = json.loads(request)
@@ -60,8 +71,13 @@ def run_session_job(request: str, known: str) -> str:
             int(spec["run_index"]),
         )
         store = RecordingStore(parse_known(known))
-        backend = StoreLoggingBackend(worker_backend(config.model, str(data["cache"])), store)
-        context = SessionContext(config, store, Evaluator(store), backend)
+        backend = StoreLoggingBackend(
+            worker_backend(config.model, str(data["cache"])),
+            store,
+            on_samples=lambda n: on_progress(n, 0),
+        )
+        evaluator = Evaluator(store, on_evaluation=lambda: on_progress(0, 1))
+        context = SessionContext(config, store, evaluator, backend)
         run_session_here(context, job)
     except SelftaughtError as exc:
         return error_reply(exc)

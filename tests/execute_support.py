@@ -90,8 +90,23 @@ def _status(pid: str) -> dict[str, str]:
     return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
 
 
-def worker_pids(title: str = "ray::run_session_job") -> list[int]:
-    """Ray worker processes currently running `title` (Ray sets it as the process title)."""
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            pid = int(_status(str(pid)).get("PPid", "0").strip())
+        except (OSError, ValueError):
+            return False
+    return False
+
+
+def worker_pids(ancestor: int, title: str = "ray::run_session_job") -> list[int]:
+    """Ray workers running `title` (Ray's process title) that descend from `ancestor`.
+
+    Only our own Ray instance's workers (its raylet is a child of the process that started it):
+    other Ray instances on the machine are left alone.
+    """
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -100,7 +115,9 @@ def worker_pids(title: str = "ray::run_session_job") -> list[int]:
             cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
         except OSError:
             continue
-        if cmdline.split(b"\0")[0].strip() == title.encode():
+        if cmdline.split(b"\0")[0].strip() == title.encode() and _descends_from(
+            int(name), ancestor
+        ):
             found.append(int(name))
     return found
 

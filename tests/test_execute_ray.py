@@ -163,7 +163,7 @@ def test_improve_with_ray_equals_local(
 def _kill_a_session_worker(done: threading.Event) -> tuple[int, list[str]]:
     """SIGKILL the first Ray worker seen running a session with its sandbox up."""
     while not done.is_set():
-        for pid in worker_pids():
+        for pid in worker_pids(ancestor=os.getpid()):
             inside = sandbox_processes(pid)
             if inside:
                 os.kill(pid, signal.SIGKILL)

@@ -101,8 +101,12 @@ class RayExecutor:
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None
             self._connect(address, num_cpus, cpus_per_session)
+        # named after the worker function it runs: workers show up as `ray::run_session_job`
         self._session_task = ray.remote(session_on_ray).options(
-            num_cpus=cpus_per_session, max_retries=MAX_RETRIES, retry_exceptions=False
+            name="run_session_job",
+            num_cpus=cpus_per_session,
+            max_retries=MAX_RETRIES,
+            retry_exceptions=False,
         )
         self._evaluation_task = ray.remote(run_evaluation_job).options(
             num_cpus=cpus_per_evaluation, max_retries=MAX_RETRIES, retry_exceptions=False

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,38 +88,42 @@ def cli(*args: str) -> str:
     return result.stdout
 
 
+@dataclass(frozen=True)
+class Runs:
+    """The same two-iteration run into `dirs["local"]` and `dirs["ray"]`; their summaries and
+    row counts as the runs left them (`transfer` adds rows later)."""
+
+    dirs: dict[str, Path]
+    summaries: dict[str, bytes]
+    counts: dict[str, dict[str, int]]
+
+
 @pytest.fixture(scope="module")
 def runs(
     tmp_path_factory: pytest.TempPathFactory, config_file: Path, ray_executor: RayExecutor
-) -> dict[str, Path]:
-    """The same two-iteration run, once with each executor; their summaries before `transfer`."""
+) -> Runs:
     root = tmp_path_factory.mktemp("runs")
-    out = {"local": root / "local", "ray": root / "ray"}
-    cli("run", "--config", str(config_file), "--out", str(out["local"]))
-    cli("run", "--config", str(config_file), "--out", str(out["ray"]), "--executor", "ray")
-    for name in ("local", "ray"):
-        out[f"{name}-summary"] = root / f"{name}-summary.json"
-        out[f"{name}-summary"].write_bytes((out[name] / "summary.json").read_bytes())
-        out[f"{name}-counts"] = root / f"{name}-counts.json"
-        out[f"{name}-counts"].write_text(json.dumps(table_counts(out[name])))
-    return out
-
-
-def counts_before_transfer(runs: dict[str, Path], name: str) -> dict[str, int]:
-    return json.loads(runs[f"{name}-counts"].read_text())
+    dirs = {"local": root / "local", "ray": root / "ray"}
+    cli("run", "--config", str(config_file), "--out", str(dirs["local"]))
+    cli("run", "--config", str(config_file), "--out", str(dirs["ray"]), "--executor", "ray")
+    return Runs(
+        dirs,
+        {name: (path / "summary.json").read_bytes() for name, path in dirs.items()},
+        {name: table_counts(path) for name, path in dirs.items()},
+    )
 
 
 # -- the same results as the local executor -------------------------------------------------------
 def test_a_ray_run_gives_the_local_runs_summary_and_rows(
-    runs: dict[str, Path], ray_executor: RayExecutor
+    runs: Runs, ray_executor: RayExecutor
 ) -> None:
     from selftaught.sandbox import doctor
 
-    assert runs["ray-summary"].read_bytes() == runs["local-summary"].read_bytes()
-    local, remote = runs["local"], runs["ray"]
-    counts = counts_before_transfer(runs, "local")
+    assert runs.summaries["ray"] == runs.summaries["local"]
+    local, remote = runs.dirs["local"], runs.dirs["ray"]
+    counts = runs.counts["local"]
     assert counts["sessions"] > 0 and counts["lm_calls"] > 0 and counts["iterations"] == 3
-    assert counts_before_transfer(runs, "ray") == counts
+    assert runs.counts["ray"] == counts
     for table in TABLES[:-1]:
         assert result_rows(remote, table) == result_rows(local, table), table
 
@@ -139,9 +144,9 @@ def test_a_ray_run_gives_the_local_runs_summary_and_rows(
         assert db.execute("SELECT value FROM meta WHERE key = 'executor'").fetchone() is None
 
 
-def test_transfer_with_ray_equals_local(runs: dict[str, Path]) -> None:
-    local = json.loads(cli("transfer", str(runs["local"]), "--json"))
-    remote = json.loads(cli("transfer", str(runs["ray"]), "--executor", "ray", "--json"))
+def test_transfer_with_ray_equals_local(runs: Runs) -> None:
+    local = json.loads(cli("transfer", str(runs.dirs["local"]), "--json"))
+    remote = json.loads(cli("transfer", str(runs.dirs["ray"]), "--executor", "ray", "--json"))
     assert local.pop("run_dir") != remote.pop("run_dir")
     assert local["rows"] and [row["task"] for row in local["rows"]] == ["maxcut"]
     assert remote == local
@@ -235,7 +240,7 @@ LM_CALLS_SQL = "SELECT key, created, response FROM lm_calls"
 
 
 def test_a_killed_driver_resumes_without_redoing_finished_sessions(
-    runs: dict[str, Path],
+    runs: Runs,
     config_file: Path,
     ray_executor: RayExecutor,
     tmp_path: Path,
@@ -265,7 +270,7 @@ def test_a_killed_driver_resumes_without_redoing_finished_sessions(
     monkeypatch.setattr(ray_driver, "session_request", spy)
     cli("run", "--resume", str(out), "--executor", "ray")
 
-    assert (out / "summary.json").read_bytes() == runs["local-summary"].read_bytes()
+    assert (out / "summary.json").read_bytes() == runs.summaries["local"]
     sessions_after = _rows(out, SESSIONS_SQL)
     assert shipped and len(shipped) == len(set(shipped))
     assert not set(shipped) & set(sessions_before), "a finished session was run again"
@@ -274,7 +279,7 @@ def test_a_killed_driver_resumes_without_redoing_finished_sessions(
     assert {k: sessions_after[k] for k in sessions_before} == sessions_before
     samples_after = _rows(out, LM_CALLS_SQL)
     assert {k: samples_after[k] for k in samples_before} == samples_before
-    assert table_counts(out) == counts_before_transfer(runs, "local")
+    assert table_counts(out) == runs.counts["local"]
 
 
 # -- evaluations on workers -----------------------------------------------------------------------

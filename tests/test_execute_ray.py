@@ -307,6 +307,13 @@ def probe():
             continue
         found += [f"{{directory}}/{{n}}" for n in names if directory == "/tmp/ray" or "plasma" in n]
     found += [name for name in os.environ if name.startswith("RAY_")]
+    for fd in os.listdir("/proc/self/fd"):  # a socket inherited from the worker (gRPC, ...)
+        try:
+            target = os.readlink(f"/proc/self/fd/{{fd}}")
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.append(f"fd {{fd}} is a {{target}}")
     return found
 
 
@@ -328,7 +335,9 @@ def test_a_scored_program_cannot_reach_the_cluster(ray_executor: RayExecutor) ->
     # The same probe, run here on the host, does find the cluster: it can fail the test.
     namespace: dict[str, Any] = {}
     exec(compile(hostile, "probe", "exec"), namespace)
-    assert namespace["probe"](), "the probe finds nothing even outside the sandbox"
+    on_host = namespace["probe"]()
+    for finding in ("connected to", "/tmp/ray/", "fd "):
+        assert any(f.startswith(finding) for f in on_host), (finding, on_host)
 
     honest = ray_executor.score(task, reference, "val")
     assert honest.error is None and honest.score > 0.5

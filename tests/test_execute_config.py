@@ -75,3 +75,22 @@ def test_every_command_rejects_an_unknown_executor(args: list[str], tmp_path: Pa
     assert result.exit_code == 2, result.output
     assert "unknown executor 'bogus'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "r").exists()  # nothing started
+
+
+def test_an_unreachable_cluster_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ray = pytest.importorskip("ray")
+    from selftaught.execute.ray_driver import _check_reachable
+    from selftaught.execute.wire import ExecutorError
+
+    with pytest.raises(ExecutorError, match=r"no Ray cluster answers at 127\.0\.0\.1:1"):
+        _check_reachable("127.0.0.1:1", timeout=2)
+    _check_reachable("auto")  # Ray's own forms are left to Ray
+    if ray.is_initialized():  # a shared instance would be reused instead of joined
+        return
+    seed = tmp_path / "seed.py"
+    seed.write_text("def algorithm(*args):\n    return 0\n")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")
+    args = ["improve", str(seed), "--task", "parity_noise", "--executor", "ray"]
+    recording = Path(__file__).parent / "fixtures" / "recordings" / "loop_run.jsonl"
+    result = CliRunner().invoke(app, [*args, "--model", f"replay:{recording}"])
+    assert result.exit_code == 2 and "no Ray cluster answers" in result.output, result.output

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ FORWARDED_ENV = (
     "OPENAI_API_KEY",
 )
 LOCAL_OBJECT_STORE_BYTES = 256 << 20
+#: How long to wait for a cluster's address to answer before giving up.
+CONNECT_SECONDS = 10.0
 #: How often the driver refreshes live progress while sessions run.
 POLL_SECONDS = 0.5
 #: How often Ray runs a task again after its worker died.
@@ -129,6 +132,8 @@ class RayExecutor:
             options["num_cpus"] = num_cpus or os.cpu_count() or 1
             # Only JSON text travels through the object store: keep it small on a shared machine.
             options["object_store_memory"] = LOCAL_OBJECT_STORE_BYTES
+        if address is not None:
+            _check_reachable(address)
         try:
             self._ray.init(**options)
         except Exception as exc:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
@@ -270,6 +275,21 @@ def _write(store: RunStore, checked: CheckedSession) -> SessionRecord:
     apply_operations(store, checked.operations)
     store.add_session(checked.record)
     return checked.record
+
+
+def _check_reachable(address: str, timeout: float = CONNECT_SECONDS) -> None:
+    """Fail fast on a cluster address nobody answers (Ray itself keeps retrying for minutes)."""
+    target = address.split("://", 1)[-1]
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", "local" and other forms are Ray's to resolve
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ExecutorError(
+            f"no Ray cluster answers at {address} ({exc}); check RAY_ADDRESS or `ray status`"
+        ) from None
 
 
 def _run_cache_name(store: RunStore) -> str:

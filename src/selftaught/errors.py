@@ -41,3 +41,7 @@ class InvalidLMRequest(SelftaughtError):
 
 class PromptTooLong(InvalidLMRequest):
     """A prompt does not fit in the model's context window."""
+
+
+class CorruptRecording(SelftaughtError):
+    """A worker sent operations that are malformed or break the run's budgets."""

@@ -114,7 +114,7 @@ class RayExecutor:
         self._evaluation_task = ray.remote(run_evaluation_job).options(
             num_cpus=cpus_per_evaluation, max_retries=MAX_RETRIES, retry_exceptions=False
         )
-        self._reported = False
+        self._reported: set[str] = set()  # run stores that hold this executor's record
         self.workers = self._check_workers()
 
     def _connect(self, address: str | None, num_cpus: int | None, cpus_per_session: float) -> None:
@@ -164,9 +164,10 @@ class RayExecutor:
         return reports
 
     def _report_workers(self, ctx: LoopContext) -> None:
-        if self._reported:
+        where = str(ctx.store.path)
+        if where in self._reported:
             return
-        self._reported = True
+        self._reported.add(where)
         for report in self.workers:
             for layer in report.missing:
                 ctx.progress.note(f"worker {report.node}: isolation layer inactive: {layer}")

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from selftaught.errors import SelftaughtError
+from selftaught.errors import CorruptRecording
 from selftaught.store.db import Evaluation, RunStore, SessionRecord, sha256_text
 
 PROGRAM, EVALUATION, LM_SAMPLE, EVENT, SESSION = (
@@ -23,6 +23,7 @@ PROGRAM, EVALUATION, LM_SAMPLE, EVENT, SESSION = (
     "event",
     "session",
 )
+__all__ = ["CorruptRecording", "RecordingStore", "SessionStore", "apply_operations"]
 LM_SAMPLE_FIELDS = {
     "spec": str,
     "prompt_hash": str,
@@ -35,10 +36,6 @@ LM_SAMPLE_FIELDS = {
     "seconds": (int, float),
     "cached": bool,
 }
-
-
-class CorruptRecording(SelftaughtError):
-    """A worker sent operations that are malformed or break the run's budgets."""
 
 
 class SessionStore(Protocol):

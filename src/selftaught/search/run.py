@@ -89,11 +89,17 @@ def _record_execution(saved: RunConfig, run_dir: Path, executor: str | None) -> 
     return config
 
 
-def open_backend(config: RunConfig, run_dir: Path) -> Backend:
-    """The configured model with its response cache inside the run directory."""
+def open_backend(config: RunConfig, run_dir: Path | None = None) -> Backend:
+    """The configured model with its response cache inside the run directory (the user's shared
+    cache when `run_dir` is None). With a remote executor the driver may never sample, so the
+    model is then opened on first use."""
     from selftaught.lm import open_model
+    from selftaught.lm.lazy import LazyBackend
 
-    return open_model(config.model, cache=run_dir / LM_CACHE_NAME)
+    cache: Path | bool = run_dir / LM_CACHE_NAME if run_dir is not None else True
+    if config.executor == "local":
+        return open_model(config.model, cache=cache)
+    return LazyBackend(config.model, lambda: open_model(config.model, cache=cache))
 
 
 @contextmanager
@@ -280,9 +286,7 @@ def improve_program(
     plumbing = plumbing or Plumbing()
     if out_dir is None and plumbing.backend is None:
         # No run directory to keep: use the user's shared response cache instead.
-        from selftaught.lm import open_model
-
-        plumbing = dataclasses.replace(plumbing, backend=open_model(config.model))
+        plumbing = dataclasses.replace(plumbing, backend=open_backend(config))
     with tempfile.TemporaryDirectory(prefix="selftaught-improve-") as tmp:
         run_dir = Path(out_dir) if out_dir is not None else Path(tmp)
         run_dir.mkdir(parents=True, exist_ok=True)

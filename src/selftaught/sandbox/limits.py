@@ -17,7 +17,9 @@ class Limits:
     """Per-call resource limits for untrusted code.
 
     wall_seconds: wall-clock deadline for the whole evaluation (pipes included).
-    cpu_seconds: CPU-time limit (RLIMIT_CPU); defaults to wall_seconds.
+    cpu_seconds: CPU-time limit; defaults to wall_seconds. Set below wall_seconds, it is watched
+        across every process of the evaluation (to a few ms), so the verdict does not depend on
+        machine load; RLIMIT_CPU (whole seconds, per process) backs it up.
     memory_bytes: address space the program may add on top of the interpreter (RLIMIT_AS), also
         the basis of the slot's memory cgroup limit.
     output_bytes: the largest JSON result (or session message) accepted from the child.

@@ -56,6 +56,9 @@ def classify(header: dict[str, Any], payload: bytes, limits: Limits) -> CallResu
             "timeout", None, f"timed out: exceeded the {limits.wall_seconds:g} s wall-clock limit",
             seconds,
         )  # fmt: skip
+    if header.get("cpu_timed_out"):
+        message = f"timed out: exceeded the {limits.cpu:g} s CPU-time limit"
+        return CallResult("timeout", None, message, seconds)
     if header.get("cancelled"):
         return CallResult("crashed", None, "cancelled by the orchestrator", seconds)
     if header.get("too_big"):

@@ -21,6 +21,8 @@ from selftaught.tasks.result import STANDARD_FIELDS, ScoreResult
 if TYPE_CHECKING:
     from selftaught.sandbox import CallResult, Limits
 
+#: A call's wall-clock deadline: its CPU limit plus this, or twice the limit if that is longer.
+WALL_MARGIN_SECONDS = 1.0
 # Shared by every caller that passes no cache of its own.
 DEFAULT_CACHE = MemoryScoreCache()
 
@@ -30,9 +32,12 @@ def task_limits(task: Task) -> Limits:
     # Imported here so that task metadata stays usable even where the sandbox cannot start.
     from selftaught.sandbox import Limits
 
+    # The task's time limit is CPU time (all the call's processes), so a loaded machine does not
+    # change scores; the wall-clock deadline only stops programs that wait instead of computing.
+    limit = task.time_limit_seconds
     return Limits(
-        wall_seconds=task.time_limit_seconds,
-        cpu_seconds=task.time_limit_seconds,
+        wall_seconds=limit + max(WALL_MARGIN_SECONDS, limit),
+        cpu_seconds=limit,
         memory_bytes=task.memory_bytes,
         output_bytes=task.output_bytes,
     )

@@ -37,6 +37,9 @@ PR_SET_CHILD_SUBREAPER = 36
 READ_CHUNK = 1 << 16
 DRAIN_CHUNKS = 512
 FRAME_OVERHEAD = 64  # the {"ok":true,"value":...} wrapper around a value of output_bytes
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CORES = max(1, os.cpu_count() or 1)
+CPU_POLL_MIN = 0.005  # seconds between CPU-time checks at the closest
 
 
 def _proc_table() -> dict[int, tuple[str, int]]:
@@ -201,7 +204,58 @@ class _Watch:
         return bytes(self.result[channel.HEADER.size : channel.HEADER.size + size])
 
 
-def _watch(pid: int, watch: _Watch, deadline: float, session: bool) -> dict[str, bool]:
+def _ticks(path: str) -> int:
+    """utime + stime + cutime + cstime of one process, in clock ticks (0 once it is gone)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return 0
+    fields = data[data.rindex(b")") + 2 :].split()
+    return sum(int(value) for value in fields[11:15])
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as handle:
+                found.extend(int(p) for p in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def job_cpu_seconds() -> float:
+    """CPU time of every process this evaluation made: the zygote's descendants (it is a
+    subreaper, so orphans stay among them), counting reaped grandchildren through cutime."""
+    total, todo, seen = 0, _children(os.getpid()), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _ticks(f"/proc/{pid}/stat")
+        todo.extend(_children(pid))
+    return total / CLOCK_TICKS
+
+
+def _cpu_exceeded(cpu_limit: float | None) -> tuple[bool, float]:
+    """Whether the job has used its CPU time, and how long it can surely run on before it can."""
+    if cpu_limit is None:
+        return False, 3600.0
+    left = cpu_limit - job_cpu_seconds()
+    # CPU time grows at most `cores` seconds per second: no need to look again before that.
+    return left <= 0, max(CPU_POLL_MIN, left / CORES)
+
+
+def _watch(
+    pid: int, watch: _Watch, deadline: float, session: bool, cpu_limit: float | None = None
+) -> dict[str, bool]:
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
     open_fds = {watch.res_fd, watch.out_fd}
@@ -211,14 +265,19 @@ def _watch(pid: int, watch: _Watch, deadline: float, session: bool) -> dict[str,
     poller.register(pidfd, select.POLLIN)
     if session:
         poller.register(CTL_IN, select.POLLIN)
-    state = {"timed_out": False, "cancelled": False}
+    state = {"timed_out": False, "cancelled": False, "cpu_timed_out": False}
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 state["timed_out"] = True
                 return state
-            for fd, _event in poller.poll(max(1, int(remaining * 1000) + 1)):
+            over, recheck = _cpu_exceeded(cpu_limit)
+            if over:
+                state["cpu_timed_out"] = True
+                return state
+            wait = min(remaining, recheck)
+            for fd, _event in poller.poll(max(1, int(wait * 1000) + 1)):
                 if fd == pidfd:
                     watch.drain(open_fds)
                     return state
@@ -251,7 +310,13 @@ def supervise(job: dict[str, Any], cfg: dict[str, Any], seccomp: Any) -> tuple[d
             with contextlib.suppress(OSError):
                 os.close(fd)
     watch = _Watch(res_r, out_r, int(limits["output"]) + FRAME_OVERHEAD)
-    state = _watch(pid, watch, start + float(limits["wall"]), job["op"] == "session")
+    # A CPU limit below the wall deadline is watched here, across all the job's processes, so
+    # that timing verdicts do not depend on how loaded the machine is (RLIMIT_CPU only counts
+    # whole seconds per process).
+    cpu_limit = float(limits["cpu"]) if float(limits["cpu"]) < float(limits["wall"]) else None
+    state = _watch(
+        pid, watch, start + float(limits["wall"]), job["op"] == "session", cpu_limit
+    )
     seconds = time.monotonic() - start
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)  # no-op when it already exited

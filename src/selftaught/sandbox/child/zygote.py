@@ -314,9 +314,7 @@ def supervise(job: dict[str, Any], cfg: dict[str, Any], seccomp: Any) -> tuple[d
     # that timing verdicts do not depend on how loaded the machine is (RLIMIT_CPU only counts
     # whole seconds per process).
     cpu_limit = float(limits["cpu"]) if float(limits["cpu"]) < float(limits["wall"]) else None
-    state = _watch(
-        pid, watch, start + float(limits["wall"]), job["op"] == "session", cpu_limit
-    )
+    state = _watch(pid, watch, start + float(limits["wall"]), job["op"] == "session", cpu_limit)
     seconds = time.monotonic() - start
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)  # no-op when it already exited

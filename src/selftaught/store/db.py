@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -233,21 +233,10 @@ class RunStore:
         return SessionRecord(*row) if row else None
 
     def add_session(self, rec: SessionRecord) -> None:
+        # the columns are the record's fields in order, then the time it was written
         self._write(
             "INSERT OR IGNORE INTO sessions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                rec.key,
-                rec.improver,
-                rec.task,
-                rec.result,
-                rec.val,
-                rec.test,
-                rec.status,
-                rec.error,
-                rec.lm_calls,
-                rec.utility_calls,
-                time.time(),
-            ),
+            (*astuple(rec), time.time()),
         )
 
     def iteration(self, t: int) -> IterationRecord | None:

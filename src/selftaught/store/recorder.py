@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import astuple
 from typing import Any, Protocol
 
 from selftaught.errors import CorruptRecording
@@ -125,22 +126,7 @@ class RecordingStore:
     def add_session(self, rec: SessionRecord) -> None:
         with self._lock:
             self._sessions.setdefault(rec.key, rec)
-            self.operations.append([SESSION, *_session_fields(rec)])
-
-
-def _session_fields(rec: SessionRecord) -> list[Any]:
-    return [
-        rec.key,
-        rec.improver,
-        rec.task,
-        rec.result,
-        rec.val,
-        rec.test,
-        rec.status,
-        rec.error,
-        rec.lm_calls,
-        rec.utility_calls,
-    ]
+            self.operations.append([SESSION, *astuple(rec)])
 
 
 # -- the driver side: check, then apply ---------------------------------------------------------

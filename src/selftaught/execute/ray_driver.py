@@ -115,7 +115,11 @@ class RayExecutor:
             num_cpus=cpus_per_evaluation, max_retries=MAX_RETRIES, retry_exceptions=False
         )
         self._reported: set[str] = set()  # run stores that hold this executor's record
-        self.workers = self._check_workers()
+        try:
+            self.workers = self._check_workers()
+        except BaseException:
+            self.close()  # do not leave a local instance running behind a failed start
+            raise
 
     def _connect(self, address: str | None, num_cpus: int | None, cpus_per_session: float) -> None:
         env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}

@@ -113,8 +113,9 @@ def loop_context(
     plumbing = plumbing or Plumbing()
     progress = progress or NullProgress()
     store = RunStore(run_dir)
-    executor = plumbing.executor or make_executor(config.executor)
+    executor: Executor | None = None
     try:
+        executor = plumbing.executor or make_executor(config.executor)
         backend = plumbing.backend or open_backend(config, run_dir)
         logged = StoreLoggingBackend(backend, store, on_samples=progress.lm_samples)
         evaluator = Evaluator(
@@ -132,7 +133,7 @@ def loop_context(
             executor,
         )
     finally:
-        if plumbing.executor is None:
+        if executor is not None and plumbing.executor is None:
             executor.close()
         store.close()
 

@@ -6,12 +6,14 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from selftaught.errors import InvalidLMRequest, ModelUnavailable
 from selftaught.lm import SampleRequest, open_model
+from selftaught.lm.cache import CachedBackend, ResponseCache
 from selftaught.lm.openai_backend import OpenAIBackend
 
 MSGS = (("system", "sys"), ("user", "hello"))
@@ -178,3 +180,18 @@ def test_no_key_and_no_url_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ModelUnavailable, match="OPENAI_API_KEY"):
         open_model("openai:gpt-x", cache=False)
+
+
+def test_cached_answers_are_kept_apart_per_server(server: FakeServer, tmp_path: Path) -> None:
+    other = FakeServer()
+    try:
+        cache = ResponseCache(tmp_path / "shared.sqlite")
+        request = [SampleRequest((("user", "same prompt"),), n=1, temperature=0.5)]
+        first = CachedBackend(backend(server), cache).generate(request)
+        again = CachedBackend(backend(server), cache).generate(request)
+        assert again[0][0].text == first[0][0].text and again[0][0].cached
+        assert len(server.requests) == 1  # the same server: answered from the cache
+        elsewhere = CachedBackend(backend(other), cache).generate(request)
+        assert len(other.requests) == 1 and not elsewhere[0][0].cached  # another server: asked
+    finally:
+        other.close()

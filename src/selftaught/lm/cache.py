@@ -112,6 +112,9 @@ class CachedBackend:
         self.inner = inner
         self.cache = cache
         self.spec = inner.spec
+        # A backend may narrow its keys further than its spec (a server's address, say), so that
+        # two servers answering to the same model name never share cached answers.
+        self.scope: str = getattr(inner, "cache_scope", inner.spec)
         self._meter = UsageMeter()
 
     @property
@@ -120,7 +123,7 @@ class CachedBackend:
 
     def key(self, request: SampleRequest, index: int) -> str:
         r = request
-        return sample_key(self.spec, r.messages, r.temperature, r.max_tokens, index)
+        return sample_key(self.scope, r.messages, r.temperature, r.max_tokens, index)
 
     def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
         keys = [[self.key(r, i) for i in r.indices] for r in requests]

@@ -19,6 +19,7 @@ from typing import Any
 from selftaught.errors import InvalidLMRequest, ModelUnavailable
 from selftaught.lm.types import Sample, SampleRequest, Usage, UsageMeter
 
+DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRIES = 6
 DEFAULT_TIMEOUT = 600.0
 _PARALLEL_GROUPS = 8
@@ -43,6 +44,8 @@ class OpenAIBackend:
         self.model = model
         self.spec = f"openai:{model}"
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        #: Cached answers are keyed by the server too: another server is another model.
+        self.cache_scope = f"{self.spec}@{self.base_url or DEFAULT_ENDPOINT}"
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
             if not self.base_url:

@@ -355,3 +355,24 @@ def test_score_many_equals_the_local_executor(ray_executor: RayExecutor) -> None
     local = LocalExecutor().score_many(task, sources, "val")
     assert [(e.score, e.error) for e in remote] == [(e.score, e.error) for e in local]
     assert remote[1].score > remote[0].score  # the two programs really differ
+
+
+def test_a_worker_missing_a_layer_reports_it(tmp_path: Path) -> None:
+    """`doctor --executor ray` in its own process and Ray instance: the driver's sandbox switches
+    reach the workers, and the layer a worker lacks is reported for that node."""
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(SELFTAUGHT_SANDBOX_DISABLE="seccomp", SELFTAUGHT_CACHE_DIR=str(tmp_path))
+    cmd = [sys.executable, "-c", "from selftaught.cli.app import main; main()"]
+    done = subprocess.run(
+        [*cmd, "doctor", "--executor", "ray", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    nodes = json.loads(done.stdout)
+    assert nodes, done.stdout
+    for node in nodes:
+        layers = {layer["name"]: layer["active"] for layer in node["layers"]}
+        assert layers["seccomp"] is False and layers["bubblewrap"] is True, layers

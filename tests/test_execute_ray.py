@@ -376,3 +376,12 @@ def test_a_worker_missing_a_layer_reports_it(tmp_path: Path) -> None:
     for node in nodes:
         layers = {layer["name"]: layer["active"] for layer in node["layers"]}
         assert layers["seccomp"] is False and layers["bubblewrap"] is True, layers
+
+
+def test_the_report_says_where_the_run_ran(runs: Runs) -> None:
+    from selftaught.report.model import collect
+    from selftaught.report.page import header
+
+    remote = header(collect(runs.dirs["ray"]))
+    assert "ray, 1 node(s), all sandbox layers active" in remote
+    assert "<dd>local</dd>" in header(collect(runs.dirs["local"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,25 @@ class ReportData:
     outcomes: tuple[q.OutcomeCount, ...] = ()  # how the meta-training runs ended
     seed_outcomes: tuple[q.OutcomeCount, ...] = ()  # the same, for the seed improver only
     prices: Prices | None = None
+    executor: str = "local"  # where the sessions ran, with the workers' sandbox layers
+
+
+def _executor(store: RunStore, config: RunConfig | None) -> str:
+    """`local`, or the Ray workers the run used and any sandbox layer they lacked."""
+    raw = store.get_meta("executor")
+    try:
+        record = json.loads(raw) if raw else None
+        workers = record["workers"] if isinstance(record, dict) else None
+    except (ValueError, KeyError, TypeError):
+        workers = None
+    if not isinstance(workers, list):
+        return config.executor if config is not None else "local"
+    missing = sorted(
+        {f"{w.get('node')}: {name}" for w in workers for name, active, _ in w.get("layers", [])
+         if not active}
+    )  # fmt: skip
+    layers = "all sandbox layers active" if not missing else "missing " + ", ".join(missing)
+    return f"ray, {len(workers)} node(s), {layers}"
 
 
 def _config(run_dir: Path) -> RunConfig | None:
@@ -298,6 +318,7 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
             other_solutions=others,
             span=q.time_span(store),
             outcomes=tuple(q.run_outcomes(store)),
+            executor=_executor(store, config),
             seed_outcomes=tuple(
                 q.run_outcomes(store, improver=iterations[0].improver) if iterations else ()
             ),

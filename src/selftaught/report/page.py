@@ -61,6 +61,7 @@ def header(data: ReportData) -> str:
         ),
         ("model", f"<code>{escape(cfg.model if cfg else info.model)}</code>"),
         ("search", escape(data.search)),
+        ("executor", escape(data.executor)),
         ("meta-training task", f"<code>{task}</code>"),
     ]
     if cfg is not None:

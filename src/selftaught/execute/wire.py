@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 import selftaught.errors as errors
 from selftaught.config import RunConfig
@@ -24,6 +24,7 @@ from selftaught.store.recorder import (
     LM_SAMPLE,
     SESSION,
     CorruptRecording,
+    check_evaluation,
     check_operation,
     parse_session,
 )
@@ -210,13 +211,6 @@ def check_evaluation_reply(text: str) -> Evaluation:
     raise_if_error(reply)
     if not isinstance(reply, dict):
         raise CorruptRecording("an evaluation reply is not an object")
-    score, seconds, error = reply.get("score"), reply.get("seconds"), reply.get("error")
-    if not (_number(score) and _number(seconds) and 0.0 <= score <= 1.0):
-        raise CorruptRecording("an evaluation reply holds no score in [0, 1]")
-    if not (error is None or isinstance(error, str)):
-        raise CorruptRecording("an evaluation reply's error is not text")
-    return Evaluation(float(score), float(seconds), error)
-
-
-def _number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return check_evaluation(
+        reply.get("score"), reply.get("seconds"), reply.get("error"), "evaluation reply"
+    )

@@ -24,7 +24,13 @@ PROGRAM, EVALUATION, LM_SAMPLE, EVENT, SESSION = (
     "event",
     "session",
 )
-__all__ = ["CorruptRecording", "RecordingStore", "SessionStore", "apply_operations"]
+__all__ = [
+    "CorruptRecording",
+    "RecordingStore",
+    "SessionStore",
+    "apply_operations",
+    "check_evaluation",
+]
 LM_SAMPLE_FIELDS = {
     "spec": str,
     "prompt_hash": str,
@@ -130,9 +136,16 @@ class RecordingStore:
 
 
 # -- the driver side: check, then apply ---------------------------------------------------------
-def _expect(condition: bool, what: str) -> None:
+def _expect(condition: bool, what: str, thing: str = "operation") -> None:
     if not condition:
-        raise CorruptRecording(f"malformed operation from a worker: {what}")
+        raise CorruptRecording(f"malformed {thing} from a worker: {what}")
+
+
+def check_evaluation(score: Any, seconds: Any, error: Any, thing: str = "operation") -> Evaluation:
+    """An Evaluation from a worker's fields: numbers, a score in [0, 1], error text or None."""
+    _expect(_is(score, (int, float)) and _is(seconds, (int, float)), "evaluation numbers", thing)
+    _expect(0.0 <= score <= 1.0 and _is(error, str, optional=True), "evaluation score", thing)
+    return Evaluation(float(score), float(seconds), error)
 
 
 def _is(value: Any, kind: Any, optional: bool = False) -> bool:
@@ -172,8 +185,7 @@ def check_operation(op: Any) -> list[Any]:
         _expect(_is(args[2], str, optional=True), "program parent")
     elif kind == EVALUATION:
         _expect(len(args) == 6 and all(_is(a, str) for a in args[:3]), "evaluation keys")
-        _expect(_is(args[3], (int, float)) and _is(args[4], (int, float)), "evaluation numbers")
-        _expect(0.0 <= args[3] <= 1.0 and _is(args[5], str, optional=True), "evaluation score")
+        check_evaluation(*args[3:])
     elif kind == LM_SAMPLE:
         _expect(len(args) == 2 and _is(args[0], str) and isinstance(args[1], dict), "lm sample")
         for name, field_type in LM_SAMPLE_FIELDS.items():

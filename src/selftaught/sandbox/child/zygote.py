@@ -42,19 +42,22 @@ CORES = max(1, os.cpu_count() or 1)
 CPU_POLL_MIN = 0.005  # seconds between CPU-time checks at the closest
 
 
+def _stat(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    return data[data.rindex(b")") + 2 :].split()  # the name may hold spaces and parentheses
+
+
 def _proc_table() -> dict[int, tuple[str, int]]:
     """pid -> (state, ppid) for every process this pid namespace can see."""
     table: dict[int, tuple[str, int]] = {}
     for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                data = handle.read()
-        except OSError:
-            continue
-        fields = data[data.rindex(b")") + 2 :].split()
-        table[int(name)] = (fields[0].decode(), int(fields[1]))
+        if name.isdigit() and (fields := _stat(name)) is not None:
+            table[int(name)] = (fields[0].decode(), int(fields[1]))
     return table
 
 
@@ -204,15 +207,10 @@ class _Watch:
         return bytes(self.result[channel.HEADER.size : channel.HEADER.size + size])
 
 
-def _ticks(path: str) -> int:
+def _ticks(pid: int) -> int:
     """utime + stime + cutime + cstime of one process, in clock ticks (0 once it is gone)."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return 0
-    fields = data[data.rindex(b")") + 2 :].split()
-    return sum(int(value) for value in fields[11:15])
+    fields = _stat(pid)
+    return sum(int(value) for value in fields[11:15]) if fields is not None else 0
 
 
 def _children(pid: int) -> list[int]:
@@ -239,7 +237,7 @@ def job_cpu_seconds() -> float:
         if pid in seen:
             continue
         seen.add(pid)
-        total += _ticks(f"/proc/{pid}/stat")
+        total += _ticks(pid)
         todo.extend(_children(pid))
     return total / CLOCK_TICKS
 

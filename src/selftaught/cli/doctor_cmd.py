@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from selftaught.config import EXECUTORS
 from selftaught.errors import SelftaughtError
 
 
@@ -69,8 +70,9 @@ def doctor_command(
     """Report every sandbox isolation layer: active or not, and why."""
     from selftaught.sandbox import doctor
 
-    if executor not in ("local", "ray"):
-        typer.echo(f"error: unknown executor {executor!r}; valid: local, ray", err=True)
+    if executor not in EXECUTORS:
+        valid = ", ".join(EXECUTORS)
+        typer.echo(f"error: unknown executor {executor!r}; valid: {valid}", err=True)
         raise typer.Exit(2)
     if executor == "ray":
         try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from selftaught.errors import InvalidLMRequest, PromptTooLong
-from selftaught.lm.llama_engine import KvBudget, LlamaEngine
+from selftaught.lm.kv_plan import KvBudget
+from selftaught.lm.llama_engine import LlamaEngine
 
 A = tuple(range(100))
 B = tuple(range(1000, 1300))

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import ConfigError, ModelUnavailable
-from selftaught.lm.llama_engine import DecodeFailed, LlamaEngine, SeqJob, SeqResult
+from selftaught.lm.llama_engine import DecodeFailed, EngineConfig, LlamaEngine, SeqJob, SeqResult
+from selftaught.lm.lookup import DEFAULT_LOOKUP, LookupConfig
 from selftaught.lm.types import (
     Messages,
     Sample,
@@ -70,7 +71,11 @@ def options_from_env() -> dict[str, Any]:
 
 
 class LlamaBackend:
-    """A local GGUF model with batched, seeded sampling."""
+    """A local GGUF model with batched, seeded sampling.
+
+    ``n_threads`` None follows the load (see ``lm.threads``); ``lookup`` None turns speculation
+    off; ``prefix_slots`` 0 turns off keeping prompts in the KV cache between calls.
+    """
 
     def __init__(
         self,
@@ -81,6 +86,8 @@ class LlamaBackend:
         n_seq_max: int = DEFAULT_N_SEQ_MAX,
         n_threads: int | None = None,
         batched: bool = True,
+        lookup: LookupConfig | None = DEFAULT_LOOKUP,
+        prefix_slots: int = 4,
     ) -> None:
         lib = import_llama_cpp()
         from llama_cpp import _internals
@@ -107,14 +114,14 @@ class LlamaBackend:
             bos_token=self._model.token_get_text(bos) if bos != -1 else "",
         )
         n_ctx = min(n_ctx, self._model.n_ctx_train() or n_ctx)
-        self.engine = LlamaEngine(
-            lib,
-            self._model.model,
-            self._model.vocab,
+        config = EngineConfig(
             n_ctx=n_ctx,
             n_seq_max=n_seq_max,
             n_threads=n_threads,
+            lookup=lookup,
+            prefix_slots=prefix_slots,
         )
+        self.engine = LlamaEngine(lib, self._model.model, self._model.vocab, config)
 
     @property
     def usage(self) -> Usage:

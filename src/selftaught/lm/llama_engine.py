@@ -4,33 +4,55 @@ Each sequence has its own seeded sampler chain, so its text depends only on its 
 and the model, not on which other sequences share the batch (up to floating-point effects of
 batch shape). The context uses a unified KV cache, so sequences that share a prompt share its
 cells: the prompt is decoded once with all their sequence ids, or copied (by reference) from a
-live sequence with the same prompt. Scheduling is continuous: up to ``width`` sequences decode
-together, one token each per ``llama_decode``, and a finished sequence's slot goes straight to the
-next waiting job.
+live sequence or from a prompt kept from an earlier call (``PrefixStore``) that starts the same
+way. Scheduling is continuous: up to ``width`` sequences decode together, and a finished
+sequence's slot goes straight to the next waiting job.
+
+Speculation (``lookup``): each step feeds a sequence its last token plus tokens drafted by prompt
+lookup, samples at every one of those positions with the sequence's own sampler, and keeps the
+drafted tokens as long as they equal what was sampled. Every kept token was drawn from the
+model's distribution given the tokens before it, and the sampler draws once per kept token, as
+without speculation: the same seed gives the same text (again up to batch-shape rounding).
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.errors import PromptTooLong
+from selftaught.lm.kv_plan import KvBudget, PrefixStore, Prompt, common_prefix
+from selftaught.lm.lookup import DEFAULT_LOOKUP, Drafter, LookupConfig, Ngram, index_ngrams
+from selftaught.lm.threads import ThreadGovernor, available_cpus
 
 TOP_K = 40
 TOP_P = 0.95
 MIN_P = 0.05
 _KV_MARGIN = 32  # cells kept free so that rounding inside llama.cpp never fills the cache
-
-Prompt = tuple[int, ...]
+_MIN_KEPT_PREFIX = 32  # shorter shared prefixes are not worth a kept entry
 
 
 class DecodeFailed(RuntimeError):
     """``llama_decode`` refused a batch (usually: no free KV cells)."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Engine options. ``n_threads`` None: follow the load (``ThreadGovernor``); ``lookup`` None:
+    no speculation; ``prefix_slots`` prompts are kept in the KV cache between calls, using up to
+    ``prefix_share`` of the context."""
+
+    n_ctx: int
+    n_seq_max: int
+    n_batch: int = 512
+    n_threads: int | None = None
+    lookup: LookupConfig | None = DEFAULT_LOOKUP
+    prefix_slots: int = 4
+    prefix_share: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -45,12 +67,14 @@ class SeqJob:
 
 @dataclass
 class SeqResult:
-    """What one sequence produced. ``prompt_tokens`` is set where a prefill was paid for."""
+    """What one sequence produced. ``prompt_tokens`` counts the prompt tokens decoded for it."""
 
     text: str = ""
     completion_tokens: int = 0
     prompt_tokens: int = 0
     seconds: float = 0.0
+    drafted: int = 0  # tokens proposed by lookup
+    accepted: int = 0  # of which the model sampled the same
 
 
 @dataclass
@@ -61,62 +85,28 @@ class _Live:
     limit: int
     pos: int  # position of ``last``, the token fed at the next step
     last: int
+    drafter: Drafter | None
     pieces: list[bytes] = field(default_factory=list)
+    draft: list[int] = field(default_factory=list)
+    drafted: int = 0
+    accepted: int = 0
     done: bool = False
-
-
-class KvBudget:
-    """Admission control: reserved KV cells for live prompts (once each) and live sequences."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.reserved = 0
-        self.users: Counter[Prompt] = Counter()
-
-    def cost(self, prompt: Prompt, limit: int) -> int:
-        return limit + (0 if self.users[prompt] else len(prompt))
-
-    def fits(self, prompt: Prompt, limit: int) -> bool:
-        return self.reserved + self.cost(prompt, limit) <= self.capacity
-
-    def admit(self, prompt: Prompt, limit: int) -> None:
-        self.reserved += self.cost(prompt, limit)
-        self.users[prompt] += 1
-
-    def release(self, prompt: Prompt, limit: int) -> None:
-        self.users[prompt] -= 1
-        self.reserved -= limit
-        if not self.users[prompt]:
-            del self.users[prompt]
-            self.reserved -= len(prompt)
 
 
 class LlamaEngine:
     """Owns one llama.cpp context (unified KV) and a batch buffer for a loaded model."""
 
-    def __init__(
-        self,
-        llama_cpp: Any,
-        model: Any,
-        vocab: Any,
-        *,
-        n_ctx: int,
-        n_seq_max: int,
-        n_batch: int = 512,
-        n_threads: int | None = None,
-    ) -> None:
+    def __init__(self, llama_cpp: Any, model: Any, vocab: Any, config: EngineConfig) -> None:
         self.lib = llama_cpp
         self.vocab = vocab
-        self.n_seq_max = n_seq_max
-        self.n_batch = n_batch
-        threads = n_threads or max(1, os.cpu_count() or 1)
+        self.config = config
+        self.n_seq_max = config.n_seq_max
+        self.n_batch = config.n_batch
         params = llama_cpp.llama_context_default_params()
-        params.n_ctx = n_ctx
-        params.n_batch = n_batch
-        params.n_ubatch = n_batch
-        params.n_seq_max = n_seq_max
-        params.n_threads = threads
-        params.n_threads_batch = threads
+        params.n_ctx = config.n_ctx
+        params.n_batch = config.n_batch
+        params.n_ubatch = config.n_batch
+        params.n_seq_max = config.n_seq_max + config.prefix_slots
         params.kv_unified = True
         params.no_perf = True
         self.ctx = llama_cpp.llama_init_from_model(model, params)
@@ -124,7 +114,19 @@ class LlamaEngine:
             raise RuntimeError("llama.cpp could not create a context")
         self.n_ctx = int(llama_cpp.llama_n_ctx(self.ctx))
         self.memory = llama_cpp.llama_get_memory(self.ctx)
-        self.batch = llama_cpp.llama_batch_init(max(n_batch, n_seq_max), 0, n_seq_max)
+        draft = config.lookup.max_draft if config.lookup else 0
+        size = max(config.n_batch, config.n_seq_max * (1 + draft))
+        self.batch = llama_cpp.llama_batch_init(size, 0, config.n_seq_max)
+        self.store = PrefixStore(
+            range(config.n_seq_max, config.n_seq_max + config.prefix_slots),
+            int(self.n_ctx * config.prefix_share),
+        )
+        self.threads = ThreadGovernor(
+            lambda n: llama_cpp.llama_set_n_threads(self.ctx, n, n),
+            available_cpus(),
+            fixed=config.n_threads,
+        )
+        self._indexes: dict[Prompt, dict[Ngram, int]] = {}
 
     def close(self) -> None:
         if getattr(self, "ctx", None):
@@ -152,10 +154,10 @@ class LlamaEngine:
             first.setdefault(j.prompt, i)
         pending = deque(sorted(range(len(jobs)), key=lambda i: first[jobs[i].prompt]))
         free_ids = list(range(width - 1, -1, -1))
-        budget = KvBudget(self.n_ctx - _KV_MARGIN)
+        budget = self._budget(jobs, limits)
         live: list[_Live] = []
         start = time.perf_counter()
-        self.lib.llama_memory_clear(self.memory, True)
+        ok = False
         try:
             while pending or live:
                 live += self._admit(jobs, limits, pending, free_ids, budget, live, results)
@@ -165,14 +167,33 @@ class LlamaEngine:
                     budget.release(jobs[s.job_index].prompt, s.limit)
                     free_ids.append(s.seq_id)
                     live.remove(s)
+            ok = True
         finally:
-            for s in live:
-                self.lib.llama_sampler_free(s.sampler)
-            self.lib.llama_memory_clear(self.memory, True)
+            self._cleanup(live, keep_store=ok)
         share = (time.perf_counter() - start) / max(1, len(jobs))
         for r in results:
             r.seconds = share
         return results
+
+    def _budget(self, jobs: Sequence[SeqJob], limits: list[int]) -> KvBudget:
+        """A budget for this run, net of the kept prompts; evicts them if the first job needs it."""
+        capacity = self.n_ctx - _KV_MARGIN
+        need = len(jobs[0].prompt) + limits[0] if jobs else 0
+        while self.store.entries and capacity - self.store.tokens < need:
+            self.lib.llama_memory_seq_rm(self.memory, self.store.evict_oldest(), -1, -1)
+        budget = KvBudget(capacity)
+        budget.reserved = self.store.tokens
+        return budget
+
+    def _cleanup(self, live: list[_Live], *, keep_store: bool) -> None:
+        for s in live:
+            self.lib.llama_sampler_free(s.sampler)
+        if keep_store:
+            for seq_id in range(self.n_seq_max):
+                self.lib.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
+        else:  # after a failure, start the next call from an empty cache
+            self.store.clear()
+            self.lib.llama_memory_clear(self.memory, True)
 
     def _admit(
         self,
@@ -185,7 +206,6 @@ class LlamaEngine:
         results: list[SeqResult],
     ) -> list[_Live]:
         """Start waiting jobs while a slot and KV room are free; prefill or share their prompts."""
-        donors = {jobs[s.job_index].prompt: s.seq_id for s in live}
         new: list[_Live] = []
         while pending and free_ids:
             i = pending[0]
@@ -194,27 +214,73 @@ class LlamaEngine:
                 break
             pending.popleft()
             budget.admit(prompt, limits[i])
-            last = len(prompt) - 1
-            new.append(
-                _Live(i, free_ids.pop(), self._sampler(jobs[i]), limits[i], last, prompt[-1])
-            )
+            seq = _Live(
+                i, free_ids.pop(), self._sampler(jobs[i]), limits[i], len(prompt) - 1,
+                prompt[-1], self._drafter(prompt),
+            )  # fmt: skip
+            new.append(seq)
         groups: dict[Prompt, list[_Live]] = {}
         for s in new:
             groups.setdefault(jobs[s.job_index].prompt, []).append(s)
+        donors = {jobs[s.job_index].prompt[:-1]: s.seq_id for s in live}
         for prompt, seqs in groups.items():
-            head = len(prompt) - 1  # the last prompt token is fed by the first decode step
-            if prompt in donors:
-                for s in seqs:
-                    self.lib.llama_memory_seq_cp(self.memory, donors[prompt], s.seq_id, 0, head)
-            else:
-                if head:
-                    self._prefill(prompt[:head], [s.seq_id for s in seqs])
-                results[seqs[0].job_index].prompt_tokens = len(prompt)
+            head = prompt[:-1]  # the last prompt token is fed by the first decode step
+            fresh = self._fill(head, [s.seq_id for s in seqs], donors, budget)
+            if fresh is not None:
+                results[seqs[0].job_index].prompt_tokens = fresh + 1
+            donors[head] = seqs[0].seq_id
         return new
+
+    def _fill(
+        self, head: Prompt, seq_ids: list[int], donors: dict[Prompt, int], budget: KvBudget
+    ) -> int | None:
+        """Put ``head``'s cells into ``seq_ids``: copied from the sequence or kept prompt sharing
+        the longest prefix, the rest decoded. Returns the tokens decoded (None: a live copy)."""
+        if head in donors:
+            for sid in seq_ids:
+                self.lib.llama_memory_seq_cp(self.memory, donors[head], sid, 0, len(head))
+            return None
+        source, shared = self.store.best(head) or (-1, 0)
+        for donor_head, sid in donors.items():
+            n = common_prefix(donor_head, head)
+            if n > shared:
+                source, shared = sid, n
+        for sid in seq_ids:
+            if shared:
+                self.lib.llama_memory_seq_cp(self.memory, source, sid, 0, shared)
+        if shared < len(head):
+            self._prefill(head, shared, seq_ids)
+        self._keep(head, seq_ids[0], budget)
+        return len(head) - shared
+
+    def _keep(self, head: Prompt, seq_id: int, budget: KvBudget) -> None:
+        """Keep a prompt's cells for later calls (they stay reserved in this run's budget)."""
+        if len(head) < _MIN_KEPT_PREFIX:
+            return
+        before = self.store.tokens
+        kept, evicted = self.store.add(head)
+        for sid in evicted:
+            self.lib.llama_memory_seq_rm(self.memory, sid, -1, -1)
+        if kept is not None:
+            self.lib.llama_memory_seq_cp(self.memory, seq_id, kept, 0, len(head))
+        budget.reserved += self.store.tokens - before
+
+    def _drafter(self, prompt: Prompt) -> Drafter | None:
+        config = self.config.lookup
+        if config is None:
+            return None
+        if prompt not in self._indexes:
+            if len(self._indexes) > 64:  # prompts of finished calls are not needed again
+                self._indexes.clear()
+            index: dict[Ngram, int] = {}
+            index_ngrams(prompt, config, index)
+            self._indexes[prompt] = index
+        return Drafter(prompt, self._indexes[prompt], config)
 
     def _finish(self, seq: _Live, job: SeqJob, result: SeqResult) -> None:
         result.text = b"".join(seq.pieces).decode("utf-8", errors="ignore")
         result.completion_tokens = len(seq.pieces)
+        result.drafted, result.accepted = seq.drafted, seq.accepted
         # Frees the sequence's own cells; shared prompt cells stay while others still use them.
         self.lib.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
         self.lib.llama_sampler_free(seq.sampler)
@@ -232,43 +298,66 @@ class LlamaEngine:
         lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(job.seed))
         return chain
 
-    def _prefill(self, tokens: Sequence[int], seq_ids: Sequence[int]) -> None:
-        """Decode prompt tokens once for all ``seq_ids`` (no logits needed)."""
+    def _prefill(self, head: Prompt, start: int, seq_ids: Sequence[int]) -> None:
+        """Decode ``head[start:]`` once for all ``seq_ids`` (no logits needed)."""
         b = self.batch
-        for start in range(0, len(tokens), self.n_batch):
-            chunk = tokens[start : start + self.n_batch]
+        for chunk_start in range(start, len(head), self.n_batch):
+            chunk = head[chunk_start : chunk_start + self.n_batch]
             for j, tok in enumerate(chunk):
-                b.token[j] = tok
-                b.pos[j] = start + j
-                b.n_seq_id[j] = len(seq_ids)
-                for k, sid in enumerate(seq_ids):
-                    b.seq_id[j][k] = sid
-                b.logits[j] = 0
+                self._put(j, tok, chunk_start + j, seq_ids, logits=False)
             b.n_tokens = len(chunk)
             self._decode()
 
-    def _step(self, live: list[_Live]) -> None:
-        """Feed each live sequence its last token and sample its next one, in one decode."""
+    def _put(self, j: int, token: int, pos: int, seq_ids: Sequence[int], *, logits: bool) -> None:
         b = self.batch
-        for j, s in enumerate(live):
-            b.token[j] = s.last
-            b.pos[j] = s.pos
-            b.n_seq_id[j] = 1
-            b.seq_id[j][0] = s.seq_id
-            b.logits[j] = 1
-        b.n_tokens = len(live)
+        b.token[j] = token
+        b.pos[j] = pos
+        b.n_seq_id[j] = len(seq_ids)
+        for k, sid in enumerate(seq_ids):
+            b.seq_id[j][k] = sid
+        b.logits[j] = int(logits)
+
+    def _step(self, live: list[_Live]) -> None:
+        """Feed each live sequence its last token (and its draft), then sample, in one decode."""
+        offsets = []
+        n = 0
+        for s in live:
+            room = s.limit - len(s.pieces) - 1  # the token sampled after the draft counts too
+            s.draft = s.drafter.draft(room) if s.drafter else []
+            offsets.append(n)
+            for k, tok in enumerate([s.last, *s.draft]):
+                self._put(n + k, tok, s.pos + k, (s.seq_id,), logits=True)
+            n += 1 + len(s.draft)
+        self.batch.n_tokens = n
         self._decode()
-        for j, s in enumerate(live):
-            token = self.lib.llama_sampler_sample(s.sampler, self.ctx, j)
+        for s, offset in zip(live, offsets, strict=True):
+            self._verify(s, offset)
+
+    def _verify(self, s: _Live, offset: int) -> None:
+        """Sample at each fed position while the draft agrees; drop the cells of the rest."""
+        accepted: list[int] = []
+        s.drafted += len(s.draft)
+        for k in range(len(s.draft) + 1):
+            token = self.lib.llama_sampler_sample(s.sampler, self.ctx, offset + k)
             s.pos += 1
             if self.lib.llama_vocab_is_eog(self.vocab, token):
                 s.done = True
-                continue
+                break
             s.pieces.append(self._piece(token))
+            accepted.append(token)
             s.last = token
             s.done = len(s.pieces) >= s.limit
+            if s.done or k == len(s.draft) or token != s.draft[k]:
+                break
+            s.accepted += 1
+        if s.drafter:
+            s.drafter.extend(accepted)
+        if not s.done and s.draft:
+            # Cells after ``last`` hold drafted tokens the model did not take.
+            self.lib.llama_memory_seq_rm(self.memory, s.seq_id, s.pos, -1)
 
     def _decode(self) -> None:
+        self.threads.tick()
         rc = self.lib.llama_decode(self.ctx, self.batch)
         if rc != 0:
             raise DecodeFailed(f"llama_decode returned {rc}")

@@ -1,0 +1,164 @@
+"""How many threads llama.cpp should use: the CPUs we may run on, minus what others keep busy.
+
+llama.cpp's worker threads meet at a barrier after every operation of the graph. When another
+process takes one of their cores, every barrier waits for the descheduled thread, and decoding
+with all cores became 5-6 times slower than with one thread beside a single busy process. So the
+thread count follows the load: ``ThreadGovernor`` samples how much CPU *other* processes used
+since its last look and leaves their cores to them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota if one is set."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
+
+
+def cgroup_cpu_quota(root: Path = _CGROUP_ROOT, proc_cgroup: str | None = None) -> float | None:
+    """The cgroup CPU quota in CPUs (cgroup v2 ``cpu.max`` or v1 CFS files), None if unlimited."""
+    if proc_cgroup is None:
+        try:
+            proc_cgroup = Path("/proc/self/cgroup").read_text()
+        except OSError:
+            return None
+    for line in proc_cgroup.splitlines():
+        _, controllers, rel = line.split(":", 2)
+        rel = rel.lstrip("/")
+        if controllers == "":  # cgroup v2: "max 100000" or "200000 100000"
+            parts = _read(root / rel / "cpu.max", root / "cpu.max")
+            if parts and parts[0] != "max":
+                return int(parts[0]) / int(parts[1])
+        elif "cpu" in controllers.split(","):
+            base = root / controllers
+            quota = _read(base / rel / "cpu.cfs_quota_us", base / "cpu.cfs_quota_us")
+            period = _read(base / rel / "cpu.cfs_period_us", base / "cpu.cfs_period_us")
+            if quota and period and int(quota[0]) > 0:
+                return int(quota[0]) / int(period[0])
+    return None
+
+
+def _read(*candidates: Path) -> list[str] | None:
+    for path in candidates:
+        try:
+            return path.read_text().split()
+        except OSError:
+            continue
+    return None
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """Busy CPU-seconds of the whole machine and of this process, at a wall-clock instant."""
+
+    wall: float
+    machine_busy: float
+    own: float
+
+
+def read_snapshot(stat: str | None = None) -> CpuSnapshot:
+    """Busy time of the CPUs this process may run on (``/proc/stat``) and its own CPU time."""
+    if stat is None:
+        with open("/proc/stat") as f:
+            stat = f.read()
+    return CpuSnapshot(time.monotonic(), busy_seconds(stat, _affinity()), _own_cpu_seconds())
+
+
+def busy_seconds(stat: str, cpus: set[int] | None) -> float:
+    """Non-idle seconds in ``/proc/stat`` text, over ``cpus`` (None: the machine's total line)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    busy = 0
+    for line in stat.splitlines():
+        name, _, rest = line.partition(" ")
+        if not name.startswith("cpu"):
+            continue
+        number = name[3:]
+        if (cpus is None and number) or (cpus is not None and int(number or -1) not in cpus):
+            continue
+        fields = [int(x) for x in rest.split()]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        busy += sum(fields[:8]) - idle  # guest time is already counted in user
+    return busy / ticks
+
+
+def _affinity() -> set[int] | None:
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def threads_beside(others_busy: float, cpus: int) -> int:
+    """Threads to use when other processes keep ``others_busy`` CPUs busy (at least one)."""
+    return max(1, min(cpus, cpus - math.floor(others_busy + 0.5)))
+
+
+class ThreadGovernor:
+    """Re-chooses the thread count every ``interval`` seconds from the others' recent CPU use.
+
+    ``apply(n)`` is called when the choice changes (llama.cpp: ``llama_set_n_threads``).
+    A fixed count (``SELFTAUGHT_N_THREADS`` or an explicit argument) disables the governor.
+    """
+
+    def __init__(
+        self,
+        apply: Callable[[int], None],
+        cpus: int,
+        *,
+        fixed: int | None = None,
+        interval: float = 0.5,
+        snapshot: Callable[[], CpuSnapshot] = read_snapshot,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cpus = cpus
+        self.fixed = fixed
+        self.interval = interval
+        self._apply = apply
+        self._snapshot = snapshot
+        self._clock = clock
+        self._last: CpuSnapshot | None = None
+        self._next_look = 0.0
+        self.threads = fixed or cpus
+        apply(self.threads)
+
+    def tick(self) -> int:
+        """Look at the load if ``interval`` has passed; returns the thread count now in use."""
+        if self.fixed is not None or self._clock() < self._next_look:
+            return self.threads
+        try:
+            now = self._snapshot()
+        except OSError:  # no /proc: keep the current choice
+            return self.threads
+        self._next_look = now.wall + self.interval
+        last, self._last = self._last, now
+        if last is not None:
+            wall = max(now.wall - last.wall, 1e-6)
+            others = (now.machine_busy - last.machine_busy - (now.own - last.own)) / wall
+            self._set(threads_beside(max(0.0, others), self.cpus))
+        return self.threads
+
+    def _set(self, threads: int) -> None:
+        if threads != self.threads:
+            self.threads = threads
+            self._apply(threads)

@@ -1,0 +1,103 @@
+"""Thread-count choice: available CPUs (affinity, cgroup quota) and the load-following governor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from selftaught.lm.threads import (
+    CpuSnapshot,
+    ThreadGovernor,
+    available_cpus,
+    busy_seconds,
+    cgroup_cpu_quota,
+    threads_beside,
+)
+
+STAT = """cpu  400 0 100 1000 0 0 0 0 0 0
+cpu0 300 0 50 400 0 0 0 0 0 0
+cpu1 100 0 50 600 0 0 0 0 0 0
+intr 12345
+"""
+
+
+def test_cgroup_v2_quota_is_read_from_the_process_group(tmp_path: Path) -> None:
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_cpu_quota(tmp_path, "0::/job\n") == 1.5
+    (tmp_path / "job" / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_quota(tmp_path, "0::/job\n") is None
+
+
+def test_cgroup_v1_quota_and_unlimited(tmp_path: Path) -> None:
+    base = tmp_path / "cpu,cpuacct"
+    base.mkdir()
+    (base / "cpu.cfs_quota_us").write_text("200000\n")
+    (base / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_quota(tmp_path, "4:cpu,cpuacct:/\n1:memory:/x\n") == 2.0
+    (base / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_quota(tmp_path, "4:cpu,cpuacct:/\n") is None
+
+
+def test_available_cpus_is_within_the_affinity_mask() -> None:
+    import os
+
+    assert 1 <= available_cpus() <= len(os.sched_getaffinity(0))
+
+
+def test_busy_seconds_counts_only_the_given_cpus() -> None:
+    ticks = __import__("os").sysconf("SC_CLK_TCK")
+    assert busy_seconds(STAT, None) == 500 / ticks
+    assert busy_seconds(STAT, {0}) == 350 / ticks
+    assert busy_seconds(STAT, {0, 1}) == 500 / ticks
+
+
+def test_threads_leave_the_cores_others_keep_busy() -> None:
+    assert threads_beside(0.0, 2) == 2
+    assert threads_beside(0.3, 2) == 2
+    assert threads_beside(0.9, 2) == 1
+    assert threads_beside(5.0, 2) == 1  # never fewer than one
+    assert threads_beside(1.0, 8) == 7
+
+
+class FakeMachine:
+    """Others busy at a given rate while this process uses one core per second of wall time."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.busy = 0.0
+        self.own = 0.0
+        self.others = 0.0
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+        self.own += seconds
+        self.busy += seconds * (1 + self.others)
+
+    def snapshot(self) -> CpuSnapshot:
+        return CpuSnapshot(self.t, self.busy, self.own)
+
+
+def test_governor_follows_a_busy_neighbour_and_returns_when_it_leaves() -> None:
+    machine = FakeMachine()
+    applied: list[int] = []
+    gov = ThreadGovernor(applied.append, 2, snapshot=machine.snapshot, clock=lambda: machine.t)
+    assert applied == [2]
+    gov.tick()
+    machine.others = 1.0
+    machine.advance(0.6)
+    assert gov.tick() == 1
+    machine.advance(0.2)
+    assert gov.tick() == 1  # between looks nothing is read
+    machine.others = 0.0
+    machine.advance(0.6)
+    assert gov.tick() == 2
+    assert applied == [2, 1, 2]
+
+
+def test_a_fixed_thread_count_is_never_changed() -> None:
+    machine = FakeMachine()
+    applied: list[int] = []
+    gov = ThreadGovernor(applied.append, 2, fixed=2, snapshot=machine.snapshot)
+    machine.others = 1.0
+    machine.advance(1.0)
+    assert gov.tick() == 2 and applied == [2]

@@ -134,6 +134,11 @@ class LlamaEngine:
             self.lib.llama_free(self.ctx)
             self.ctx = None
 
+    def forget_prefixes(self) -> None:
+        """Drop the prompts kept from earlier calls (the next call prefills from scratch)."""
+        for _ in range(len(self.store.entries)):
+            self.lib.llama_memory_seq_rm(self.memory, self.store.evict_oldest(), -1, -1)
+
     def fit_limit(self, prompt_len: int, max_tokens: int) -> int:
         """Tokens one sequence may generate after ``prompt_len`` prompt tokens in this context."""
         room = self.n_ctx - _KV_MARGIN - prompt_len
@@ -179,7 +184,7 @@ class LlamaEngine:
         """A budget for this run, net of the kept prompts; evicts them if the first job needs it."""
         capacity = self.n_ctx - _KV_MARGIN
         need = len(jobs[0].prompt) + limits[0] if jobs else 0
-        while self.store.entries and capacity - self.store.tokens < need:
+        while self.store.entries and capacity - self.store.tokens < need:  # oldest first
             self.lib.llama_memory_seq_rm(self.memory, self.store.evict_oldest(), -1, -1)
         budget = KvBudget(capacity)
         budget.reserved = self.store.tokens

@@ -1,0 +1,86 @@
+"""Live (0.5B model): speculation and kept prompts change speed, never the text.
+
+Greedy text must be identical with and without prompt-lookup speculation; at T > 0 the sampler
+draws once per kept token, so the seeded text is the same too. A prompt sharing a long prefix
+with an earlier call's prompt reuses its KV cells and still gives the same greedy text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from selftaught.lm import MODELS
+from selftaught.lm.assemble import model_status
+from selftaught.lm.catalog import llama_cpp_installed
+from selftaught.lm.llama_engine import SeqJob
+
+RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "improvers_genetic.jsonl"
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(not llama_cpp_installed(), reason="llama-cpp-python is not installed"),
+    pytest.mark.skipif(
+        not model_status(MODELS["qwen2.5-coder-0.5b"]).installed,
+        reason="the 0.5B weight packages are not installed (selftaught[embedded])",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def backend():  # type: ignore[no-untyped-def]
+    from selftaught.lm.assemble import ensure_model
+    from selftaught.lm.llama_backend import LlamaBackend
+
+    b = LlamaBackend(ensure_model(MODELS["qwen2.5-coder-0.5b"], progress=False), spec="test")
+    yield b
+    b.close()
+
+
+def improve_prompt(backend, ending: str = "") -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+    record = json.loads(RECORDING.read_text().splitlines()[0])
+    (system, s), (user, u) = record["messages"]
+    return backend.prompt_tokens(((system, s), (user, u + ending)))
+
+
+def run(backend, jobs, *, lookup: bool):  # type: ignore[no-untyped-def]
+    engine = backend.engine
+    saved = engine.config
+    if not lookup:
+        engine.config = dataclasses.replace(saved, lookup=None)
+    try:
+        engine.forget_prefixes()
+        return engine.run(jobs, 4)
+    finally:
+        engine.config = saved
+
+
+def test_speculation_keeps_greedy_and_seeded_text(backend) -> None:  # type: ignore[no-untyped-def]
+    prompt = improve_prompt(backend)
+    jobs = [SeqJob(prompt, 7, 0.0, 80), SeqJob(prompt, 11, 0.7, 80), SeqJob(prompt, 12, 0.7, 80)]
+    plain = run(backend, jobs, lookup=False)
+    fast = run(backend, jobs, lookup=True)
+    assert [r.text for r in fast] == [r.text for r in plain]
+    assert all(r.completion_tokens > 20 for r in fast)
+    assert all(r.drafted == 0 for r in plain)
+    # The replies copy code from the prompt, so drafts are taken: the test exercises speculation.
+    assert sum(r.accepted for r in fast) > 20
+
+
+def test_a_kept_prompt_is_reused_without_changing_the_text(backend) -> None:  # type: ignore[no-untyped-def]
+    # A second instruction after the same program and utility text, as a session's next call.
+    first, second = improve_prompt(backend), improve_prompt(backend, "\nKeep it short.")
+    shared = next(i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b)
+    assert shared > 400
+    engine = backend.engine
+    engine.forget_prefixes()
+    [fresh] = engine.run([SeqJob(second, 1, 0.0, 48)], 4)
+    assert fresh.prompt_tokens == len(second)
+    engine.forget_prefixes()
+    engine.run([SeqJob(first, 1, 0.0, 8)], 4)
+    [reused] = engine.run([SeqJob(second, 1, 0.0, 48)], 4)
+    assert reused.prompt_tokens == len(second) - shared
+    assert reused.text == fresh.text

@@ -139,6 +139,7 @@ def engine_runner(path: Path, **options: Any) -> tuple[Runner, Callable[[], None
         samples = [s for row in rows for s in row]
         return sum(s.completion_tokens for s in samples), [s.text for s in samples]
 
+    run.backend = backend  # type: ignore[attr-defined]
     return run, backend.close
 
 
@@ -168,23 +169,27 @@ def busy_part(path: Path, prompt: Messages, max_tokens: int) -> None:
     print("\nbeside one busy process (n=1, T=0, tokens/s): idle, busy, slowdown")
     for name, options in (
         ("(c) engine before", configurations(False)["(c) engine before"]),
+        ("(c) with 1 thread", {**configurations(False)["(c) engine before"], "n_threads": 1}),
         ("(d) engine after", {}),
     ):
         run, close = engine_runner(path, **options)
         run([prompt], 1, 0.0, 8)
-        rates = []
+        governor = run.backend.engine.threads  # type: ignore[attr-defined]
+        rates, threads = [], []
         for busy in (False, True):
             hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
             try:
                 start = time.perf_counter()
                 tokens, _ = run([prompt], 1, 0.0, max_tokens)
                 rates.append(tokens / (time.perf_counter() - start))
+                threads.append(f"{governor.threads} threads, {governor.switches} switches")
             finally:
                 if hog is not None:
                     hog.kill()
                     hog.wait()
         close()
-        print(f"{name:20s} {rates[0]:6.1f} {rates[1]:6.1f}  {rates[0] / rates[1]:.2f}x ({load()})")
+        slowdown = rates[0] / rates[1]
+        print(f"{name:20s} {rates[0]:6.1f} {rates[1]:6.1f}  {slowdown:.2f}x ({load()}) {threads}")
 
 
 def main() -> None:

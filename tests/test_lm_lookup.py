@@ -37,6 +37,20 @@ def test_the_reply_so_far_is_searched_too() -> None:
     assert d.draft(4) == [42, 43, 0, 40]
 
 
+def test_draft_length_grows_when_taken_whole_and_shrinks_when_not() -> None:
+    d = drafter(list(range(20)), LookupConfig(max_ngram=2, min_ngram=1, max_draft=6))
+    d.extend([3])
+    assert len(d.draft(10)) == 6
+    d.feedback(6, 2)
+    d.feedback(5, 0)
+    assert len(d.draft(10)) == 4
+    d.feedback(4, 4)
+    assert len(d.draft(10)) == 6  # never above max_draft
+    for _ in range(10):
+        d.feedback(3, 0)
+    assert len(d.draft(10)) == 1  # never below one
+
+
 def test_nothing_to_draft_without_a_match() -> None:
     d = drafter([1, 2, 3])
     d.extend([99])

@@ -53,8 +53,8 @@ def import_llama_cpp() -> Any:
 
 
 def options_from_env() -> dict[str, Any]:
-    """Overrides for local models: ``SELFTAUGHT_N_THREADS``, ``SELFTAUGHT_N_CTX``,
-    ``SELFTAUGHT_N_SEQ_MAX`` (positive integers)."""
+    """Overrides for local models: ``SELFTAUGHT_N_THREADS`` (a fixed count; unset, the count
+    follows the load), ``SELFTAUGHT_N_CTX``, ``SELFTAUGHT_N_SEQ_MAX`` (positive integers)."""
     out: dict[str, Any] = {}
     for env, key in (
         ("SELFTAUGHT_N_THREADS", "n_threads"),

@@ -341,6 +341,7 @@ class LlamaEngine:
     def _verify(self, s: _Live, offset: int) -> None:
         """Sample at each fed position while the draft agrees; drop the cells of the rest."""
         accepted: list[int] = []
+        taken = s.accepted
         s.drafted += len(s.draft)
         for k in range(len(s.draft) + 1):
             token = self.lib.llama_sampler_sample(s.sampler, self.ctx, offset + k)
@@ -357,6 +358,7 @@ class LlamaEngine:
             s.accepted += 1
         if s.drafter:
             s.drafter.extend(accepted)
+            s.drafter.feedback(len(s.draft), s.accepted - taken)
         if not s.done and s.draft:
             # Cells after ``last`` hold drafted tokens the model did not take.
             self.lib.llama_memory_seq_rm(self.memory, s.seq_id, s.pos, -1)

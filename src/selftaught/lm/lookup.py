@@ -18,8 +18,10 @@ Ngram = tuple[int, ...]
 class LookupConfig:
     """How to draft: n-gram sizes tried (longest first) and the most tokens drafted per step."""
 
+    # Single-token matches draft often and are mostly wrong: replayed on the recorded improve
+    # sessions, 2..4-grams gave 2.6 tokens per step for 2.4 drafted, 1..4-grams 2.9 for 6.4.
     max_ngram: int = 4
-    min_ngram: int = 1
+    min_ngram: int = 2
     max_draft: int = 10
 
     def __post_init__(self) -> None:
@@ -52,6 +54,16 @@ class Drafter:
         self._prompt_index = prompt_index  # shared by every sequence of the same prompt
         self._own: dict[Ngram, int] = {}  # n-grams whose continuation lies in the reply
         self._indexed = len(prompt)
+        # Drafts grow while the model takes them whole and shrink when it does not, because
+        # every drafted token costs a place in the decoded batch.
+        self.length = config.max_draft
+
+    def feedback(self, drafted: int, accepted: int) -> None:
+        """Adapt the draft length to how much of the last draft the model took."""
+        if drafted and accepted == drafted:
+            self.length = min(self.config.max_draft, self.length + 2)
+        elif drafted:
+            self.length = max(1, self.length - 1)
 
     def extend(self, tokens: Sequence[int]) -> None:
         """Append tokens the model accepted."""
@@ -59,7 +71,7 @@ class Drafter:
 
     def draft(self, limit: int) -> list[int]:
         """Up to ``limit`` (and ``config.max_draft``) guessed tokens that follow the context."""
-        limit = min(limit, self.config.max_draft)
+        limit = min(limit, self.length)
         if limit < 1:
             return []
         ctx = self.context

@@ -139,6 +139,7 @@ class ThreadGovernor:
         self._clock = clock
         self._last: CpuSnapshot | None = None
         self._next_look = 0.0
+        self.switches = 0  # how often the count changed (benchmarks report it)
         self.threads = fixed or cpus
         apply(self.threads)
 
@@ -161,4 +162,5 @@ class ThreadGovernor:
     def _set(self, threads: int) -> None:
         if threads != self.threads:
             self.threads = threads
+            self.switches += 1
             self._apply(threads)

@@ -16,8 +16,9 @@ FAST = Limits(wall_seconds=5)
 
 def test_returns_json_value() -> None:
     result = run_function("def f(a, b):\n    return {'sum': a + b, 't': (1, 2)}", "f", [2, 3], FAST)
-    assert result == CallResult("ok", {"sum": 5, "t": [1, 2]}, None, result.seconds)
-    assert 0 < result.seconds < 5
+    expected = CallResult("ok", {"sum": 5, "t": [1, 2]}, None, result.seconds, result.cpu_seconds)
+    assert result == expected
+    assert 0 < result.seconds < 5 and 0 < result.cpu_seconds < 5
 
 
 def test_numpy_is_importable() -> None:

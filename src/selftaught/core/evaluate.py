@@ -23,7 +23,7 @@ def score_in_sandbox(task: Task, source: str, split: str) -> Evaluation:
     from selftaught.tasks import score_program
 
     result = score_program(task, source, split)
-    return Evaluation(float(result.score), float(result.seconds), result.error)
+    return Evaluation(float(result.score), float(result.seconds), result.error, result.margin)
 
 
 class Evaluator:

@@ -88,11 +88,29 @@ def improve_once(
 
 @dataclass(frozen=True)
 class MetaScore:
-    """û of one improver: mean validation and test scores over R runs."""
+    """û of one improver: mean validation and test scores over R runs.
+
+    `margin` is the mean of the runs' validation-score margins: how far timing verdicts near the
+    task's limit could move `val` (see `selftaught.tasks.timing`).
+    """
 
     val: float
     test: float
     runs: tuple[SessionRecord, ...]
+    margin: float = 0.0
+
+
+def val_margin(ctx: LoopContext, task: Task, records: tuple[SessionRecord, ...]) -> float:
+    """The mean validation margin of the programs these runs returned (0 for no program)."""
+    margins = []
+    for record in records:
+        stored = (
+            None
+            if record.result is None
+            else ctx.store.evaluation(record.result, task.identity, "val")
+        )
+        margins.append(stored.margin if stored is not None else 0.0)
+    return statistics.fmean(margins) if margins else 0.0
 
 
 def average_runs(
@@ -108,7 +126,18 @@ def average_runs(
         statistics.fmean(r.val for r in records),
         statistics.fmean(r.test for r in records),
         records,
+        val_margin(ctx, task, records),
     )
+
+
+def stored_val_margin(ctx: LoopContext, improver_source: str, task: Task) -> float:
+    """`MetaScore.margin` of an improver whose meta-utility runs are already stored."""
+    jobs = [
+        SessionJob.make(improver_source, task, task.seed_solution, r, "meta")
+        for r in range(ctx.config.runs)
+    ]
+    records = tuple(r for job in jobs if (r := ctx.store.session(job.key)) is not None)
+    return val_margin(ctx, task, records)
 
 
 def meta_utility(ctx: LoopContext, improver_source: str, task: Task) -> MetaScore:

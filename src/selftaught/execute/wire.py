@@ -108,16 +108,16 @@ def known_scores(store: RunStore, identities: set[str]) -> str:
     """Every stored score of these tasks, so that workers reuse them instead of rescoring."""
     rows: list[list[Any]] = []
     for identity in sorted(identities):
-        for sha, split, score, seconds, error in store.query(
-            "SELECT sha256, split, score, seconds, error FROM evaluations WHERE task = ?",
+        for sha, split, score, seconds, error, margin in store.query(
+            "SELECT sha256, split, score, seconds, error, margin FROM evaluations WHERE task = ?",
             (identity,),
         ):
-            rows.append([sha, identity, split, score, seconds, error])
+            rows.append([sha, identity, split, score, seconds, error, margin])
     return dumps(rows)
 
 
 def parse_known(text: str) -> dict[tuple[str, str, str], Evaluation]:
-    return {(r[0], r[1], r[2]): Evaluation(r[3], r[4], r[5]) for r in json.loads(text)}
+    return {(r[0], r[1], r[2]): Evaluation(*r[3:7]) for r in json.loads(text)}
 
 
 def error_reply(exc: SelftaughtError) -> str:
@@ -212,5 +212,9 @@ def check_evaluation_reply(text: str) -> Evaluation:
     if not isinstance(reply, dict):
         raise CorruptRecording("an evaluation reply is not an object")
     return check_evaluation(
-        reply.get("score"), reply.get("seconds"), reply.get("error"), "evaluation reply"
+        reply.get("score"),
+        reply.get("seconds"),
+        reply.get("error"),
+        reply.get("margin", 0.0),
+        "evaluation reply",
     )

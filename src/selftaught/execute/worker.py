@@ -93,7 +93,12 @@ def run_evaluation_job(request: str) -> str:
     except SelftaughtError as exc:
         return error_reply(exc)
     return dumps(
-        {"score": evaluation.score, "seconds": evaluation.seconds, "error": evaluation.error}
+        {
+            "score": evaluation.score,
+            "seconds": evaluation.seconds,
+            "error": evaluation.error,
+            "margin": evaluation.margin,
+        }
     )
 
 

@@ -16,6 +16,7 @@ from selftaught.core.meta import (
     meta_level_utility,
     meta_utility,
     meta_utility_text,
+    stored_val_margin,
 )
 from selftaught.core.session import ImproverSession, SessionSpec
 from selftaught.lm.budget import BudgetedLanguageModel
@@ -27,6 +28,7 @@ from selftaught.search.policies import (
     ParentSelection,
     StoppingPolicy,
     acceptance_for,
+    within_noise,
 )
 from selftaught.store.db import IterationRecord
 from selftaught.store.summary import write_summary
@@ -101,12 +103,33 @@ def improvement_step(
         return IterationRecord(t, parent.sha, parent.val, parent.test, False, None, None, None)
     candidate_sha = ctx.store.add_program(outcome.result, "improver", parent=parent.sha)
     score = meta_utility(ctx, outcome.result, task)
-    candidate = Node(candidate_sha, score.val, score.test, parent.sha)
+    candidate = Node(candidate_sha, score.val, score.test, parent.sha, score.margin)
     adopted = acceptance.accept(parent, candidate)
+    if candidate.val != parent.val and within_noise(parent, candidate):
+        _note_tie(ctx, spec.key, parent, candidate, adopted)
     current = candidate if adopted else parent
     return IterationRecord(
         t, current.sha, current.val, current.test, adopted, candidate_sha, score.val, score.test
     )
+
+
+def _note_tie(ctx: LoopContext, key: str, parent: Node, candidate: Node, adopted: bool) -> None:
+    """Say that the scorer's timing margins, not the scores, decided this comparison."""
+    margin = parent.margin + candidate.margin
+    text = (
+        f"candidate {candidate.val:.4f} vs parent {parent.val:.4f}: a tie within the scorer's"
+        f" timing margin (+/-{margin:.4f}); {'adopted' if adopted else 'not adopted'}"
+    )
+    ctx.progress.note(text)
+    detail = {"parent": parent.val, "candidate": candidate.val, "margin": margin, "note": text}
+    ctx.store.add_event("noise_tie", key, detail, key=f"{key}/noise_tie", program=candidate.sha)
+
+
+def _node(ctx: LoopContext, task: Task, record: IterationRecord, parent: str | None) -> Node:
+    """The adopted improver of a stored iteration, with the timing margin of its runs."""
+    source = ctx.store.program(record.improver)
+    margin = 0.0 if source is None else stored_val_margin(ctx, source, task)
+    return Node(record.improver, record.val, record.test, parent, margin)
 
 
 def run_chain(
@@ -115,7 +138,7 @@ def run_chain(
     """Run (or resume) the chain to its end; return every iteration, t = 0 first."""
     base = _baseline(ctx, task, seed_source)
     records = [base]
-    adopted = [Node(base.improver, base.val, base.test)]
+    adopted = [_node(ctx, task, base, None)]
     write_summary(ctx.store)
     t = 1
     while not policies.stopping.stop(t, adopted):
@@ -125,7 +148,7 @@ def run_chain(
             record = improvement_step(ctx, task, parent, t, policies.acceptance)
             ctx.store.add_iteration(record)
         if record.adopted:
-            adopted.append(Node(record.improver, record.val, record.test, adopted[-1].sha))
+            adopted.append(_node(ctx, task, record, adopted[-1].sha))
         records.append(record)
         write_summary(ctx.store)
         t += 1

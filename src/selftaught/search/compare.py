@@ -22,7 +22,8 @@ from selftaught.core.progress import ProgressSink
 from selftaught.errors import ConfigError
 from selftaught.improvers.catalog import resolve_improver
 from selftaught.search.run import Plumbing, loop_context, prepare_run_dir
-from selftaught.store.db import RunStore, SessionRecord
+from selftaught.store.db import Evaluation, RunStore, SessionRecord
+from selftaught.tasks.timing import versus
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -48,6 +49,8 @@ class CompareRow:
     lm_calls: int
     samples: int
     failures: int  # runs whose improver returned no program (they score 0)
+    margin_test: float = 0.0  # mean timing margin of the runs' test scores
+    versus_original: str = "tie"  # better | worse | tie (a tie includes the scorer's margins)
 
 
 def standard_error(values: list[float]) -> float | None:
@@ -62,18 +65,31 @@ def _session_samples(store: RunStore, key: str) -> int:
     return sum(int(json.loads(detail).get("responses", 0)) for (detail,) in rows)
 
 
-def _row(store: RunStore, name: str, task: str, records: list[SessionRecord]) -> CompareRow:
+def _test_margin(store: RunStore, task: Task, record: SessionRecord) -> float:
+    if record.result is None:
+        return 0.0
+    stored = store.evaluation(record.result, task.identity, "test")
+    return stored.margin if stored is not None else 0.0
+
+
+def _row(
+    store: RunStore, name: str, task: Task, records: list[SessionRecord], original: Evaluation
+) -> CompareRow:
     tests = [r.test for r in records]
+    mean_test = statistics.fmean(tests)
+    margin = statistics.fmean(_test_margin(store, task, r) for r in records)
     return CompareRow(
         improver=name,
-        task=task,
-        mean_test=statistics.fmean(tests),
+        task=task.name,
+        mean_test=mean_test,
         stderr_test=standard_error(tests),
         mean_val=statistics.fmean(r.val for r in records),
         runs=tuple(tests),
         lm_calls=sum(r.lm_calls for r in records),
         samples=sum(_session_samples(store, r.key) for r in records),
         failures=sum(1 for r in records if r.result is None),
+        margin_test=margin,
+        versus_original=versus(mean_test, margin, original.score, original.margin),
     )
 
 
@@ -131,9 +147,9 @@ def compare_improvers(
     with loop_context(config, run_dir, progress, plumbing) as ctx:
         per_run = config.lm_budget * config.max_responses_per_call
         ctx.progress.expect(samples=len(jobs) * per_run)
-        baseline = {}
-        for task in chosen:
-            baseline[task.name] = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
+        baseline = {
+            task.name: ctx.evaluator.evaluate(task, task.seed_solution, "test") for task in chosen
+        }
 
         session_jobs = [
             SessionJob.make(source, task, task.seed_solution, r, PURPOSE)
@@ -155,7 +171,7 @@ def compare_improvers(
                     for (n, _, t, _), rec in zip(jobs, records, strict=True)
                     if n == name and t.name == task.name
                 ]
-                rows.append(_row(ctx.store, name, task.name, mine))
+                rows.append(_row(ctx.store, name, task, mine, baseline[task.name]))
         result = {
             "model": config.model,
             "runs": runs,
@@ -170,7 +186,8 @@ def compare_improvers(
             "seed": config.seed,
             "tasks": [t.name for t in chosen],
             "improvers": [name for name, _ in resolved],
-            "original": baseline,
+            "original": {name: ev.score for name, ev in baseline.items()},
+            "original_margin": {name: ev.margin for name, ev in baseline.items()},
             "rows": [{**asdict(row), "runs": list(row.runs)} for row in rows],
         }
         ctx.store.set_meta("compare", json.dumps(result, sort_keys=True))

@@ -11,15 +11,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from selftaught.tasks.timing import versus
+
 
 @dataclass(frozen=True)
 class Node:
-    """One improver in the search: its hash and its meta-utility."""
+    """One improver in the search: its hash and its meta-utility.
+
+    `margin` is how far the scorer's near-limit timing verdicts could move `val`.
+    """
 
     sha: str
     val: float
     test: float
     parent: str | None = None
+    margin: float = 0.0
+
+
+def within_noise(a: Node, b: Node) -> bool:
+    """Whether two meta-utilities differ by no more than the scorer's timing margins allow."""
+    return versus(a.val, a.margin, b.val, b.margin) == "tie"
 
 
 class AcceptancePolicy(Protocol):
@@ -35,6 +46,7 @@ class AcceptancePolicy(Protocol):
 class GatedAcceptance:
     """Adopt only when the candidate's validation meta-utility is at least the parent's.
 
+    A difference within the scorer's timing margins (`within_noise`) is a tie, and ties adopt.
     A candidate scoring zero is never adopted, not even on a tie with a zero-scoring parent: zero
     means every run crashed or returned nothing, and the paper's own rule already refuses it.
     """
@@ -42,7 +54,8 @@ class GatedAcceptance:
     name: str = "gated"
 
     def accept(self, parent: Node, candidate: Node) -> bool:
-        return candidate.val > 0.0 and candidate.val >= parent.val
+        tie = within_noise(parent, candidate)
+        return candidate.val > 0.0 and (candidate.val >= parent.val or tie)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS programs (
     created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS evaluations (
     sha256 TEXT NOT NULL, task TEXT NOT NULL, split TEXT NOT NULL, score REAL NOT NULL,
-    seconds REAL NOT NULL, error TEXT, created REAL NOT NULL,
+    seconds REAL NOT NULL, error TEXT, created REAL NOT NULL, margin REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (sha256, task, split));
 CREATE TABLE IF NOT EXISTS lm_calls (
     key TEXT PRIMARY KEY, spec TEXT NOT NULL, prompt_hash TEXT NOT NULL,
@@ -63,11 +63,16 @@ def sha256_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One stored score of a program on one task split."""
+    """One stored score of a program on one task split.
+
+    `margin` is the most the score could move if the instances whose CPU time was near the
+    task's limit were judged the other way (`ScoreResult.margin`); smaller differences are ties.
+    """
 
     score: float
     seconds: float
     error: str | None
+    margin: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,7 @@ class RunStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._add_missing_columns()
         self._writes = 0
         crash = os.environ.get(CRASH_ENV, "")
         self._crash_after = int(crash) if crash.isdigit() else None
@@ -136,6 +142,12 @@ class RunStore:
                 self._dead = True
                 raise SimulatedKill("the run store was killed (test hook)")
             return cursor.rowcount
+
+    def _add_missing_columns(self) -> None:
+        """Bring a store written by an older version up to the schema (new columns only)."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(evaluations)")}
+        if "margin" not in columns:
+            self._conn.execute("ALTER TABLE evaluations ADD COLUMN margin REAL NOT NULL DEFAULT 0")
 
     def _one(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         with self._lock:
@@ -163,15 +175,18 @@ class RunStore:
     # -- evaluations ----------------------------------------------------------------------------
     def evaluation(self, sha: str, task: str, split: str) -> Evaluation | None:
         row = self._one(
-            "SELECT score, seconds, error FROM evaluations WHERE sha256=? AND task=? AND split=?",
+            "SELECT score, seconds, error, margin FROM evaluations"
+            " WHERE sha256=? AND task=? AND split=?",
             (sha, task, split),
         )
         return Evaluation(*row) if row else None
 
     def add_evaluation(self, sha: str, task: str, split: str, ev: Evaluation) -> None:
         self._write(
-            "INSERT OR IGNORE INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (sha, task, split, ev.score, ev.seconds, ev.error, time.time()),
+            "INSERT OR IGNORE INTO evaluations"
+            " (sha256, task, split, score, seconds, error, created, margin)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (sha, task, split, ev.score, ev.seconds, ev.error, time.time(), ev.margin),
         )
 
     # -- language-model samples -----------------------------------------------------------------

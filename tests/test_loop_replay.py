@@ -86,8 +86,9 @@ def test_rerun_is_idempotent(finished_run: Path, config_file: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (finished_run / "summary.json").read_text() == before
-    other = CliRunner().invoke(app, ["run", "--out", str(finished_run), "--iterations", "5"])
-    assert other.exit_code != 0 and "different config" in other.output
+    other = CliRunner().invoke(app, ["run", "--out", str(finished_run), "--runs", "3"])
+    assert other.exit_code == 2 and "runs 2 (stored) vs 3 (asked)" in other.output
+    assert (finished_run / "summary.json").read_text() == before
 
 
 def test_kill_then_resume_gives_the_same_summary(

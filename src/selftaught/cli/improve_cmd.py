@@ -45,6 +45,7 @@ def _summary(result: dict[str, Any]) -> str:
 
 
 def _write_output(path: Path, program: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(program if program.endswith("\n") else program + "\n", encoding="utf-8")
     tmp.replace(path)

@@ -157,6 +157,7 @@ def test_a_finished_run_is_extended_by_a_larger_t(
 ) -> None:
     """`make run` then `make run RUN_ARGS="--iterations 2"`: the T=1 run continues to T=2 and
     ends as a T=2 run started at once would; a smaller T is refused, naming the option."""
+
     def results(run_dir: Path) -> tuple:
         summary = json.loads((run_dir / "summary.json").read_text())
         return summary["iterations"], summary["circumvention"]  # (transfer adds LM calls)

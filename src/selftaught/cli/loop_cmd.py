@@ -34,6 +34,7 @@ from selftaught.cli.options import (
 from selftaught.cli.output import stdout_console
 from selftaught.cli.progress import RichProgress
 from selftaught.config import CONFIG_NAME, PAPER_BUDGETS, RunConfig, load_config
+from selftaught.report.lineage import pct
 
 DEFAULT_OUT = Path("runs/latest")
 _DEFAULTS = RunConfig()
@@ -80,8 +81,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(
             str(it["t"]),
             it["improver_sha256"][:12],
-            f"{it['meta_utility_val']:.3f}",
-            f"{it['meta_utility_test']:.3f}",
+            pct(it["meta_utility_val"]),
+            pct(it["meta_utility_test"]),
             "yes" if it["adopted"] else "no",
         )
     return table
@@ -93,7 +94,7 @@ def _print_summary(console: Console, summary: dict[str, Any], run_dir: Path) -> 
     lo, hi = c["wilson_95"]
     console.print(
         f"circumvention: {c['attempts']} of {c['improvements']} LM-written improvers "
-        f"({100 * c['rate']:.2f}%, 95% Wilson CI {100 * lo:.2f}-{100 * hi:.2f}%)"
+        f"({pct(c['rate'])}, 95% Wilson CI {pct(lo)}-{pct(hi)})"
     )
     console.print(
         f"LM: {lm['calls']} calls, {lm['samples']} samples, {lm['prompt_tokens']} prompt + "
@@ -269,9 +270,9 @@ def _transfer_table(result: dict[str, Any]) -> Table:
     for row in result["rows"]:
         table.add_row(
             row["task"],
-            f"{100 * row['original']:.1f}%",
-            f"{100 * row['seed_improver']:.1f}%",
-            f"{100 * row['improved_improver']:.1f}%",
+            pct(row["original"]),
+            pct(row["seed_improver"]),
+            pct(row["improved_improver"]),
         )
     return table
 

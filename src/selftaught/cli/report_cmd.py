@@ -13,6 +13,7 @@ from rich.table import Table
 
 from selftaught.cli.errors import fail
 from selftaught.cli.output import stdout_console
+from selftaught.report.lineage import pct
 from selftaught.writable import check_writable_file
 
 STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red"}
@@ -60,10 +61,6 @@ def report_command(
         typer.echo("could not find a web browser; open the file above by hand", err=True)
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
 def _started(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "–"
 
@@ -107,8 +104,8 @@ def runs_command(
             f"[{style}]{i.status}[/{style}]" if style else i.status,
             i.search,
             f"{done}{planned}",
-            _fmt(i.best_val),
-            _fmt(i.best_test),
+            pct(i.best_val),
+            pct(i.best_test),
             i.model,
             _started(i.started),
         )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import errno
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,20 @@ def test_a_disk_that_fills_up(
     monkeypatch.setattr(plots, "meta_utility_plot", failure)
     code, output = invoke("report", str(stored_run(workdir)), "--out", "r/report.html")
     assert_one_error_line(code, output, "no space left on device")
+
+
+def test_a_reader_that_goes_away_is_no_error() -> None:
+    """`selftaught seed ... | head -c 1`: no traceback, no "Exception ignored" noise."""
+    src = Path(__file__).resolve().parents[1] / "src"
+    cmd = [sys.executable, "-c", "from selftaught.cli.app import main; main()"]
+    proc = subprocess.Popen(
+        [*cmd, "seed", "--task", "maxcut"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PYTHONPATH": str(src)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before anything is written
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr

@@ -13,7 +13,7 @@ from selftaught.cli import (
     report_cmd,
     tasks_cmd,
 )
-from selftaught.cli.errors import guard_commands
+from selftaught.cli.errors import flush_stdout_quietly, guard_commands
 
 app = typer.Typer(
     name="selftaught",
@@ -30,7 +30,10 @@ guard_commands(app)  # every command: one `error:` line instead of a traceback
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    finally:
+        flush_stdout_quietly()
 
 
 if __name__ == "__main__":

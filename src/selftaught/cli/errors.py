@@ -55,11 +55,23 @@ def describe_db_error(exc: sqlite3.Error) -> str:
     return f"database error: {text}"
 
 
-def _quiet_broken_pipe() -> NoReturn:
-    """The reader of our stdout went away (`| head`): stop without a traceback."""
+def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """The reader of our stdout went away (`| head`): stop without a traceback."""
+    _silence_stdout()
     raise typer.Exit(ENVIRONMENT_ERROR)
+
+
+def flush_stdout_quietly() -> None:
+    """Flush stdout at exit; a reader that went away is not an error worth a traceback."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
 
 
 def guarded(command: Callable[..., Any]) -> Callable[..., Any]:

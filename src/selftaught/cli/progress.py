@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -89,4 +90,4 @@ class RichProgress:
         self._advance(self._evals, n)
 
     def note(self, text: str) -> None:
-        self.progress.console.print(f"[dim]{text}[/dim]", markup=True, highlight=False)
+        self.progress.console.print(f"[dim]{escape(text)}[/dim]", highlight=False)

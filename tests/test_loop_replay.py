@@ -86,8 +86,9 @@ def test_rerun_is_idempotent(finished_run: Path, config_file: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (finished_run / "summary.json").read_text() == before
-    other = CliRunner().invoke(app, ["run", "--out", str(finished_run), "--iterations", "5"])
-    assert other.exit_code != 0 and "different config" in other.output
+    other = CliRunner().invoke(app, ["run", "--out", str(finished_run), "--runs", "3"])
+    assert other.exit_code == 2 and "runs 2 (stored) vs 3 (asked)" in other.output
+    assert (finished_run / "summary.json").read_text() == before
 
 
 def test_kill_then_resume_gives_the_same_summary(
@@ -149,3 +150,29 @@ def test_improve_json(config_file: Path, tmp_path: Path) -> None:
     assert data["lm_calls"] == 1 and data["lm_budget"] == 1 and data["samples"] == 2
     assert data["circumvention_attempts"] == 0
     assert data["program"] is None or "def algorithm" in data["program"]
+
+
+def test_a_finished_run_is_extended_by_a_larger_t(
+    finished_run: Path, config_file: Path, tmp_path: Path
+) -> None:
+    """`make run` then `make run RUN_ARGS="--iterations 2"`: the T=1 run continues to T=2 and
+    ends as a T=2 run started at once would; a smaller T is refused, naming the option."""
+
+    def results(run_dir: Path) -> tuple:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        return summary["iterations"], summary["circumvention"]  # (transfer adds LM calls)
+
+    reference = results(finished_run)
+    out = tmp_path / "grow"
+    first = CliRunner().invoke(
+        app, ["run", "--config", str(config_file), "--out", str(out), "--iterations", "1"]
+    )
+    assert first.exit_code == 0, first.output
+    assert len(json.loads((out / "summary.json").read_text())["iterations"]) == 2
+    grown = CliRunner().invoke(app, ["run", "--out", str(out), "--iterations", "2"])
+    assert grown.exit_code == 0, grown.output
+    assert results(out) == reference
+    again = CliRunner().invoke(app, ["run", "--resume", str(out)])  # nothing left to do
+    assert again.exit_code == 0 and results(out) == reference
+    shrink = CliRunner().invoke(app, ["run", "--resume", str(out), "--iterations", "1"])
+    assert shrink.exit_code == 2 and "iterations 2 (stored) vs 1 (asked)" in shrink.output

@@ -169,6 +169,9 @@ def test_a_store_from_before_margins_opens_with_margin_zero(tmp_path: Path) -> N
     db.execute("INSERT INTO evaluations VALUES ('a', 't', 'val', 0.5, 1.0, NULL, 0)")
     db.commit()
     db.close()
+    reader = RunStore(tmp_path, read_only=True)  # a report of an old run changes nothing
+    assert reader.evaluation("a", "t", "val") == Evaluation(0.5, 1.0, None, 0.0)
+    reader.close()
     store = RunStore(tmp_path)
     assert store.evaluation("a", "t", "val") == Evaluation(0.5, 1.0, None, 0.0)
     store.add_evaluation("b", "t", "val", Evaluation(0.25, 1.0, None, 0.1))

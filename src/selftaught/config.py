@@ -12,13 +12,17 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from selftaught.errors import ConfigError
+from selftaught.errors import ConfigError, ConfigMismatch
 
 CONFIG_NAME = "config.toml"
 EXECUTORS = ("local", "ray")
 #: Options that change where and how fast a run goes, never its results: a run may be resumed
 #: with other values.
 EXECUTION_FIELDS = frozenset({"executor"})
+#: Options a stored run may grow: a larger value only adds steps after the stored ones (more
+#: iterations T, which is also a tree search's step count, or a larger meta-utility budget for
+#: the steps still to come), so continuing with it changes no stored result.
+EXTENDABLE_FIELDS = ("iterations", "meta_utility_budget")
 
 DEFAULT_TRANSFER_TASKS = (
     "str_grid_dist",
@@ -27,6 +31,18 @@ DEFAULT_TRANSFER_TASKS = (
     "maxcut",
     "parity_noiseless",
 )
+
+#: The paper's budgets (`--paper-budgets`): T=6, R=5, 4 LM calls of 6 responses of 1,024 tokens.
+PAPER_BUDGETS: dict[str, int] = {
+    "iterations": 6,
+    "runs": 5,
+    "lm_budget": 4,
+    "meta_lm_budget": 4,
+    "max_responses_per_call": 6,
+    "max_tokens": 1024,
+    "meta_max_tokens": 1024,
+    "meta_utility_budget": 25,
+}
 
 
 @dataclass(frozen=True)
@@ -72,18 +88,7 @@ class RunConfig:
     @classmethod
     def paper(cls, **overrides: Any) -> RunConfig:
         """The reference budgets: T=6, R=5 runs, LM budget 4 calls, 6 responses, 1024 tokens."""
-        base: dict[str, Any] = dict(
-            iterations=6,
-            runs=5,
-            lm_budget=4,
-            meta_lm_budget=4,
-            max_responses_per_call=6,
-            max_tokens=1024,
-            meta_max_tokens=1024,
-            meta_utility_budget=25,
-        )
-        base.update(overrides)
-        return cls(**base)
+        return cls(**{**PAPER_BUDGETS, **overrides})
 
     def replace(self, **overrides: Any) -> RunConfig:
         """A copy with the given fields changed; None values are ignored (unset CLI flags)."""
@@ -96,6 +101,11 @@ class RunConfig:
     def results_part(self) -> RunConfig:
         """This config with the execution-only options at their defaults (for comparing runs)."""
         return dataclasses.replace(self, **{name: _DEFAULTS[name] for name in EXECUTION_FIELDS})
+
+    def differences(self, other: RunConfig) -> list[tuple[str, Any, Any]]:
+        """(option, this value, other value) for each result-relevant option that differs."""
+        mine, theirs = self.results_part().to_dict(), other.results_part().to_dict()
+        return [(key, mine[key], theirs[key]) for key in mine if mine[key] != theirs[key]]
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -163,8 +173,31 @@ def load_config(path: Path | str, base: RunConfig | None = None) -> RunConfig:
     return base.replace(**values)
 
 
+def continue_with(saved: RunConfig, requested: RunConfig, run_dir: Path | str) -> RunConfig:
+    """The config to continue a stored run with: `requested` when it only grows options in
+    `EXTENDABLE_FIELDS` (or changes execution-only ones); ConfigError naming every other
+    difference, with both values, and how to proceed."""
+    refused = [
+        (key, old, new)
+        for key, old, new in saved.differences(requested)
+        if key not in EXTENDABLE_FIELDS or new < old
+    ]
+    if not refused:
+        return requested
+    changes = "; ".join(f"{key} {old!r} (stored) vs {new!r} (asked)" for key, old, new in refused)
+    grown = " and ".join(EXTENDABLE_FIELDS)
+    raise ConfigMismatch(
+        f"{run_dir} holds a run with other settings: {changes}. Only {grown} may grow when a "
+        f"run is continued. Continue it unchanged with `selftaught run --resume {run_dir}`, or "
+        "start a new run with another --out",
+        changes,
+    )
+
+
 def save_config(config: RunConfig, run_dir: Path | str) -> Path:
     """Write the config used by a run into its directory."""
     path = Path(run_dir) / CONFIG_NAME
-    path.write_text(config.to_toml())
+    tmp = path.with_name(CONFIG_NAME + ".tmp")
+    tmp.write_text(config.to_toml())
+    tmp.replace(path)  # a full disk or a kill never leaves a half-written config
     return path

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from selftaught.cli.output import stdout_console
 from selftaught.config import EXECUTORS
 from selftaught.errors import SelftaughtError
 
@@ -50,7 +51,7 @@ def _ray_doctor(as_json: bool) -> None:
         ]
         typer.echo(json.dumps(payload, indent=2))
         return
-    console = Console()
+    console = stdout_console()
     for worker in workers:
         console.print(_table(f"sandbox layers on Ray node {worker.node}", list(worker.layers)))
         _verdict(console, [name for name, active, _ in worker.layers if not active])
@@ -85,7 +86,7 @@ def doctor_command(
     if as_json:
         typer.echo(json.dumps([asdict(layer) for layer in layers], indent=2))
         return
-    console = Console()
+    console = stdout_console()
     console.print(
         _table("selftaught sandbox layers", [(la.name, la.active, la.detail) for la in layers])
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from selftaught.errors import ConfigError
@@ -17,6 +18,28 @@ CacheArg = bool | str | Path | ResponseCache | None
 _SHARED: dict[str, Backend] = {}
 _SHARED_LOCK = threading.Lock()
 _CACHES: dict[Path, ResponseCache] = {}
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """How this process reaches a model; never part of what a run computes.
+
+    `base_url`: the server of an `openai:` spec (else `OPENAI_BASE_URL`). `cache`: False turns the
+    response cache off. `record`: a JSONL file that receives every exchange, for `replay:`.
+    """
+
+    base_url: str | None = None
+    cache: bool = True
+    record: Path | None = None
+
+    def open(self, spec: str, cache: CacheArg = True) -> Backend:
+        """`open_model(spec)` with these settings; `cache` is where cached answers go."""
+        return open_model(
+            spec,
+            cache=cache if self.cache else False,
+            record=self.record,
+            base_url=self.base_url,
+        )
 
 
 def open_model(

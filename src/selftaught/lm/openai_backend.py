@@ -23,6 +23,7 @@ DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 DEFAULT_MAX_RETRIES = 6
 DEFAULT_TIMEOUT = 600.0
 _PARALLEL_GROUPS = 8
+_GATEWAY_FAILURES = (502, 503, 504)
 # How servers that lack n>1 phrase it: "'n' must be 1", "n > 1 is not supported", "parameter n".
 _N_PARAM = re.compile(r"(['\"`]n['\"`]|\bn\s*(>|must|should|=)|parameter\s+n\b)", re.I)
 
@@ -64,6 +65,34 @@ class OpenAIBackend:
     @property
     def usage(self) -> Usage:
         return self._meter.total
+
+    @property
+    def endpoint(self) -> str:
+        """The server's address, as requests go to it."""
+        return str(self._client.base_url).rstrip("/")
+
+    def probe(self) -> None:
+        """Ask the server once (no retries) whether it answers; ModelUnavailable naming its URL
+        when nothing answers in time or it refuses the key. Any other answer, even an error
+        status, shows that a server is there."""
+        oa = self._openai
+        try:
+            self._client.with_options(max_retries=0).models.list()
+        except (oa.APIConnectionError, oa.APITimeoutError) as exc:
+            raise ModelUnavailable(
+                f"no OpenAI-compatible server answers at {self.endpoint} ({_short(exc)}); "
+                "start it or pass --base-url / OPENAI_BASE_URL"
+            ) from None
+        except oa.AuthenticationError:
+            raise ModelUnavailable(
+                f"{self.spec} at {self.endpoint}: authentication failed; check OPENAI_API_KEY"
+            ) from None
+        except oa.APIStatusError as exc:
+            if exc.status_code in _GATEWAY_FAILURES:  # a proxy says nothing answers behind it
+                raise ModelUnavailable(
+                    f"no OpenAI-compatible server answers at {self.endpoint} "
+                    f"(HTTP {exc.status_code}); start it or pass --base-url / OPENAI_BASE_URL"
+                ) from None
 
     def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
         groups: dict[tuple[Any, ...], list[int]] = {}

@@ -36,15 +36,16 @@ def build_report(
 ) -> Path:
     """Write the run's report (default `RUN_DIR/report.html`) and its plots; return its path.
 
-    The plots go into the run directory. The page embeds everything it shows, so it can be
-    copied anywhere and opened without network access. The run may still be running: the
-    report shows what has been stored so far.
+    The plots go beside the page; the run directory itself is only read (it may be on
+    read-only media). The page embeds everything it shows, so it can be copied anywhere and
+    opened without network access. The run may still be running: the report shows what has been
+    stored so far.
     """
     run_dir = Path(run_dir)
     data = collect(run_dir, prices)
     target = Path(out) if out is not None else run_dir / REPORT_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
-    html = render(data, answers(data), make_plots(data, run_dir))
+    html = render(data, answers(data), make_plots(data, target.parent))
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(target)

@@ -291,7 +291,7 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
         raise ConfigError(f"{run_dir} is not a run directory (no {DB_NAME}); see `selftaught runs`")
     info = run_status(run_dir)
     config = _config(run_dir)
-    store = RunStore(run_dir)
+    store = RunStore(run_dir, read_only=True)
     try:
         iterations = store.iterations()
         tree = _tree(store)

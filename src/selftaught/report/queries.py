@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selftaught.store.db import DB_NAME, RunStore
+from selftaught.store.db import DB_NAME, RunStore, readonly_connection
 from selftaught.store.summary import CIRCUMVENTION_KINDS, wilson_interval
 
 # The sample-index layout of `selftaught.core.meta`: indices at or above this offset (within one
@@ -134,11 +134,7 @@ class UsageRow:
 
 def connect_readonly(run_dir: Path) -> sqlite3.Connection:
     """A read-only connection to a run's database (never creates or changes anything)."""
-    path = Path(run_dir) / DB_NAME
-    if not path.is_file():
-        raise FileNotFoundError(path)
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
-    return conn
+    return readonly_connection(Path(run_dir) / DB_NAME)
 
 
 def meta_runs(store: RunStore, sha: str) -> MetaRuns:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from selftaught.config import RunConfig
 from selftaught.core.jobs import SessionJob
 from selftaught.core.progress import ProgressSink
-from selftaught.errors import ConfigError
+from selftaught.errors import ConfigError, ConfigMismatch
 from selftaught.improvers.catalog import resolve_improver
-from selftaught.search.run import Plumbing, loop_context, prepare_run_dir
+from selftaught.search.run import Plumbing, loop_context, started_run
 from selftaught.store.db import Evaluation, RunStore, SessionRecord
 from selftaught.tasks.timing import versus
 
@@ -102,6 +104,22 @@ def _resolve(improvers: list[str]) -> list[tuple[str, str]]:
     return resolved
 
 
+@contextmanager
+def _started_comparison(
+    config: RunConfig, run_dir: Path, plumbing: Plumbing
+) -> Iterator[RunConfig]:
+    """`started_run` for a comparison: a directory holding one with other settings is refused
+    with advice that fits `compare`."""
+    try:
+        with started_run(config, run_dir, plumbing, resume=False) as prepared:
+            yield prepared
+    except ConfigMismatch as exc:
+        raise ConfigError(
+            f"{run_dir} holds a comparison (or run) with other settings: {exc.changes}; "
+            "rerun it with the same options to continue it, or choose another --out"
+        ) from None
+
+
 def compare_improvers(
     improvers: list[str],
     tasks: list[str] | None = None,
@@ -133,18 +151,14 @@ def compare_improvers(
     resolved = _resolve(improvers)
     chosen: list[Task] = [get_task(name) for name in (tasks or DEFAULT_TASKS)]
     base = (config or RunConfig()).replace(runs=runs)
-    run_dir = Path(out_dir)
-    try:
-        config = prepare_run_dir(base, run_dir, resume=False)
-    except ConfigError:
-        raise ConfigError(
-            f"{run_dir} holds a comparison (or run) with other budgets or model; "
-            "choose another --out"
-        ) from None
+    run_dir, plumbing = Path(out_dir), plumbing or Plumbing()
     jobs = [
         (name, source, task, r) for task in chosen for name, source in resolved for r in range(runs)
     ]
-    with loop_context(config, run_dir, progress, plumbing) as ctx:
+    with (
+        _started_comparison(base, run_dir, plumbing) as config,
+        loop_context(config, run_dir, progress, plumbing) as ctx,
+    ):
         per_run = config.lm_budget * config.max_responses_per_call
         ctx.progress.expect(samples=len(jobs) * per_run)
         baseline = {
@@ -191,9 +205,9 @@ def compare_improvers(
             "rows": [{**asdict(row), "runs": list(row.runs)} for row in rows],
         }
         ctx.store.set_meta("compare", json.dumps(result, sort_keys=True))
-    if plot:
-        result["plot"] = str(save_plot(result, run_dir / PLOT_NAME))
-    (run_dir / RESULT_NAME).write_text(json.dumps(result, indent=2) + "\n")
+        if plot:
+            result["plot"] = str(save_plot(result, run_dir / PLOT_NAME))
+        (run_dir / RESULT_NAME).write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

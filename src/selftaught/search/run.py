@@ -14,39 +14,39 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from selftaught.config import CONFIG_NAME, RunConfig, load_config, save_config
+from selftaught.config import CONFIG_NAME, RunConfig, continue_with, load_config, save_config
 from selftaught.core.batching import BatchingBackend, StoreLoggingBackend
-from selftaught.core.evaluate import Evaluator, ScoreFn
+from selftaught.core.evaluate import Evaluator
 from selftaught.core.jobs import SessionJob
 from selftaught.core.meta import LoopContext, load_improver
 from selftaught.core.progress import NullProgress, ProgressSink
-from selftaught.core.session import ChannelFactory, sandbox_channel_factory
 from selftaught.errors import ConfigError
 from selftaught.execute.base import Executor, make_executor
-from selftaught.lm.types import Backend
 from selftaught.search.chain import ChainPolicies, run_chain
-from selftaught.store.db import RunStore
+from selftaught.search.plumbing import LM_CACHE_NAME, Plumbing, open_backend
+from selftaught.search.preflight import check_start
+from selftaught.store.db import RunStore, holds_work
+from selftaught.store.lock import run_dir_lock
 from selftaught.store.summary import CIRCUMVENTION_KINDS, write_summary
 from selftaught.tasks import task_reference
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
 
-LM_CACHE_NAME = "lm_cache.sqlite"
-
-
-@dataclass(frozen=True)
-class Plumbing:
-    """Replaceable infrastructure (tests inject a replay backend, a fake scorer or an executor).
-
-    `score_fn` None scores through the executor; `executor` None makes the config's one (and
-    closes it after the run); an executor passed in is left open for the caller.
-    """
-
-    backend: Backend | None = None
-    channel_factory: ChannelFactory = sandbox_channel_factory
-    score_fn: ScoreFn | None = None
-    executor: Executor | None = None
+__all__ = [
+    "LM_CACHE_NAME",
+    "Plumbing",
+    "TransferRow",
+    "expected_work",
+    "improve_program",
+    "loop_context",
+    "open_backend",
+    "prepare_run_dir",
+    "run_stop",
+    "saved_config",
+    "started_run",
+    "transfer",
+]
 
 
 def prepare_run_dir(
@@ -54,31 +54,59 @@ def prepare_run_dir(
 ) -> RunConfig:
     """Create or reopen a run directory; returns the config the run must use.
 
-    The task is stored as `task_reference` (a task file's absolute path). Resuming uses the
-    saved config. Starting into a directory that already holds a run continues
-    it when the config is the same (so `make run` is idempotent) and refuses otherwise.
+    The task is stored as `task_reference` (a task file's absolute path). `resume=True` needs a
+    stored run and uses its saved config (`config` is then ignored). Otherwise a directory that
+    already holds a run is continued with `config` when it differs from the saved one only by
+    growing an option of `EXTENDABLE_FIELDS` (so `make run` is idempotent and a larger T extends
+    a finished run), and any other difference is refused, naming each option and both values.
+    A directory whose database records no work yet (a start that failed) begins afresh.
     Execution-only options (`executor`) never make configs differ: `executor` (when given, or
     the new config's) replaces the saved one, and the config file records the one in use.
     """
     saved_path = run_dir / CONFIG_NAME
     if resume:
-        if not saved_path.is_file():
-            raise ConfigError(f"{run_dir} holds no run to resume (no {CONFIG_NAME})")
-        return _record_execution(load_config(saved_path), run_dir, executor)
+        return _record_execution(saved_config(run_dir), run_dir, executor)
     # a task file is stored by absolute path, so a resume from elsewhere still finds it
     config = config.replace(task=task_reference(config.task))
     if saved_path.is_file():
         saved = load_config(saved_path)
-        if saved.results_part() != config.results_part():
-            raise ConfigError(
-                f"{run_dir} already holds a run with a different config; "
-                f"resume it with --resume {run_dir} or choose another --out"
-            )
-        return _record_execution(saved, run_dir, executor or config.executor)
+        chosen = continue_with(saved, config, run_dir) if holds_work(run_dir) else config
+        chosen = chosen.replace(executor=executor)
+        if chosen != saved:
+            save_config(chosen, run_dir)
+        return chosen
     run_dir.mkdir(parents=True, exist_ok=True)
     config = config.replace(executor=executor)
     save_config(config, run_dir)
     return config
+
+
+def saved_config(run_dir: Path) -> RunConfig:
+    """The config a stored run was saved with; ConfigError when `run_dir` holds no run."""
+    saved_path = run_dir / CONFIG_NAME
+    if not saved_path.is_file():
+        raise ConfigError(f"{run_dir} holds no run to resume (no {CONFIG_NAME})")
+    return load_config(saved_path)
+
+
+@contextmanager
+def started_run(
+    config: RunConfig | None,
+    run_dir: Path,
+    plumbing: Plumbing,
+    *,
+    resume: bool,
+    executor: str | None = None,
+    tasks: tuple[str, ...] = (),
+) -> Iterator[RunConfig]:
+    """Check everything a run needs (before any write), hold the directory's writer lock, and
+    prepare the directory; yields the config to run with. `config` None (or `resume=True`)
+    continues the stored run with its saved config."""
+    if resume or config is None:
+        config, resume = saved_config(run_dir).replace(executor=executor), True
+    check_start(config, run_dir, plumbing, tasks=tasks)
+    with run_dir_lock(run_dir):
+        yield prepare_run_dir(config, run_dir, resume=resume, executor=executor)
 
 
 def _record_execution(saved: RunConfig, run_dir: Path, executor: str | None) -> RunConfig:
@@ -87,19 +115,6 @@ def _record_execution(saved: RunConfig, run_dir: Path, executor: str | None) -> 
     config = saved.replace(executor=executor)
     save_config(config, run_dir)
     return config
-
-
-def open_backend(config: RunConfig, run_dir: Path | None = None) -> Backend:
-    """The configured model with its response cache inside the run directory (the user's shared
-    cache when `run_dir` is None). With a remote executor the driver may never sample, so the
-    model is then opened on first use."""
-    from selftaught.lm import open_model
-    from selftaught.lm.lazy import LazyBackend
-
-    cache: Path | bool = run_dir / LM_CACHE_NAME if run_dir is not None else True
-    if config.executor == "local":
-        return open_model(config.model, cache=cache)
-    return LazyBackend(config.model, lambda: open_model(config.model, cache=cache))
 
 
 @contextmanager
@@ -116,7 +131,7 @@ def loop_context(
     executor: Executor | None = None
     try:
         executor = plumbing.executor or make_executor(config.executor)
-        backend = plumbing.backend or open_backend(config, run_dir)
+        backend = plumbing.backend or open_backend(config, run_dir, plumbing.access)
         logged = StoreLoggingBackend(backend, store, on_samples=progress.lm_samples)
         evaluator = Evaluator(
             store,
@@ -163,9 +178,12 @@ def run_stop(
     from selftaught.tasks import get_task
 
     run_dir = Path(run_dir)
-    config = prepare_run_dir(config, run_dir, resume=resume)
-    task = get_task(config.task)
-    with loop_context(config, run_dir, progress, plumbing) as ctx:
+    plumbing = plumbing or Plumbing()
+    with (
+        started_run(config, run_dir, plumbing, resume=resume) as config,
+        loop_context(config, run_dir, progress, plumbing) as ctx,
+    ):
+        task = get_task(config.task)
         samples, evaluations = expected_work(config, task.utility_budget)
         ctx.progress.expect(samples=samples, evaluations=evaluations)
         policies = ChainPolicies.stop_chain(config.iterations, config.paper_mode)
@@ -200,12 +218,26 @@ def transfer(
     from selftaught.tasks import get_task
 
     run_dir = Path(run_dir)
-    config = prepare_run_dir(RunConfig(), run_dir, resume=True, executor=executor)
+    plumbing = plumbing or Plumbing()
+    config = saved_config(run_dir).replace(executor=executor)
     purpose = "transfer"
     if model is not None and model != config.model:
         config, purpose = config.replace(model=model), f"transfer[{model}]"
-    names = list(tasks or config.transfer_tasks)
-    chosen = [get_task(name) for name in names]
+    check_start(config, run_dir, plumbing, tasks=tuple(tasks or ()))
+    chosen = [get_task(name) for name in (tasks or config.transfer_tasks)]
+    with run_dir_lock(run_dir):
+        prepare_run_dir(config, run_dir, resume=True, executor=executor)
+        return _transfer(config, run_dir, chosen, purpose, progress, plumbing)
+
+
+def _transfer(
+    config: RunConfig,
+    run_dir: Path,
+    chosen: list[Task],
+    purpose: str,
+    progress: ProgressSink | None,
+    plumbing: Plumbing,
+) -> dict[str, Any]:
     with loop_context(config, run_dir, progress, plumbing) as ctx:
         iterations = ctx.store.iterations()
         if not iterations:
@@ -285,14 +317,16 @@ def improve_program(
     task = get_task(task_name)
     improver_source = load_improver(improver)
     plumbing = plumbing or Plumbing()
+    # the model first: scoring the input takes a while, and a wrong model would waste it
+    check_start(config, Path(out_dir) if out_dir is not None else None, plumbing)
     if out_dir is None and plumbing.backend is None:
         # No run directory to keep: use the user's shared response cache instead.
-        plumbing = dataclasses.replace(plumbing, backend=open_backend(config))
+        backend = open_backend(config, None, plumbing.access)
+        plumbing = dataclasses.replace(plumbing, backend=backend)
     with tempfile.TemporaryDirectory(prefix="selftaught-improve-") as tmp:
         run_dir = Path(out_dir) if out_dir is not None else Path(tmp)
-        run_dir.mkdir(parents=True, exist_ok=True)
         counter = _CountingProgress(progress or NullProgress())
-        with loop_context(config, run_dir, counter, plumbing) as ctx:
+        with run_dir_lock(run_dir), loop_context(config, run_dir, counter, plumbing) as ctx:
             before = ctx.evaluator.evaluate(task, source, "test").score
             ctx.store.add_program(source, "solution")
             record = improve_once(ctx, improver_source, task, source, 0, purpose="improve")

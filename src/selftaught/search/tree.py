@@ -142,8 +142,8 @@ class ImproverTree:
                 "sha256": n.sha,
                 "parent": n.parent,
                 "step": n.step,
-                "meta_utility_val": round(n.val, 6),
-                "meta_utility_test": round(n.test, 6),
+                "meta_utility_val": n.val,
+                "meta_utility_test": n.test,
                 "evaluations": n.evaluations,
                 "children": len(self.children(n.sha)),
             }

@@ -25,7 +25,7 @@ from selftaught.errors import ConfigError
 from selftaught.search.chain import improvement_step
 from selftaught.search.grow import ArchiveStrategy, HGMStrategy, StepRecord, Strategy, grow
 from selftaught.search.policies import Node
-from selftaught.search.run import Plumbing, expected_work, loop_context, prepare_run_dir
+from selftaught.search.run import Plumbing, expected_work, loop_context, started_run
 from selftaught.search.tree import ImproverTree, TreeNode
 from selftaught.store.db import IterationRecord, RunStore
 from selftaught.store.summary import SUMMARY_NAME, build_summary
@@ -244,10 +244,13 @@ def _run_tree(
     from selftaught.tasks import get_task
 
     run_dir = Path(run_dir)
-    config = prepare_run_dir(config, run_dir, resume=resume)
-    task = get_task(config.task)
-    strategy = strategy_for(search, config)
-    with loop_context(config, run_dir, progress, plumbing) as ctx:
+    plumbing = plumbing or Plumbing()
+    with (
+        started_run(config, run_dir, plumbing, resume=resume) as config,
+        loop_context(config, run_dir, progress, plumbing) as ctx,
+    ):
+        task = get_task(config.task)
+        strategy = strategy_for(search, config)
         claim_search(ctx.store, search)
         samples, evaluations = expected_work(config, task.utility_budget)
         ctx.progress.expect(samples=samples, evaluations=evaluations)
@@ -295,7 +298,7 @@ def stored_search(run_dir: Path | str) -> str | None:
     run_dir = Path(run_dir)
     if not (run_dir / DB_NAME).is_file():
         return None
-    store = RunStore(run_dir)
+    store = RunStore(run_dir, read_only=True)
     try:
         held = store.get_meta(SEARCH_KEY)
         if held is None and store.iteration(0) is not None:
@@ -325,11 +328,11 @@ def run_search(
     if search == "chain":
         from selftaught.search.run import run_stop
 
-        run_dir = Path(run_dir)
-        prepared = prepare_run_dir(config, run_dir, resume=resume)
-        _with_store(run_dir, lambda store: claim_search(store, "chain"))
-        run_stop(prepared, run_dir, resume=True, progress=progress, plumbing=plumbing)
-        return _with_store(run_dir, write_tree_summary)
+        run_dir, plumbing = Path(run_dir), plumbing or Plumbing()
+        with started_run(config, run_dir, plumbing, resume=resume) as prepared:
+            _with_store(run_dir, lambda store: claim_search(store, "chain"))
+            run_stop(prepared, run_dir, resume=True, progress=progress, plumbing=plumbing)
+            return _with_store(run_dir, write_tree_summary)
     if search == "archive":
         return run_archive(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
     return run_hgm(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)

@@ -70,8 +70,8 @@ def circumvention_stats(store: RunStore) -> dict[str, Any]:
     return {
         "attempts": attempts,
         "improvements": trials,
-        "rate": round(attempts / trials, 6) if trials else 0.0,
-        "wilson_95": [round(lo, 6), round(hi, 6)],
+        "rate": attempts / trials if trials else 0.0,
+        "wilson_95": [lo, hi],
     }
 
 
@@ -101,8 +101,8 @@ def build_summary(store: RunStore) -> dict[str, Any]:
         {
             "t": rec.t,
             "improver_sha256": rec.improver,
-            "meta_utility_val": round(rec.val, 6),
-            "meta_utility_test": round(rec.test, 6),
+            "meta_utility_val": rec.val,
+            "meta_utility_test": rec.test,
             "adopted": rec.adopted,
         }
         for rec in store.iterations()

@@ -1,0 +1,128 @@
+"""`selftaught improve`: a thin layer over `selftaught.search.run.improve_program`.
+
+The improved program is written byte for byte: to stdout, or to `-o FILE`. The summary line goes
+to stderr when the program goes to stdout, so `improve ... > better.py` gives a valid file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from selftaught.cli.errors import ENVIRONMENT_ERROR, fail
+from selftaught.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LmBudgetOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    NoCacheOpt,
+    RecordOpt,
+    ResponsesOpt,
+    SeedOpt,
+    UtilityBudgetOpt,
+    improver_help,
+    model_access,
+)
+from selftaught.cli.output import write_program
+from selftaught.cli.progress import RichProgress
+from selftaught.config import RunConfig, load_config
+from selftaught.writable import check_writable_file
+
+
+def _summary(result: dict[str, Any]) -> str:
+    after = "none" if result["score_after"] is None else f"{result['score_after']:.3f}"
+    return (
+        f"{result['task']} (test split): {result['score_before']:.3f} -> {after}   "
+        f"LM calls {result['lm_calls']}/{result['lm_budget']}, "
+        f"{result['samples']} samples, circumvention attempts {result['circumvention_attempts']}"
+    )
+
+
+def _write_output(path: Path, program: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(program if program.endswith("\n") else program + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def improve_command(
+    file: Annotated[Path, typer.Argument(help="The program to improve.")],
+    task: Annotated[str, typer.Option("--task", help="Task whose utility scores it.")],
+    improver: Annotated[str, typer.Option("--improver", help=improver_help())] = "seed",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write the improved program to this file."),
+    ] = None,
+    model: ModelOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Keep the run store here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    lm_budget: LmBudgetOpt = None,
+    responses: ResponsesOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    utility_budget: UtilityBudgetOpt = None,
+    seed: SeedOpt = None,
+    config_file: ConfigOpt = None,
+    executor: ExecutorOpt = None,
+    base_url: BaseUrlOpt = None,
+    no_cache: NoCacheOpt = False,
+    record: RecordOpt = None,
+) -> None:
+    """Improve one program once with one improver (scores on the held-out test split)."""
+    from selftaught.cli.tasks_cmd import read_source
+    from selftaught.search.run import Plumbing, improve_program
+
+    source = read_source(file)
+    if output is not None:
+        check_writable_file(output, "output file")
+    base = load_config(config_file) if config_file else RunConfig()
+    config = base.replace(
+        model=model,
+        lm_budget=lm_budget,
+        max_responses_per_call=responses,
+        max_tokens=max_tokens,
+        utility_budget=utility_budget,
+        seed=seed,
+        executor=executor,
+    )
+    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    with RichProgress(Console(stderr=True)) as progress:
+        result = improve_program(
+            source,
+            task,
+            improver=improver,
+            config=config,
+            out_dir=out,
+            progress=progress,
+            plumbing=plumbing,
+        )
+    _report(result, output, as_json)
+
+
+def _report(result: dict[str, Any], output: Path | None, as_json: bool) -> None:
+    """The program to stdout or `output`, byte for byte; everything else to stderr."""
+    program = result["program"]
+    if program and output is not None:
+        _write_output(output, program)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        typer.echo(_summary(result), err=True)
+        if program and output is None:
+            write_program(program)
+    if program and output is not None:
+        typer.echo(f"wrote {output}", err=True)
+    if not program:
+        typer.echo(f"no program returned: {result['error']}", err=True)
+        if output is not None:
+            raise fail(f"nothing written to {output}", ENVIRONMENT_ERROR)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `improve` to the root app."""
+    app.command("improve")(improve_command)

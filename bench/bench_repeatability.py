@@ -126,6 +126,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--task", action="append", help="task name or file (default: built-ins)")
     parser.add_argument("--near-limit", action="store_true", help="add near-limit programs")
+    parser.add_argument(
+        "--spin-rate",
+        type=float,
+        help="loop iterations per CPU second for the near-limit programs (default: measured now;"
+        " pass the printed value to score the very same programs in another run)",
+    )
     parser.add_argument("--seeds", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
@@ -134,7 +140,8 @@ def main() -> None:
     if args.seeds:
         programs += [("seed", name, None) for name in tasks]
     if args.near_limit:
-        rate = spin_rate()
+        rate = args.spin_rate or spin_rate()
+        print(f"near-limit programs: --spin-rate {rate:.0f}")
         for name in tasks:
             task = get_task(name)
             if task.time_limit_seconds * task.split_sizes["test"] <= NEAR_LIMIT_MAX_SECONDS:

@@ -113,6 +113,8 @@ def test_replayed_comparison_is_stored_and_resumable(tmp_path: Path) -> None:
         max_tokens=MAX_TOKENS,
         utility_budget=UTILITY_BUDGET,
         batch_window_seconds=0.05,
+        decoding="plain",  # how the recordings were made
+        contract=False,
     )
     plumbing = Plumbing(recorded(), local_channel_factory, stand_in_score)
     result = compare_improvers(

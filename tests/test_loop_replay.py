@@ -32,6 +32,8 @@ meta_max_tokens = 384
 meta_utility_budget = 2
 transfer_tasks = ["maxcut"]
 model = "replay:{path}"
+decoding = "plain"
+contract = false
 """
 
 pytestmark = pytest.mark.skipif(not RECORDING.is_file(), reason="recording missing")

@@ -88,7 +88,7 @@ class VariedBackend(ScriptedBackend):
 
         out = super().generate(requests)
         for i, request in enumerate(requests):
-            if "def meta_utility" in request.messages[-1][1]:
+            if any("def meta_utility" in text for _, text in request.messages):
                 out[i] = [
                     Sample(f"```python\n{SEED}\n# variant {index}\n```\n", 3, 7, 0.01)
                     for index in request.indices

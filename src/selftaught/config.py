@@ -16,6 +16,12 @@ from selftaught.errors import ConfigError, ConfigMismatch
 
 CONFIG_NAME = "config.toml"
 EXECUTORS = ("local", "ray")
+#: How replies are decoded: "code" starts every reply inside a Python code block (an assistant
+#: prefix), "plain" is the paper's free-form sampling, "auto" is "code" for local models and
+#: "plain" for OpenAI-compatible servers (which may not continue a given assistant turn).
+DECODINGS = ("auto", "code", "plain")
+#: The assistant prefix of "code" decoding: the reply begins inside a fenced Python block.
+CODE_PREFIX = "```python\n"
 #: Options that change where and how fast a run goes, never its results: a run may be resumed
 #: with other values.
 EXECUTION_FIELDS = frozenset({"executor"})
@@ -67,6 +73,9 @@ class RunConfig:
     batch_window_seconds: float = 1.0  # how long concurrent runs wait to share a batch
     executor: str = "local"  # where sessions and evaluations run: local | ray (same results)
     transfer_tasks: tuple[str, ...] = DEFAULT_TRANSFER_TASKS
+    decoding: str = "auto"  # auto | code | plain (see DECODINGS); --paper-mode means plain
+    contract: bool = True  # append the runtime contract to the utility text the model sees
+    initial_improver: str = "seed"  # I_0: a shipped improver's name or an improver file's path
 
     def __post_init__(self) -> None:
         for name in ("iterations", "runs", "lm_budget", "meta_lm_budget"):
@@ -81,6 +90,8 @@ class RunConfig:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if self.improver_seconds <= 0 or self.meta_improver_seconds <= 0:
             raise ConfigError("session wall limits must be positive")
+        if self.decoding not in DECODINGS:
+            raise ConfigError(f"unknown decoding {self.decoding!r}; valid: {', '.join(DECODINGS)}")
         if self.executor not in EXECUTORS:
             raise ConfigError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         object.__setattr__(self, "transfer_tasks", tuple(self.transfer_tasks))
@@ -89,6 +100,19 @@ class RunConfig:
     def paper(cls, **overrides: Any) -> RunConfig:
         """The reference budgets: T=6, R=5 runs, LM budget 4 calls, 6 responses, 1024 tokens."""
         return cls(**{**PAPER_BUDGETS, **overrides})
+
+    @property
+    def reply_prefix(self) -> str:
+        """The text every reply starts with: the code prefix, or nothing for plain decoding."""
+        plain = self.paper_mode or self.decoding == "plain"
+        if plain or (self.decoding == "auto" and self.model.startswith("openai:")):
+            return ""
+        return CODE_PREFIX
+
+    @property
+    def shows_contract(self) -> bool:
+        """Whether the model sees the runtime contract (not in paper mode: the paper's prompts)."""
+        return self.contract and not self.paper_mode
 
     def replace(self, **overrides: Any) -> RunConfig:
         """A copy with the given fields changed; None values are ignored (unset CLI flags)."""

@@ -68,6 +68,8 @@ def _budget_lines(cfg: RunConfig, run_dir: Path) -> list[str]:
         f"budgets per self-improvement: LM {cfg.meta_lm_budget} call(s) x "
         f"{cfg.max_responses_per_call} responses x {cfg.meta_max_tokens} tokens; "
         f"meta-utility {cfg.meta_utility_budget} call(s)",
+        f"initial improver: {cfg.initial_improver}   decoding: {cfg.decoding}"
+        f" (reply prefix {cfg.reply_prefix!r})   runtime contract shown: {cfg.shows_contract}",
         "(paper: T=6, R=5, LM 4 calls x 6 responses x 1024 tokens, meta-utility 25 calls;"
         " use --paper-budgets)",
     ]
@@ -124,6 +126,14 @@ def _exit_on_interrupt(run_dir: Path) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _improver_reference(spec: str | None) -> str | None:
+    """An improver file's absolute path (so the stored config works from any directory), or the
+    name as given."""
+    if spec is None or not (spec.endswith(".py") or Path(spec).exists()):
+        return spec
+    return str(Path(spec).resolve())
+
+
 def _show(default: object) -> str:
     return str(default)
 
@@ -166,6 +176,15 @@ def run_command(
     paper_budgets: Annotated[
         bool, typer.Option("--paper-budgets", help="Use the paper's budgets (slow on CPU).")
     ] = False,
+    initial_improver: Annotated[
+        str | None,
+        typer.Option(
+            "--initial-improver",
+            help="The improver to start from (I_0): a shipped name (see `compare --list`) or an"
+            " improver file.",
+            show_default="seed, the paper's",
+        ),
+    ] = None,
     lm_budget: LmBudgetOpt = None,
     responses: ResponsesOpt = None,
     max_tokens: MaxTokensOpt = None,
@@ -213,6 +232,7 @@ def run_command(
         model=model,
         seed=seed,
         paper_mode=paper_mode or None,
+        initial_improver=_improver_reference(initial_improver),
         lm_budget=lm_budget,
         max_responses_per_call=responses,
         max_tokens=max_tokens,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from selftaught.config import RunConfig
 from selftaught.core.evaluate import Evaluator
 from selftaught.core.extract import defines_function
+from selftaught.core.feedback import record_candidate
 from selftaught.core.session import (
     ChannelFactory,
     ImproverSession,
@@ -24,6 +25,7 @@ from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.types import Backend
 from selftaught.store.db import Evaluation, SessionRecord, sha256_text
 from selftaught.store.recorder import SessionStore
+from selftaught.tasks.contract import shown_utility_text
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -102,6 +104,7 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.max_tokens,
         index_offset=downstream_offset(cfg, job.run_index),
+        reply_prefix=cfg.reply_prefix,
     )
     spec = SessionSpec(
         key=job.key,
@@ -109,14 +112,19 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         improver_sha=improver_sha,
         initial_solution=job.initial_solution,
         entry=task.entry,
-        utility_text=task.utility_text,
+        utility_text=shown_utility_text(task, contract=cfg.shows_contract),
         utility_budget=cfg.utility_budget or task.utility_budget,
         seed=cfg.seed * 1000 + job.run_index,
         wall_seconds=cfg.improver_seconds,
     )
 
+    calls = iter(range(1, 1 << 30))
+
     def utility(program: str) -> Evaluation:  # its error text becomes `utility.last_error`
-        return ctx.evaluator.evaluate(task, program, "val")
+        evaluation = ctx.evaluator.evaluate(task, program, "val")
+        sha = sha256_text(program)
+        record_candidate(ctx.store, job.key, next(calls), sha, evaluation.score, evaluation.error)
+        return evaluation
 
     session = ImproverSession(spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory)
     if defines_function(job.improver_source, IMPROVER_ENTRY):

@@ -9,6 +9,7 @@ session is stored under a deterministic key, so a resumed run reuses it instead 
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from selftaught.config import RunConfig
 from selftaught.core.batching import BatchingBackend
 from selftaught.core.evaluate import Evaluator
+from selftaught.core.feedback import runs_digest, same_program
 from selftaught.core.jobs import (
     IMPROVER_ENTRY,
     META_LEVEL_BASE,
@@ -28,7 +30,8 @@ from selftaught.core.jobs import (
 from selftaught.core.progress import NullProgress, ProgressSink
 from selftaught.core.session import ChannelFactory, sandbox_channel_factory
 from selftaught.execute.local import LocalExecutor
-from selftaught.store.db import RunStore, SessionRecord
+from selftaught.store.db import Evaluation, RunStore, SessionRecord
+from selftaught.tasks.contract import shown_utility_text
 
 if TYPE_CHECKING:
     from selftaught.execute.base import Executor
@@ -145,8 +148,38 @@ def meta_utility(ctx: LoopContext, improver_source: str, task: Task) -> MetaScor
     return average_runs(ctx, improver_source, task, task.seed_solution, "meta")
 
 
-def meta_utility_text(task: Task, config: RunConfig) -> str:
-    """What the self-improving improver is shown as its utility's description."""
+#: Strategy families the STOP paper saw improvers adopt (its Figure 4 and Section 5), shown to the
+#: meta level outside paper mode. A menu, not an answer: the model still writes the improver.
+STRATEGY_FAMILIES = (
+    "keep the initial solution among the candidates, so the result is never worse than the input",
+    "score each distinct candidate once (a cache) and spend the saved calls on new candidates",
+    "beam search: improve the best few candidates again, round after round",
+    "a genetic algorithm: ask the model to combine or mutate the best candidates",
+    "simulated annealing or a temperature schedule across language-model calls",
+    "a bandit choosing among several prompts by the scores they earn",
+    "show the model the error of a failed candidate (utility.last_error) and ask for a fix",
+)
+
+
+def meta_guidance(config: RunConfig, feedback: str = "") -> str:
+    """Comment lines for the meta level: the current improver's digest and strategy families."""
+    if config.paper_mode:
+        return ""
+    lines = ["# What the current improver's runs did (the meta-utility's feedback):"]
+    lines += textwrap.wrap(feedback or "not measured yet", 96, initial_indent="#   ",
+                           subsequent_indent="#   ")  # fmt: skip
+    lines.append("# Ways improvers have become better (use the paper's improver API only):")
+    lines += [f"# - {family}" for family in STRATEGY_FAMILIES]
+    return "\n".join(lines) + "\n"
+
+
+def meta_utility_text(task: Task, config: RunConfig, feedback: str = "") -> str:
+    """What the self-improving improver is shown as its utility's description.
+
+    Outside paper mode it also carries `meta_guidance`: the digest of the current improver's runs
+    (`feedback`) and the strategy families.
+    """
+    guidance = meta_guidance(config, feedback)
     return f'''from statistics import mean
 
 from helpers import extract_code
@@ -168,20 +201,43 @@ def meta_utility(improve_str: str):
         scores.append(utility(improved))
     return mean(scores)
 
-
+{guidance}
 # The downstream task's utility:
-{task.utility_text}
+{shown_utility_text(task, contract=config.shows_contract)}
 '''
 
 
-MetaHandler = Callable[[str], float]
+MetaHandler = Callable[[str], Evaluation]
 
 
 def meta_level_utility(ctx: LoopContext, task: Task, parent_sha: str) -> MetaHandler:
-    """The trusted callable behind the meta-level `utility` proxy: û_val of a candidate improver."""
+    """The trusted callable behind the meta-level `utility` proxy: û_val of a candidate improver.
 
-    def utility(candidate: str) -> float:
+    Its feedback (`utility.last_error` in the sandbox) is the digest of the candidate's runs, so
+    an improver that reads it learns what went wrong downstream, as with solution-level errors.
+    """
+
+    parent_source = ctx.store.program(parent_sha) or ""
+
+    def utility(candidate: str) -> Evaluation:
         ctx.store.add_program(candidate, "improver", parent=parent_sha)
-        return meta_utility(ctx, candidate, task).val
+        copy = not ctx.config.paper_mode and same_program(candidate, parent_source)
+        # A reformatted copy is the parent: its stored runs answer, and no new run is spent.
+        score = meta_utility(ctx, parent_source if copy else candidate, task)
+        feedback = runs_digest(ctx.store, score.runs)
+        if copy:
+            feedback = "This is the current improver itself (only formatting differs). " + feedback
+        return Evaluation(score.val, 0.0, feedback, score.margin)
 
     return utility
+
+
+def parent_digest(ctx: LoopContext, improver_source: str, task: Task) -> str:
+    """The digest of an improver's stored meta-utility runs (what the meta level is shown)."""
+    jobs = [
+        SessionJob.make(improver_source, task, task.seed_solution, r, "meta")
+        for r in range(ctx.config.runs)
+    ]
+    records = [r for job in jobs if (r := ctx.store.session(job.key)) is not None]
+    start = ctx.evaluator.evaluate(task, task.seed_solution, "val").score
+    return runs_digest(ctx.store, records, start)

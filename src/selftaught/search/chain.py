@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from selftaught.core.feedback import same_program
 from selftaught.core.meta import (
     IMPROVER_ENTRY,
     LoopContext,
     meta_level_utility,
     meta_utility,
     meta_utility_text,
+    parent_digest,
     stored_val_margin,
 )
 from selftaught.core.session import ImproverSession, SessionSpec
@@ -75,6 +77,7 @@ def improvement_step(
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
+        reply_prefix=cfg.reply_prefix,
     )
     spec = SessionSpec(
         key=f"self-improve/t{t}",
@@ -82,7 +85,7 @@ def improvement_step(
         improver_sha=parent.sha,
         initial_solution=parent_source,
         entry=IMPROVER_ENTRY,
-        utility_text=meta_utility_text(task, cfg),
+        utility_text=meta_utility_text(task, cfg, parent_digest(ctx, parent_source, task)),
         utility_budget=cfg.meta_utility_budget,
         seed=cfg.seed * 1000 + 500 + t,
         wall_seconds=cfg.meta_improver_seconds,
@@ -102,6 +105,16 @@ def improvement_step(
     if outcome.result is None:
         return IterationRecord(t, parent.sha, parent.val, parent.test, False, None, None, None)
     candidate_sha = ctx.store.add_program(outcome.result, "improver", parent=parent.sha)
+    if not cfg.paper_mode and same_program(outcome.result, parent_source):
+        # A copy (formatting and comments aside) is no improvement: not re-scored, not adopted.
+        # (The paper's rule re-scores and adopts it like any other candidate.)
+        ctx.progress.note(f"t={t}: the candidate is the current improver, reformatted")
+        detail = {"note": "same program as its parent (formatting or comments differ)"}
+        ctx.store.add_event("unchanged_candidate", spec.key, detail, key=f"{spec.key}/unchanged",
+                            program=candidate_sha)  # fmt: skip
+        return IterationRecord(
+            t, parent.sha, parent.val, parent.test, False, candidate_sha, None, None
+        )
     score = meta_utility(ctx, outcome.result, task)
     candidate = Node(candidate_sha, score.val, score.test, parent.sha, score.margin)
     adopted = acceptance.accept(parent, candidate)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from selftaught.config import RunConfig
 from selftaught.errors import ConfigError
+from selftaught.improvers.catalog import resolve_improver
 from selftaught.lm.preflight import check_model
 from selftaught.search.plumbing import Plumbing
 from selftaught.writable import check_writable_dir, check_writable_file
@@ -41,6 +42,7 @@ def check_start(
 
     for name in (config.task, *config.transfer_tasks, *tasks):
         get_task(name)
+    resolve_improver(config.initial_improver)  # a wrong name or path fails before any write
     if run_dir is not None:
         check_writable_dir(run_dir, "run directory")
     check_model_access(config, plumbing)

@@ -187,7 +187,7 @@ def run_stop(
         samples, evaluations = expected_work(config, task.utility_budget)
         ctx.progress.expect(samples=samples, evaluations=evaluations)
         policies = ChainPolicies.stop_chain(config.iterations, config.paper_mode)
-        run_chain(ctx, task, load_improver("seed"), policies)
+        run_chain(ctx, task, load_improver(config.initial_improver), policies)
         return write_summary(ctx.store)
 
 

@@ -254,7 +254,7 @@ def _run_tree(
         claim_search(ctx.store, search)
         samples, evaluations = expected_work(config, task.utility_budget)
         ctx.progress.expect(samples=samples, evaluations=evaluations)
-        search_tree(ctx, task, load_improver("seed"), strategy)
+        search_tree(ctx, task, load_improver(config.initial_improver), strategy)
         return write_tree_summary(ctx.store)
 
 

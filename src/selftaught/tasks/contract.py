@@ -1,0 +1,69 @@
+"""The runtime contract: how the hidden scorer runs a candidate, told to the language model.
+
+A task's utility text shows the model a simplified scorer; the model cannot see the sandbox it will
+really run in. Small models fill the gap with guesses (modules the utility imported being in scope,
+sklearn being installed, probabilities being fine), and those guesses cost most candidates. So the
+text the model sees ends with the contract, generated from what the task declares (entry,
+signature, limits, packages), for built-in tasks and task files alike.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from selftaught.tasks.base import Task
+
+#: Packages every candidate can import besides the standard library (see the sandbox launcher).
+BASE_PACKAGES: tuple[str, ...] = ("numpy",)
+#: Named because small models reach for them first; none is importable unless a task declares it.
+OFTEN_ASSUMED = ("scipy", "sklearn", "tensorflow", "torch", "pandas")
+WIDTH = 96
+
+
+def importable(task: Task) -> tuple[str, ...]:
+    """The non-stdlib packages `task`'s candidates can import: the base ones plus its own."""
+    declared = tuple(getattr(task, "packages", ()) or ())
+    return tuple(dict.fromkeys((*BASE_PACKAGES, *declared)))
+
+
+def _size(limit: int) -> str:
+    return f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit / 1024:g} KiB"
+
+
+def runtime_contract(task: Task) -> str:
+    """The contract as Python comments, to follow the task's utility text."""
+    packages = importable(task)
+    missing = [name for name in OFTEN_ASSUMED if name not in packages]
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    rules = [
+        f"Each call runs the program alone, in a fresh sandboxed Python {python} process with no"
+        " network. Nothing from the utility above is in scope: the program must import every"
+        " module it uses itself, at its top.",
+        f"Importable: the Python standard library and {', '.join(packages)}."
+        + (f" Nothing else: {', '.join(missing)} are not installed." if missing else ""),
+        f"It must define, at the top level, exactly: {task.signature}. Keep the name"
+        f" {task.entry!r} and its parameters; do not define the utility.",
+        "Return exactly the declared type and shape, built from plain lists, ints, floats,"
+        " bools and str unless the signature names a numpy type; never probabilities or scores"
+        " where labels or choices are asked for.",
+        f"Limits per call: {task.time_limit_seconds:g} s of CPU time,"
+        f" {_size(task.memory_bytes)} of memory, an answer of at most {_size(task.output_bytes)}."
+        " A timeout, an exception or an answer of the wrong type, length or range scores 0 for"
+        " that instance.",
+    ]
+    lines = ["# How the hidden scorer really runs the program (its runtime contract):"]
+    for rule in rules:
+        lines += textwrap.wrap(
+            rule, WIDTH, initial_indent="# - ", subsequent_indent="#   ", break_on_hyphens=False
+        )
+    return "\n".join(lines) + "\n"
+
+
+def shown_utility_text(task: Task, *, contract: bool = True) -> str:
+    """What the language model is shown as the task's utility: its text, then the contract."""
+    if not contract:
+        return task.utility_text
+    return f"{task.utility_text.rstrip()}\n\n\n{runtime_contract(task)}"

@@ -1,0 +1,72 @@
+"""The runtime contract the model is shown is generated from a task's declarations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from selftaught.config import CODE_PREFIX, RunConfig
+from selftaught.core.meta import meta_utility_text
+from selftaught.errors import ConfigError
+from selftaught.tasks import get_task, load_task_file, task_names
+from selftaught.tasks.contract import runtime_contract, shown_utility_text
+
+TASK_FILE = """
+NAME = "contract_demo"
+DESCRIPTION = "Sort numbers."
+ENTRY = "arrange"
+SIGNATURE = "arrange(numbers: list[int]) -> list[int] (the same numbers, ascending)"
+SEED = "def arrange(numbers):\\n    return list(numbers)\\n"
+UTILITY_TEXT = "import random\\n\\ndef utility(algorithm_str):\\n    return 1.0\\n"
+TIME_LIMIT_SECONDS = 0.25
+MEMORY_MB = 256
+
+
+def make_instance(rng, split, index):
+    return ([rng.randint(0, 9) for _ in range(5)],), {}
+
+
+def score(instance, answer):
+    return float(answer == sorted(instance.args[0]))
+"""
+
+
+def test_a_task_files_contract_states_its_own_declarations(tmp_path: Path) -> None:
+    path = tmp_path / "contract_demo.py"
+    path.write_text(TASK_FILE)
+    text = runtime_contract(load_task_file(path))
+    flat = " ".join(line.lstrip("# ").strip() for line in text.splitlines())
+    assert "arrange(numbers: list[int]) -> list[int] (the same numbers, ascending)" in flat
+    assert "Keep the name 'arrange'" in flat
+    assert "0.25 s of CPU time, 256 MiB of memory" in flat
+    assert "standard library and numpy" in flat and "scipy, sklearn" in flat
+    assert "import every module it uses" in flat
+    assert all(line.startswith("#") and len(line) <= 100 for line in text.splitlines())
+
+
+@pytest.mark.parametrize("name", list(task_names()))
+def test_every_built_in_task_shows_its_contract_after_its_utility(name: str) -> None:
+    task = get_task(name)
+    shown = shown_utility_text(task)
+    assert shown.startswith(task.utility_text.rstrip()) and task.entry in runtime_contract(task)
+    assert shown.endswith(runtime_contract(task))
+    assert shown_utility_text(task, contract=False) == task.utility_text
+    compile(shown, name, "exec")  # still readable Python
+
+
+def test_the_meta_level_sees_the_contract_except_in_paper_mode() -> None:
+    task = get_task("parity_noise")
+    assert runtime_contract(task) in meta_utility_text(task, RunConfig())
+    assert runtime_contract(task) not in meta_utility_text(task, RunConfig(paper_mode=True))
+
+
+def test_decoding_defaults_to_code_for_local_models_and_plain_for_servers_and_the_paper() -> None:
+    assert RunConfig().reply_prefix == CODE_PREFIX == "```python\n"
+    assert RunConfig(model="openai:qwen").reply_prefix == ""
+    assert RunConfig(model="openai:qwen", decoding="code").reply_prefix == CODE_PREFIX
+    assert RunConfig(decoding="plain").reply_prefix == ""
+    paper = RunConfig(paper_mode=True, decoding="code")
+    assert paper.reply_prefix == "" and not paper.shows_contract
+    with pytest.raises(ConfigError, match="unknown decoding 'greedy'"):
+        RunConfig(decoding="greedy")

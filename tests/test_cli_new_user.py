@@ -40,6 +40,8 @@ def fake_improve(*args: Any, **kwargs: Any) -> dict[str, Any]:
         "task": "maxcut",
         "score_before": 0.25,
         "score_after": 0.5,
+        "improved": True,
+        "reason": "val 0.2500 -> 0.5000",
         "program": PROGRAM,
         "status": "ok",
         "error": None,

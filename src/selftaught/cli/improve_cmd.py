@@ -13,7 +13,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from selftaught.cli.errors import ENVIRONMENT_ERROR, fail
 from selftaught.cli.options import (
     BaseUrlOpt,
     ConfigOpt,
@@ -36,12 +35,19 @@ from selftaught.writable import check_writable_file
 
 
 def _summary(result: dict[str, Any]) -> str:
-    after = "none" if result["score_after"] is None else f"{result['score_after']:.3f}"
     return (
-        f"{result['task']} (test split): {result['score_before']:.3f} -> {after}   "
+        f"{result['task']} (test split): {result['score_before']:.3f} -> "
+        f"{result['score_after']:.3f}   "
         f"LM calls {result['lm_calls']}/{result['lm_budget']}, "
         f"{result['samples']} samples, circumvention attempts {result['circumvention_attempts']}"
     )
+
+
+def _verdict(result: dict[str, Any]) -> str:
+    """One plain sentence: improved or not, and why."""
+    if result["improved"]:
+        return f"improved: {result['reason']}"
+    return f"not improved, the program returned is your input unchanged: {result['reason']}"
 
 
 def _write_output(path: Path, program: str) -> None:
@@ -107,20 +113,19 @@ def improve_command(
 def _report(result: dict[str, Any], output: Path | None, as_json: bool) -> None:
     """The program to stdout or `output`, byte for byte; everything else to stderr."""
     program = result["program"]
-    if program and output is not None:
+    if output is not None:
         _write_output(output, program)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
         typer.echo(_summary(result), err=True)
-        if program and output is None:
+        typer.echo(_verdict(result), err=True)
+        if result["error"]:
+            typer.echo(f"improver: {result['error']}", err=True)
+        if output is None:
             write_program(program)
-    if program and output is not None:
+    if output is not None:
         typer.echo(f"wrote {output}", err=True)
-    if not program:
-        typer.echo(f"no program returned: {result['error']}", err=True)
-        if output is not None:
-            raise fail(f"nothing written to {output}", ENVIRONMENT_ERROR)
 
 
 def register(app: typer.Typer) -> None:

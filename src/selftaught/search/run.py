@@ -23,6 +23,7 @@ from selftaught.core.progress import NullProgress, ProgressSink
 from selftaught.errors import ConfigError
 from selftaught.execute.base import Executor, make_executor
 from selftaught.search.chain import ChainPolicies, run_chain
+from selftaught.search.keep import ScoredProgram, keep_better
 from selftaught.search.plumbing import LM_CACHE_NAME, Plumbing, open_backend
 from selftaught.search.preflight import check_start
 from selftaught.store.db import RunStore, holds_work
@@ -304,9 +305,11 @@ def improve_program(
 ) -> dict[str, Any]:
     """Improve one program once with one improver; scores are on the held-out test split.
 
-    The run store goes to `out_dir` (a temporary directory when None, discarded afterwards).
-    When the improver crashes, times out or returns nothing, `program` and `score_after` are
-    None and `error` says why; a returned program is scored even when the session then failed.
+    Never worse: the program handed back is the improver's only when it beats the input on val
+    beyond the scorer's timing margins (`search.keep`); otherwise it is the input itself and
+    `improved` is False, with `reason` saying why. `candidate_val`/`candidate_test` score what
+    the improver returned (None when it returned nothing: it crashed, timed out, or `error` says
+    why). The run store goes to `out_dir` (a temporary directory when None, discarded).
     """
     import tempfile
 
@@ -327,10 +330,11 @@ def improve_program(
         run_dir = Path(out_dir) if out_dir is not None else Path(tmp)
         counter = _CountingProgress(progress or NullProgress())
         with run_dir_lock(run_dir), loop_context(config, run_dir, counter, plumbing) as ctx:
-            before = ctx.evaluator.evaluate(task, source, "test").score
+            original = _scored(ctx, task, source)
             ctx.store.add_program(source, "solution")
             record = improve_once(ctx, improver_source, task, source, 0, purpose="improve")
             program = ctx.store.program(record.result) if record.result else None
+            candidate = _scored(ctx, task, program) if program is not None else None
             kinds = sorted(CIRCUMVENTION_KINDS)
             (attempts,) = ctx.store.query(
                 "SELECT COUNT(*) FROM events WHERE session IN (?, 'static-scan') AND program = ?"
@@ -341,13 +345,19 @@ def improve_program(
     error = record.error
     if program is None and not error:
         error = f"the improver returned no program (status: {record.status})"
+    kept = keep_better(original, candidate)
     return {
         "task": task.name,
         "split": "test",
-        "score_before": before,
-        # no program, no score: a 0.0 here would read as a program that scores nothing
-        "score_after": record.test if program is not None else None,
-        "program": program,
+        "improved": kept.improved,
+        "reason": kept.reason,
+        "score_before": original.test,
+        "score_after": kept.program.test,
+        "val_before": original.val,
+        "val_after": kept.program.val,
+        "candidate_val": candidate.val if candidate is not None else None,
+        "candidate_test": candidate.test if candidate is not None else None,
+        "program": kept.program.source,
         "status": record.status,
         "error": error,
         "lm_calls": record.lm_calls,
@@ -355,6 +365,13 @@ def improve_program(
         "samples": counter.samples,
         "circumvention_attempts": int(attempts),
     }
+
+
+def _scored(ctx: LoopContext, task: Task, source: str) -> ScoredProgram:
+    """Both splits of one program, through the run's evaluator (stored scores are reused)."""
+    val = ctx.evaluator.evaluate(task, source, "val")
+    test = ctx.evaluator.evaluate(task, source, "test")
+    return ScoredProgram(source, val.score, val.margin, test.score)
 
 
 class _CountingProgress:

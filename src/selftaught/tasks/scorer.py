@@ -113,10 +113,15 @@ def _run_instances(
 
     def rerun(indices: list[int]) -> list[CallResult]:
         return run_function_many(
-            program, entry, [args_list[i] for i in indices], limits, workers=workers
+            program,
+            entry,
+            [args_list[i] for i in indices],
+            limits,
+            workers=workers,
+            packages=task.packages,
         )
 
-    calls = run_function_many(program, entry, args_list, limits, workers=workers)
+    calls = rerun(list(range(len(args_list))))
     # A crash is the one outcome that may be the sandbox's fault rather than the program's:
     # give those instances one more try before scoring them 0.
     crashed = [i for i, call in enumerate(calls) if call.status == "crashed"]

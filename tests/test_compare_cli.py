@@ -114,7 +114,7 @@ def test_replayed_comparison_is_stored_and_resumable(tmp_path: Path) -> None:
         utility_budget=UTILITY_BUDGET,
         batch_window_seconds=0.05,
         decoding="plain",  # how the recordings were made
-        contract=False,
+        guidance=False,
     )
     plumbing = Plumbing(recorded(), local_channel_factory, stand_in_score)
     result = compare_improvers(

@@ -33,7 +33,7 @@ meta_utility_budget = 2
 transfer_tasks = ["maxcut"]
 model = "replay:{path}"
 decoding = "plain"
-contract = false
+guidance = false
 """
 
 pytestmark = pytest.mark.skipif(not RECORDING.is_file(), reason="recording missing")

@@ -35,7 +35,7 @@ CONFIG = RunConfig(
     meta_utility_budget=1,
     batch_window_seconds=0.2,
     decoding="plain",  # recorded before the code prefix and the runtime contract existed
-    contract=False,
+    guidance=False,
 )
 
 

@@ -67,6 +67,6 @@ def test_decoding_defaults_to_code_for_local_models_and_plain_for_servers_and_th
     assert RunConfig(model="openai:qwen", decoding="code").reply_prefix == CODE_PREFIX
     assert RunConfig(decoding="plain").reply_prefix == ""
     paper = RunConfig(paper_mode=True, decoding="code")
-    assert paper.reply_prefix == "" and not paper.shows_contract
+    assert paper.reply_prefix == "" and not paper.shows_guidance
     with pytest.raises(ConfigError, match="unknown decoding 'greedy'"):
         RunConfig(decoding="greedy")

@@ -74,7 +74,7 @@ class RunConfig:
     executor: str = "local"  # where sessions and evaluations run: local | ray (same results)
     transfer_tasks: tuple[str, ...] = DEFAULT_TRANSFER_TASKS
     decoding: str = "auto"  # auto | code | plain (see DECODINGS); --paper-mode means plain
-    contract: bool = True  # append the runtime contract to the utility text the model sees
+    guidance: bool = True  # the runtime contract in utility texts; feedback for the meta level
     initial_improver: str = "seed"  # I_0: a shipped improver's name or an improver file's path
 
     def __post_init__(self) -> None:
@@ -110,9 +110,11 @@ class RunConfig:
         return CODE_PREFIX
 
     @property
-    def shows_contract(self) -> bool:
-        """Whether the model sees the runtime contract (not in paper mode: the paper's prompts)."""
-        return self.contract and not self.paper_mode
+    def shows_guidance(self) -> bool:
+        """Whether prompts carry selftaught's guidance: the runtime contract after each utility
+        text, and for the meta level the digest of the current improver's runs and the strategy
+        families. Never in paper mode, which keeps the paper's prompts."""
+        return self.guidance and not self.paper_mode
 
     def replace(self, **overrides: Any) -> RunConfig:
         """A copy with the given fields changed; None values are ignored (unset CLI flags)."""

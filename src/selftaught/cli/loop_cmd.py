@@ -69,7 +69,7 @@ def _budget_lines(cfg: RunConfig, run_dir: Path) -> list[str]:
         f"{cfg.max_responses_per_call} responses x {cfg.meta_max_tokens} tokens; "
         f"meta-utility {cfg.meta_utility_budget} call(s)",
         f"initial improver: {cfg.initial_improver}   decoding: {cfg.decoding}"
-        f" (reply prefix {cfg.reply_prefix!r})   runtime contract shown: {cfg.shows_contract}",
+        f" (reply prefix {cfg.reply_prefix!r})   guidance: {cfg.shows_guidance}",
         "(paper: T=6, R=5, LM 4 calls x 6 responses x 1024 tokens, meta-utility 25 calls;"
         " use --paper-budgets)",
     ]

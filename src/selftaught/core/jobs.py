@@ -25,7 +25,7 @@ from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.types import Backend
 from selftaught.store.db import Evaluation, SessionRecord, sha256_text
 from selftaught.store.recorder import SessionStore
-from selftaught.tasks.contract import shown_utility_text
+from selftaught.tasks.contract import code_reply_prefix, shown_utility_text
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -104,7 +104,7 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.max_tokens,
         index_offset=downstream_offset(cfg, job.run_index),
-        reply_prefix=cfg.reply_prefix,
+        reply_prefix=code_reply_prefix(cfg.reply_prefix, task.packages),
     )
     spec = SessionSpec(
         key=job.key,
@@ -112,7 +112,7 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         improver_sha=improver_sha,
         initial_solution=job.initial_solution,
         entry=task.entry,
-        utility_text=shown_utility_text(task, contract=cfg.shows_contract),
+        utility_text=shown_utility_text(task, contract=cfg.shows_guidance),
         utility_budget=cfg.utility_budget or task.utility_budget,
         seed=cfg.seed * 1000 + job.run_index,
         wall_seconds=cfg.improver_seconds,

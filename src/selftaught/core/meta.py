@@ -163,7 +163,7 @@ STRATEGY_FAMILIES = (
 
 def meta_guidance(config: RunConfig, feedback: str = "") -> str:
     """Comment lines for the meta level: the current improver's digest and strategy families."""
-    if config.paper_mode:
+    if not config.shows_guidance:
         return ""
     lines = ["# What the current improver's runs did (the meta-utility's feedback):"]
     lines += textwrap.wrap(feedback or "not measured yet", 96, initial_indent="#   ",
@@ -203,7 +203,7 @@ def meta_utility(improve_str: str):
 
 {guidance}
 # The downstream task's utility:
-{shown_utility_text(task, contract=config.shows_contract)}
+{shown_utility_text(task, contract=config.shows_guidance)}
 '''
 
 

@@ -34,6 +34,7 @@ from selftaught.search.policies import (
 )
 from selftaught.store.db import IterationRecord
 from selftaught.store.summary import write_summary
+from selftaught.tasks.contract import code_reply_prefix
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -77,7 +78,7 @@ def improvement_step(
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
-        reply_prefix=cfg.reply_prefix,
+        reply_prefix=code_reply_prefix(cfg.reply_prefix, ()),  # improvers: the base sandbox
     )
     spec = SessionSpec(
         key=f"self-improve/t{t}",

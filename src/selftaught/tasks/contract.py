@@ -13,20 +13,19 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING
 
+from selftaught.sandbox import importable_packages
+
 if TYPE_CHECKING:
     from selftaught.tasks.base import Task
 
-#: Packages every candidate can import besides the standard library (see the sandbox launcher).
-BASE_PACKAGES: tuple[str, ...] = ("numpy",)
 #: Named because small models reach for them first; none is importable unless a task declares it.
 OFTEN_ASSUMED = ("scipy", "sklearn", "tensorflow", "torch", "pandas")
 WIDTH = 96
 
 
 def importable(task: Task) -> tuple[str, ...]:
-    """The non-stdlib packages `task`'s candidates can import: the base ones plus its own."""
-    declared = tuple(getattr(task, "packages", ()) or ())
-    return tuple(dict.fromkeys((*BASE_PACKAGES, *declared)))
+    """The non-stdlib packages `task`'s candidates can import: the sandbox's plus its own."""
+    return importable_packages(task.packages)
 
 
 def _size(limit: int) -> str:
@@ -60,6 +59,18 @@ def runtime_contract(task: Task) -> str:
             rule, WIDTH, initial_indent="# - ", subsequent_indent="#   ", break_on_hyphens=False
         )
     return "\n".join(lines) + "\n"
+
+
+def code_reply_prefix(fence: str, packages: tuple[str, ...]) -> str:
+    """The start of a reply in code decoding: the fence, then the contract's key rule as the
+    program's first line, where a small model attends most (the text nearest to what it writes).
+
+    `fence` is the configured prefix (`RunConfig.reply_prefix`); empty means plain decoding.
+    """
+    if not fence:
+        return ""
+    available = ", ".join(("the standard library", *importable_packages(packages)))
+    return f"{fence}# Runs alone: import every module used. Installed: {available}, nothing else.\n"
 
 
 def shown_utility_text(task: Task, *, contract: bool = True) -> str:

@@ -9,7 +9,7 @@ from selftaught.core.extract import (
     defines_function,
     extract_code,
     extract_one,
-    salvage,
+    salvage_cut_off,
 )
 
 SEED = resources.files("selftaught.improvers").joinpath("seed.py").read_text()
@@ -75,5 +75,16 @@ def test_a_reply_cut_off_mid_statement_keeps_its_complete_definitions() -> None:
 def test_a_cut_off_entry_function_is_not_salvaged_into_a_wrong_one() -> None:
     text = "```python\ndef algorithm(xs):\n    total = 0\n    for x in xs:\n        total += (x"
     # the only head that parses holds no function at all: nothing to salvage
-    assert salvage(text.split("\n", 1)[1], "algorithm") is None
+    assert salvage_cut_off(text.split("\n", 1)[1], "algorithm") is None
     assert "def algorithm" in extract_one(text, "algorithm")
+
+
+def test_the_sandbox_helpers_module_extracts_cut_off_replies_too() -> None:
+    """`helpers` is this file and the improver kit in one namespace: no name may shadow another."""
+    from selftaught.core.session import helpers_source
+
+    namespace: dict[str, object] = {"__name__": "helpers"}
+    exec(compile(helpers_source(), "helpers", "exec"), namespace)
+    extract = namespace["extract_code"]
+    assert extract(CUT_OFF, "algorithm") == extract_one(CUT_OFF, "algorithm")  # type: ignore[operator]
+    assert extract([CUT_OFF]) == [extract_one(CUT_OFF)]  # type: ignore[operator]

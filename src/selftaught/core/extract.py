@@ -6,9 +6,9 @@ Stdlib only: the improver harness ships this file into the sandbox, where it bac
 The naive rule (take the largest fenced block) breaks as soon as the code itself contains a
 fence, as an improver's prompt does. We therefore consider every pair of an opening fence and a
 later closing fence (plus a final block left open by a truncated response), and pick, in order of
-preference: the longest block that parses and defines the expected function; the longest head of a
-block cut off by the token limit that does (`salvage`); the longest block that parses; the longest
-salvaged head that defines some function; the longest block.
+preference: the longest block that parses and defines the expected function; the longest head
+of a block cut off by the token limit that does (`salvage_cut_off`); the longest block that
+parses; the longest salvaged head that defines some function; the longest block.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def defines_function(source: str, name: str) -> bool:
     )
 
 
-def salvage(block: str, entry: str | None = None) -> str | None:
+def salvage_cut_off(block: str, entry: str | None = None) -> str | None:
     """The longest head of a cut-off block that parses (and defines `entry`, when given).
 
     A reply cut off by the token limit usually ends in a half-written statement after complete
@@ -105,14 +105,14 @@ def extract_one(text: str, entry: str | None = None) -> str:
             if defines_function(block, entry):
                 return block
         for block in blocks:
-            rescued = salvage(block, entry)
+            rescued = salvage_cut_off(block, entry)
             if rescued is not None:
                 return rescued
     for block in blocks:
         if parses(block):
             return block
     for block in blocks:
-        rescued = salvage(block)
+        rescued = salvage_cut_off(block)
         if rescued is not None:
             return rescued
     return blocks[0] if blocks else ""

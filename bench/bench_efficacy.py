@@ -235,6 +235,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-tokens", type=int, help="tokens per response")
     parser.add_argument("--utility-budget", type=int, default=0, help="0: the task's own")
     parser.add_argument("--improver-seconds", type=float, default=900.0)
+    parser.add_argument(
+        "--decoding", default="auto", help="auto | code | plain (for ablations; see RunConfig)"
+    )
+    parser.add_argument(
+        "--no-guidance", action="store_true", help="no runtime contract or meta feedback (ablation)"
+    )
     parser.add_argument("--out", help="run stores (default: runs/bench-efficacy-PROFILE)")
     parser.add_argument("--json", help="result file (default: OUT/efficacy.json)")
     args = parser.parse_args(argv)
@@ -262,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         max_tokens=args.max_tokens,
         utility_budget=args.utility_budget,
         improver_seconds=args.improver_seconds,
+        decoding=args.decoding,
+        guidance=not args.no_guidance,
     )
     for task in args.tasks:  # every task and improver is checked before any work starts
         get_task(task)

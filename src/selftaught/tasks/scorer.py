@@ -104,8 +104,8 @@ def _evaluate(
 def _run_instances(
     task: Task, program: str, instances: tuple[Instance, ...], workers: int | None
 ) -> list[CallResult]:
-    """One judged call per instance: crashes get one more try, calls just over the limit up to
-    `timing.MAX_ATTEMPTS` runs in all (the least CPU time decides)."""
+    """One judged call per instance: crashes get one more try, calls near or just over the limit
+    up to `timing.MAX_ATTEMPTS` runs in all (the least CPU time decides)."""
     from selftaught.sandbox import run_function_many
 
     limits, limit, entry = task_limits(task), task.time_limit_seconds, task.sandbox_entry
@@ -138,8 +138,8 @@ def _run_instances(
 
 
 def _worth_rerun(attempts: list[CallResult], limit: float) -> bool:
-    """Still undecided: every run so far finished over the limit, and none was stopped."""
-    return all(timing.over_by_a_little(call, limit) for call in attempts)
+    """Still undecided: every run so far finished near or just over the limit."""
+    return all(timing.undecided(call, limit) for call in attempts)
 
 
 def _judge(task: Task, instance: Instance, call: CallResult) -> Assessment:

@@ -1,12 +1,14 @@
 """Time verdicts that do not flip: when an instance counts as within its task's time limit.
 
 A task's limit is CPU time. Measured CPU time is the program's own cost plus whatever the machine
-added (cache and memory-bandwidth interference, page faults, a busy neighbour), never less: each
-measurement is an upper bound of the cost. So a call that finished within the limit is within it,
-and a call that went over by a little is run again, and its least measured time decides. The
-sandbox lets a call run on to `RERUN_BAND` past the limit, so that "over by a little" is known
-rather than guessed; a call stopped there is over the limit on every machine the scorer would be
-run on and is not repeated.
+added (cache and memory-bandwidth interference, page faults, a busy neighbour): each measurement is
+close to an upper bound of the cost, and the least of several is the best estimate. So a call
+that finished clearly within the limit (below `1 - NEAR_BAND` of it) is within it, and a call that
+finished near it or over it by a little is run again, up to `MAX_ATTEMPTS` runs, and its least
+measured time decides (with that run's answer). The sandbox lets a call run on to `RERUN_BAND`
+past the limit, so that "over by a little" is known rather than guessed; a call stopped there is
+over the limit on any machine and is not repeated. A program whose true cost lies within the
+measurement noise of the limit can still be judged either way; `near_limit` says so.
 
 The instances whose deciding time lies within `NEAR_BAND` of the limit are counted: if their
 verdicts flipped, the score could move by at most that many instances' worth (`ScoreResult.margin`).
@@ -36,9 +38,11 @@ def sandbox_cpu_seconds(limit: float) -> float:
     return limit * (1.0 + RERUN_BAND)
 
 
-def over_by_a_little(call: CallResult, limit: float) -> bool:
-    """Whether `call` finished over the limit but before the sandbox stopped it (worth a rerun)."""
-    return call.status == "ok" and limit < call.cpu_seconds < sandbox_cpu_seconds(limit)
+def undecided(call: CallResult, limit: float) -> bool:
+    """Whether `call`'s verdict could go either way: it finished within NEAR_BAND below the
+    limit or over it by a little. Such a call is run again; the least CPU time decides."""
+    low = (1.0 - NEAR_BAND) * limit
+    return call.status == "ok" and low <= call.cpu_seconds < sandbox_cpu_seconds(limit)
 
 
 def deciding(attempts: Sequence[CallResult]) -> CallResult:

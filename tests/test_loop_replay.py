@@ -32,8 +32,6 @@ meta_max_tokens = 384
 meta_utility_budget = 2
 transfer_tasks = ["maxcut"]
 model = "replay:{path}"
-decoding = "plain"
-guidance = false
 """
 
 pytestmark = pytest.mark.skipif(not RECORDING.is_file(), reason="recording missing")
@@ -64,10 +62,12 @@ def test_two_iteration_run(finished_run: Path) -> None:
     # Gated mode: the adopted improver's validation meta-utility never decreases.
     vals = [it["meta_utility_val"] for it in summary["iterations"]]
     assert vals == sorted(vals)
-    # In this recording the 0.5B model's seed-improver runs wrote broken code (score 0), and the
-    # t=1 candidate improver produced working parity code (a real, non-zero score) and was adopted.
-    assert summary["iterations"][1]["adopted"] and vals[1] > 0.3
-    assert summary["circumvention"]["improvements"] >= 2
+    # In this recording (code decoding) the 0.5B model's seed-improver runs wrote one valid
+    # program of four, and each self-improvement step's candidate improvers (4 in all) were cut
+    # off or did not parse: no candidate was adopted, and the gate kept the seed improver.
+    assert not summary["iterations"][1]["adopted"] and not summary["iterations"][2]["adopted"]
+    assert vals == [vals[0]] * 3 and 0.0 < vals[0] < 0.5
+    assert summary["circumvention"]["improvements"] == 4
     lm = summary["lm"]
     assert lm["calls"] >= 4 and lm["samples"] >= 2 * lm["calls"] - 2
     assert lm["completion_tokens"] > 0
@@ -154,7 +154,7 @@ def test_improve_json(config_file: Path, tmp_path: Path) -> None:
     # Never worse: in this recording the 0.5B model's replies score 0 on val, below the seed,
     # so improve hands back the seed itself and says it did not improve it.
     assert data["improved"] is False and data["program"] == program.read_text()
-    assert data["candidate_val"] < data["val_before"] == data["val_after"]
+    assert data["candidate_val"] <= data["val_before"] == data["val_after"]
     assert data["score_after"] == data["score_before"] > 0
 
 

@@ -307,10 +307,12 @@ def test_solutions_grouped_deduplicated_and_capped(
     assert 'class="program solution"' not in html and "1 lower-scoring programs" in html
 
 
-LOOP_RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "loop_run.jsonl"
+# Recorded with plain decoding, where replies state an idea before their code (code decoding
+# starts every reply inside the code block, so it has no such prose).
+PROSE_RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "improvers_beam.jsonl"
 
 
-@pytest.mark.skipif(not LOOP_RECORDING.is_file(), reason="loop recording missing")
+@pytest.mark.skipif(not PROSE_RECORDING.is_file(), reason="recording missing")
 def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
     """The prose before the code of a REAL recorded response is the improver's stated idea."""
     import json
@@ -318,7 +320,7 @@ def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
     from selftaught.core.extract import extract_one
     from selftaught.report.queries import stated_idea
 
-    records = [json.loads(line) for line in LOOP_RECORDING.read_text().splitlines()]
+    records = [json.loads(line) for line in PROSE_RECORDING.read_text().splitlines()]
     record = next(r for r in records if "```" in r["text"] and len(r["text"].split("```")[0]) > 40)
     code = extract_one(record["text"])
     prose = " ".join(record["text"].split("```")[0].split())

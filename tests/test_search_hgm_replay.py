@@ -34,8 +34,6 @@ CONFIG = RunConfig(
     utility_budget=3,
     meta_utility_budget=1,
     batch_window_seconds=0.2,
-    decoding="plain",  # recorded before the code prefix and the runtime contract existed
-    guidance=False,
 )
 
 

@@ -10,7 +10,7 @@ from selftaught.config import CODE_PREFIX, RunConfig
 from selftaught.core.meta import meta_utility_text
 from selftaught.errors import ConfigError
 from selftaught.tasks import get_task, load_task_file, task_names
-from selftaught.tasks.contract import runtime_contract, shown_utility_text
+from selftaught.tasks.contract import code_reply_prefix, runtime_contract, shown_utility_text
 
 TASK_FILE = """
 NAME = "contract_demo"
@@ -70,3 +70,12 @@ def test_decoding_defaults_to_code_for_local_models_and_plain_for_servers_and_th
     assert paper.reply_prefix == "" and not paper.shows_guidance
     with pytest.raises(ConfigError, match="unknown decoding 'greedy'"):
         RunConfig(decoding="greedy")
+
+
+def test_code_decoding_starts_inside_the_entry_function_after_the_rule_and_imports() -> None:
+    prefix = code_reply_prefix(CODE_PREFIX, ("yaml",), "arrange")
+    assert prefix.startswith("```python\n# Runs alone: import every module used.")
+    assert "Installed: the standard library, numpy, yaml, nothing else." in prefix
+    assert "import numpy as np\n" in prefix and prefix.endswith("\n\n\ndef arrange(")
+    assert code_reply_prefix("", ("yaml",), "arrange") == ""  # plain decoding: no prefix
+    compile(prefix.removeprefix(CODE_PREFIX) + "x):\n    return x\n", "reply", "exec")

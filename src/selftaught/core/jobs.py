@@ -104,7 +104,7 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.max_tokens,
         index_offset=downstream_offset(cfg, job.run_index),
-        reply_prefix=code_reply_prefix(cfg.reply_prefix, task.packages),
+        reply_prefix=code_reply_prefix(cfg.reply_prefix, task.packages, task.entry),
     )
     spec = SessionSpec(
         key=job.key,

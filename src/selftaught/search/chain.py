@@ -34,7 +34,10 @@ from selftaught.search.policies import (
 )
 from selftaught.store.db import IterationRecord
 from selftaught.store.summary import write_summary
-from selftaught.tasks.contract import code_reply_prefix
+from selftaught.tasks.contract import PREIMPORTED, code_reply_prefix
+
+#: What an improver reply starts with, after the rule: the modules, and the paper's extractor.
+IMPROVER_IMPORTS = f"{PREIMPORTED}\nfrom helpers import extract_code\n"
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -78,7 +81,8 @@ def improvement_step(
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
-        reply_prefix=code_reply_prefix(cfg.reply_prefix, ()),  # improvers: the base sandbox
+        # improvers run in the base sandbox, with no task packages
+        reply_prefix=code_reply_prefix(cfg.reply_prefix, (), IMPROVER_ENTRY, IMPROVER_IMPORTS),
     )
     spec = SessionSpec(
         key=f"self-improve/t{t}",

@@ -61,16 +61,26 @@ def runtime_contract(task: Task) -> str:
     return "\n".join(lines) + "\n"
 
 
-def code_reply_prefix(fence: str, packages: tuple[str, ...]) -> str:
-    """The start of a reply in code decoding: the fence, then the contract's key rule as the
-    program's first line, where a small model attends most (the text nearest to what it writes).
+#: Modules a reply starts with in code decoding: always importable, and the ones small models most
+#: often use without importing them.
+PREIMPORTED = "import math\nimport random\n\nimport numpy as np\n"
+
+
+def code_reply_prefix(
+    fence: str, packages: tuple[str, ...], entry: str, imports: str = PREIMPORTED
+) -> str:
+    """The start of a reply in code decoding: the fence; the contract's key rule as the program's
+    first line, where a small model attends most (nearest to what it writes); the modules small
+    models use without importing them; and the head of the function the program must define, so
+    the reply is that function (not a renamed one, not the utility, not another program).
 
     `fence` is the configured prefix (`RunConfig.reply_prefix`); empty means plain decoding.
     """
     if not fence:
         return ""
     available = ", ".join(("the standard library", *importable_packages(packages)))
-    return f"{fence}# Runs alone: import every module used. Installed: {available}, nothing else.\n"
+    rule = f"# Runs alone: import every module used. Installed: {available}, nothing else.\n"
+    return f"{fence}{rule}{imports}\n\ndef {entry}("
 
 
 def shown_utility_text(task: Task, *, contract: bool = True) -> str:

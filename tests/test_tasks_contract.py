@@ -10,7 +10,12 @@ from selftaught.config import CODE_PREFIX, RunConfig
 from selftaught.core.meta import meta_utility_text
 from selftaught.errors import ConfigError
 from selftaught.tasks import get_task, load_task_file, task_names
-from selftaught.tasks.contract import code_reply_prefix, runtime_contract, shown_utility_text
+from selftaught.tasks.contract import (
+    code_reply_prefix,
+    function_head,
+    runtime_contract,
+    shown_utility_text,
+)
 
 TASK_FILE = """
 NAME = "contract_demo"
@@ -73,9 +78,16 @@ def test_decoding_defaults_to_code_for_local_models_and_plain_for_servers_and_th
 
 
 def test_code_decoding_starts_inside_the_entry_function_after_the_rule_and_imports() -> None:
-    prefix = code_reply_prefix(CODE_PREFIX, ("yaml",), "arrange")
+    head = function_head(
+        "arrange(numbers: list[int], key: dict[str, int] = None) -> int", "arrange"
+    )
+    assert head == "def arrange(numbers, key):\n"
+    assert function_head("arrange -> a sorted list", "arrange") == "def arrange("
+    prefix = code_reply_prefix(CODE_PREFIX, ("yaml",), head)
     assert prefix.startswith("```python\n# Runs alone: import every module used.")
     assert "Installed: the standard library, numpy, yaml, nothing else." in prefix
-    assert "import numpy as np\n" in prefix and prefix.endswith("\n\n\ndef arrange(")
-    assert code_reply_prefix("", ("yaml",), "arrange") == ""  # plain decoding: no prefix
-    compile(prefix.removeprefix(CODE_PREFIX) + "x):\n    return x\n", "reply", "exec")
+    assert "import numpy as np\n" in prefix and prefix.endswith(
+        "\n\n\ndef arrange(numbers, key):\n"
+    )
+    assert code_reply_prefix("", ("yaml",), head) == ""  # plain decoding: no prefix
+    compile(prefix.removeprefix(CODE_PREFIX) + "    return numbers\n", "reply", "exec")

@@ -25,7 +25,7 @@ from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.types import Backend
 from selftaught.store.db import Evaluation, SessionRecord, sha256_text
 from selftaught.store.recorder import SessionStore
-from selftaught.tasks.contract import code_reply_prefix, shown_utility_text
+from selftaught.tasks.contract import code_reply_prefix, function_head, shown_utility_text
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -104,7 +104,9 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.max_tokens,
         index_offset=downstream_offset(cfg, job.run_index),
-        reply_prefix=code_reply_prefix(cfg.reply_prefix, task.packages, task.entry),
+        reply_prefix=code_reply_prefix(
+            cfg.reply_prefix, task.packages, function_head(task.signature, task.entry)
+        ),
     )
     spec = SessionSpec(
         key=job.key,

@@ -38,6 +38,7 @@ from selftaught.tasks.contract import PREIMPORTED, code_reply_prefix
 
 #: What an improver reply starts with, after the rule: the modules, and the paper's extractor.
 IMPROVER_IMPORTS = f"{PREIMPORTED}\nfrom helpers import extract_code\n"
+IMPROVER_HEAD = f"def {IMPROVER_ENTRY}(initial_solution, utility, language_model):\n"
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -82,7 +83,7 @@ def improvement_step(
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
         # improvers run in the base sandbox, with no task packages
-        reply_prefix=code_reply_prefix(cfg.reply_prefix, (), IMPROVER_ENTRY, IMPROVER_IMPORTS),
+        reply_prefix=code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS),
     )
     spec = SessionSpec(
         key=f"self-improve/t{t}",

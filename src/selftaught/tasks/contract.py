@@ -66,13 +66,41 @@ def runtime_contract(task: Task) -> str:
 PREIMPORTED = "import math\nimport random\n\nimport numpy as np\n"
 
 
+def parameter_names(signature: str, entry: str) -> list[str] | None:
+    """The parameter names in a declared signature such as "f(a, b: dict[str, int]) -> int"
+    (annotations and defaults dropped); None when the signature does not spell them out."""
+    start = signature.find(f"{entry}(")
+    if start < 0:
+        return None
+    depth, params, current = 0, [], ""
+    for char in signature[start + len(entry) + 1 :]:
+        if char == ")" and depth == 0:
+            params.append(current)
+            names = [p.split(":")[0].split("=")[0].strip() for p in params if p.strip()]
+            return names if all(n.lstrip("*").isidentifier() for n in names) else None
+        if char == "," and depth == 0:
+            params.append(current)
+            current = ""
+            continue
+        depth += (char in "([{") - (char in ")]}")
+        current += char
+    return None
+
+
+def function_head(signature: str, entry: str) -> str:
+    """`def entry(params):` from a declared signature, or `def entry(` when it names none."""
+    names = parameter_names(signature, entry)
+    return f"def {entry}(" if names is None else f"def {entry}({', '.join(names)}):\n"
+
+
 def code_reply_prefix(
-    fence: str, packages: tuple[str, ...], entry: str, imports: str = PREIMPORTED
+    fence: str, packages: tuple[str, ...], head: str, imports: str = PREIMPORTED
 ) -> str:
     """The start of a reply in code decoding: the fence; the contract's key rule as the program's
     first line, where a small model attends most (nearest to what it writes); the modules small
     models use without importing them; and the head of the function the program must define, so
-    the reply is that function (not a renamed one, not the utility, not another program).
+    the reply is that function (not a renamed one, not the utility, not another program), with
+    the declared parameters (`function_head`).
 
     `fence` is the configured prefix (`RunConfig.reply_prefix`); empty means plain decoding.
     """
@@ -80,7 +108,7 @@ def code_reply_prefix(
         return ""
     available = ", ".join(("the standard library", *importable_packages(packages)))
     rule = f"# Runs alone: import every module used. Installed: {available}, nothing else.\n"
-    return f"{fence}{rule}{imports}\n\ndef {entry}("
+    return f"{fence}{rule}{imports}\n\n{head}"
 
 
 def shown_utility_text(task: Task, *, contract: bool = True) -> str:

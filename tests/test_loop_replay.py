@@ -62,14 +62,18 @@ def test_two_iteration_run(finished_run: Path) -> None:
     # Gated mode: the adopted improver's validation meta-utility never decreases.
     vals = [it["meta_utility_val"] for it in summary["iterations"]]
     assert vals == sorted(vals)
-    # In this recording (code decoding) the 0.5B model's seed-improver runs wrote one valid
-    # program of four, and each self-improvement step's candidate improvers (4 in all) were cut
-    # off or did not parse: no candidate was adopted, and the gate kept the seed improver.
-    assert not summary["iterations"][1]["adopted"] and not summary["iterations"][2]["adopted"]
-    assert vals == [vals[0]] * 3 and 0.0 < vals[0] < 0.5
-    assert summary["circumvention"]["improvements"] == 4
+    # In this recording (code decoding, 0.5B) every downstream candidate was valid and scored as
+    # the seed program does; the t=1 candidate improver tied its parent on val and was adopted
+    # (ties adopt); the t=2 candidate was its parent reformatted, so it was neither re-scored
+    # nor adopted.
+    assert summary["iterations"][1]["adopted"] and not summary["iterations"][2]["adopted"]
+    db = sqlite3.connect(finished_run / "run.sqlite")
+    kinds = dict(db.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
+    assert kinds["unchanged_candidate"] == 1 and kinds["candidate"] > 0
+    assert vals == [vals[0]] * 3 and 0.4 < vals[0] < 0.5
+    assert summary["circumvention"]["improvements"] >= 1
     lm = summary["lm"]
-    assert lm["calls"] >= 4 and lm["samples"] >= 2 * lm["calls"] - 2
+    assert lm["calls"] >= 4 and lm["samples"] >= lm["calls"]
     assert lm["completion_tokens"] > 0
     db = sqlite3.connect(finished_run / "run.sqlite")
     counts = {

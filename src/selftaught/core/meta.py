@@ -116,14 +116,29 @@ def val_margin(ctx: LoopContext, task: Task, records: tuple[SessionRecord, ...])
     return statistics.fmean(margins) if margins else 0.0
 
 
+def run_jobs(
+    ctx: LoopContext, improver_source: str, task: Task, initial_solution: str, purpose: str
+) -> list[SessionJob]:
+    """The R runs of one improver on one task, as jobs (their keys find stored sessions)."""
+    return [
+        SessionJob.make(improver_source, task, initial_solution, r, purpose)
+        for r in range(ctx.config.runs)
+    ]
+
+
+def stored_meta_runs(
+    ctx: LoopContext, improver_source: str, task: Task
+) -> tuple[SessionRecord, ...]:
+    """The stored meta-utility runs of an improver (those not finished yet are left out)."""
+    jobs = run_jobs(ctx, improver_source, task, task.seed_solution, "meta")
+    return tuple(r for job in jobs if (r := ctx.store.session(job.key)) is not None)
+
+
 def average_runs(
     ctx: LoopContext, improver_source: str, task: Task, initial_solution: str, purpose: str
 ) -> MetaScore:
     """R concurrent runs of one improver on one task (each a fresh LM budget), averaged."""
-    jobs = [
-        SessionJob.make(improver_source, task, initial_solution, r, purpose)
-        for r in range(ctx.config.runs)
-    ]
+    jobs = run_jobs(ctx, improver_source, task, initial_solution, purpose)
     records = tuple(ctx.executor.run_sessions(ctx, jobs))
     return MetaScore(
         statistics.fmean(r.val for r in records),
@@ -135,12 +150,7 @@ def average_runs(
 
 def stored_val_margin(ctx: LoopContext, improver_source: str, task: Task) -> float:
     """`MetaScore.margin` of an improver whose meta-utility runs are already stored."""
-    jobs = [
-        SessionJob.make(improver_source, task, task.seed_solution, r, "meta")
-        for r in range(ctx.config.runs)
-    ]
-    records = tuple(r for job in jobs if (r := ctx.store.session(job.key)) is not None)
-    return val_margin(ctx, task, records)
+    return val_margin(ctx, task, stored_meta_runs(ctx, improver_source, task))
 
 
 def meta_utility(ctx: LoopContext, improver_source: str, task: Task) -> MetaScore:
@@ -234,10 +244,5 @@ def meta_level_utility(ctx: LoopContext, task: Task, parent_sha: str) -> MetaHan
 
 def parent_digest(ctx: LoopContext, improver_source: str, task: Task) -> str:
     """The digest of an improver's stored meta-utility runs (what the meta level is shown)."""
-    jobs = [
-        SessionJob.make(improver_source, task, task.seed_solution, r, "meta")
-        for r in range(ctx.config.runs)
-    ]
-    records = [r for job in jobs if (r := ctx.store.session(job.key)) is not None]
     start = ctx.evaluator.evaluate(task, task.seed_solution, "val").score
-    return runs_digest(ctx.store, records, start)
+    return runs_digest(ctx.store, stored_meta_runs(ctx, improver_source, task), start)

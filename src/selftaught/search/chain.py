@@ -85,13 +85,15 @@ def improvement_step(
         # improvers run in the base sandbox, with no task packages
         reply_prefix=code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS),
     )
+    # the digest is shown only with guidance: without it, do not score the seed for it
+    feedback = parent_digest(ctx, parent_source, task) if cfg.shows_guidance else ""
     spec = SessionSpec(
         key=f"self-improve/t{t}",
         improver_source=parent_source,
         improver_sha=parent.sha,
         initial_solution=parent_source,
         entry=IMPROVER_ENTRY,
-        utility_text=meta_utility_text(task, cfg, parent_digest(ctx, parent_source, task)),
+        utility_text=meta_utility_text(task, cfg, feedback),
         utility_budget=cfg.meta_utility_budget,
         seed=cfg.seed * 1000 + 500 + t,
         wall_seconds=cfg.meta_improver_seconds,

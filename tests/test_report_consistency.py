@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from selftaught.cli.app import app
 from selftaught.config import RunConfig, save_config
 from selftaught.report import build_report
-from selftaught.search.tree_search import write_tree_summary
+from selftaught.search.summary import write_summary
 from selftaught.store.db import IterationRecord, RunStore, SessionRecord
 
 FIXTURE_RUN = Path(__file__).parent / "fixtures" / "report_run"
@@ -41,7 +41,7 @@ def test_a_score_is_rounded_once_everywhere(tmp_path: Path) -> None:
         )
     mean = statistics.fmean(RUN_SCORES)
     store.add_iteration(IterationRecord(0, seed, mean, mean, True, None, None, None))
-    summary = write_tree_summary(store)
+    summary = write_summary(store)
     store.close()
     assert summary["iterations"][0]["meta_utility_val"] == mean  # stored unrounded
     listed = CliRunner().invoke(app, ["runs", str(tmp_path / "runs")])

@@ -24,8 +24,10 @@ from selftaught.report.model import collect
 from selftaught.report.page import circumvention_section, transfer_section
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.queries import circumvention_rows, lm_usage, phase_of
+from selftaught.search.summary import write_summary
 from selftaught.store.db import Evaluation, IterationRecord, RunStore, SessionRecord, sha256_text
-from selftaught.store.summary import CIRCUMVENTION_KINDS, circumvention_stats, write_summary
+from selftaught.store.layout import CIRCUMVENTION_KINDS
+from selftaught.store.summary import circumvention_stats
 
 SEED = """def improve_algorithm(initial_solution, utility, language_model):
     return initial_solution
@@ -252,7 +254,7 @@ def test_report_cli(run: Path, tmp_path: Path) -> None:
 def test_hgm_tree_lineage(tmp_path: Path) -> None:
     """A tree search's lineage comes from its stored tree: every node, archived, best marked."""
     from selftaught.search.tree import ImproverTree, TreeNode
-    from selftaught.search.tree_search import save_tree, write_tree_summary
+    from selftaught.search.tree_search import save_tree
 
     run_dir = tmp_path / "hgm"
     run_dir.mkdir()
@@ -274,7 +276,7 @@ def test_hgm_tree_lineage(tmp_path: Path) -> None:
     store.set_meta("search", "hgm")
     store.add_iteration(IterationRecord(0, seed, 0.45, 0.4, True, None, None, None))
     store.add_iteration(IterationRecord(1, a, 0.7, 0.6, True, a, 0.7, 0.6))
-    write_tree_summary(store)
+    write_summary(store)
     store.close()
     data = collect(run_dir)
     assert data.search == "hgm" and data.best_sha == a

@@ -119,7 +119,7 @@ def test_hgm_evaluation_steps_add_single_meta_training_runs(tmp_path: Path) -> N
 
 def test_rewriting_the_summary_keeps_the_tree(tmp_path: Path) -> None:
     """`transfer` rewrites summary.json with `write_summary`: the tree must survive it."""
-    from selftaught.store.summary import write_summary
+    from selftaught.search.summary import write_summary
 
     summary = run_archive(CONFIG, tmp_path, plumbing=plumbing())
     store = RunStore(tmp_path)

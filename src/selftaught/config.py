@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import ConfigError, ConfigMismatch
+from selftaught.store.layout import CONFIG_NAME
 
-CONFIG_NAME = "config.toml"
 EXECUTORS = ("local", "ray")
 #: How replies are decoded: "code" starts every reply inside a Python code block (an assistant
 #: prefix), "plain" is the paper's free-form sampling, "auto" is "code" for local models and

@@ -7,10 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from selftaught.core.jobs import SessionJob, run_session_here
-from selftaught.execute.base import SessionDone
 
 if TYPE_CHECKING:
-    from selftaught.core.meta import LoopContext
+    from selftaught.core.context import LoopContext, SessionDone
     from selftaught.store.db import Evaluation, SessionRecord
     from selftaught.tasks import Task
 
@@ -22,6 +21,15 @@ class LocalExecutor:
     """
 
     name = "local"
+    samples_on_driver = True  # every session samples from this process's (batching) model
+    #: Many independent sessions (`compare`) run four at a time: they share this machine's cores,
+    #: and four concurrent sessions already fill the model's batches.
+    bulk_parallel: int | None = 4
+
+    @classmethod
+    def open(cls, address: str | None = None) -> LocalExecutor:
+        """A local executor (`address` is for cluster executors; a local one joins nothing)."""
+        return cls()
 
     def run_sessions(
         self,
@@ -65,6 +73,9 @@ class LocalExecutor:
     def score_many(self, task: Task, sources: Sequence[str], split: str) -> list[Evaluation]:
         # one program at a time: score_program already spreads its instances over the cores
         return [self.score(task, source, split) for source in sources]
+
+    def node_layers(self) -> None:
+        return None  # sessions run on this machine: `selftaught.sandbox.doctor()` describes it
 
     def close(self) -> None:
         return None

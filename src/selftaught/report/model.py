@@ -14,6 +14,8 @@ from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.runs import RunInfo, run_status
 from selftaught.store.db import DB_NAME, IterationRecord, RunStore, sha256_text
+from selftaught.store.kind import held_search
+from selftaught.store.layout import EXECUTOR_KEY
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class ReportData:
 
 def _executor(store: RunStore, config: RunConfig | None) -> str:
     """`local`, or the Ray workers the run used and any sandbox layer they lacked."""
-    raw = store.get_meta("executor")
+    raw = store.get_meta(EXECUTOR_KEY)
     try:
         record = json.loads(raw) if raw else None
         workers = record["workers"] if isinstance(record, dict) else None
@@ -126,7 +128,7 @@ def _config(run_dir: Path) -> RunConfig | None:
 
 def _tree(store: RunStore) -> dict[str, Any] | None:
     """The search tree (for a chain, rebuilt from its iterations by the search package)."""
-    from selftaught.search.tree_search import tree_summary
+    from selftaught.search.summary import tree_summary
 
     return tree_summary(store)
 
@@ -296,7 +298,7 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
         iterations = store.iterations()
         tree = _tree(store)
         lineage, best = _lineage(store, iterations, tree)
-        search = (tree or {}).get("search") or store.get_meta("search") or "chain"
+        search = (tree or {}).get("search") or held_search(store.query, run_dir) or "chain"
         if info.search == "compare":
             search = "compare"
         points = tuple(iterations)

@@ -15,12 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.store.db import DB_NAME, RunStore, readonly_connection
-from selftaught.store.summary import CIRCUMVENTION_KINDS, wilson_interval
-
-# The sample-index layout of `selftaught.core.meta`: indices at or above this offset (within one
-# seed's block) belong to the improver improving itself, the rest to downstream improver runs.
-SEED_STRIDE = 10_000_000
-META_LEVEL_BASE = 5_000_000
+from selftaught.store.layout import (
+    CIRCUMVENTION_KINDS,
+    META_LEVEL_BASE,
+    SEED_STRIDE,
+    SELF_IMPROVE,
+    is_meta_level,
+    purpose_of,
+    purpose_pattern,
+    start_of,
+)
+from selftaught.store.summary import wilson_interval
 
 #: What each circumvention kind means, in words a newcomer can follow.
 KIND_TEXT: dict[str, str] = {
@@ -140,8 +145,8 @@ def connect_readonly(run_dir: Path) -> sqlite3.Connection:
 def meta_runs(store: RunStore, sha: str) -> MetaRuns:
     """The meta-training runs recorded for improver `sha`, in run order."""
     rows = store.query(
-        "SELECT val, test FROM sessions WHERE improver = ? AND key LIKE 'meta/%' ORDER BY key",
-        (sha,),
+        "SELECT val, test FROM sessions WHERE improver = ? AND key LIKE ? ORDER BY key",
+        (sha, purpose_pattern("meta")),
     )
     return MetaRuns(tuple(r[0] for r in rows), tuple(r[1] for r in rows))
 
@@ -160,14 +165,24 @@ def solution_runs(store: RunStore) -> list[SolutionRun]:
     """Every finished improver run (session) except the self-improvement steps."""
     rows = store.query(
         "SELECT key, improver, task, result, val, test, status, error FROM sessions"
-        " WHERE key NOT LIKE 'self-improve/%' ORDER BY created, key"
+        " WHERE key NOT LIKE ? ORDER BY created, key",
+        (purpose_pattern(SELF_IMPROVE),),
     )
     out = []
     for key, improver, task, result, val, test, status, error in rows:
-        parts = key.split("/")
-        start = parts[3] if len(parts) >= 5 else ""
         out.append(
-            SolutionRun(key, parts[0], improver, task, start, result, val, test, status, error)
+            SolutionRun(
+                key,
+                purpose_of(key),
+                improver,
+                task,
+                start_of(key),
+                result,
+                val,
+                test,
+                status,
+                error,
+            )
         )
     return out
 
@@ -252,8 +267,8 @@ def event_count(store: RunStore, kind: str) -> int:
 
 
 def phase_of(sample_index: int) -> str:
-    """Which part of the loop drew a sample, from its index (see `selftaught.core.meta`)."""
-    if sample_index % SEED_STRIDE >= META_LEVEL_BASE:
+    """Which part of the loop drew a sample, from its index (see `selftaught.store.layout`)."""
+    if is_meta_level(sample_index):
         return "self-improvement"
     return "improver runs"
 

@@ -16,19 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 from selftaught.config import CONFIG_NAME, RunConfig, continue_with, load_config, save_config
 from selftaught.core.batching import BatchingBackend, StoreLoggingBackend
+from selftaught.core.context import Executor
 from selftaught.core.evaluate import Evaluator
 from selftaught.core.jobs import SessionJob
 from selftaught.core.meta import LoopContext, load_improver
 from selftaught.core.progress import NullProgress, ProgressSink
 from selftaught.errors import ConfigError
-from selftaught.execute.base import Executor, make_executor
+from selftaught.execute import make_executor
 from selftaught.search.chain import ChainPolicies, run_chain
 from selftaught.search.keep import ScoredProgram, keep_better
 from selftaught.search.plumbing import LM_CACHE_NAME, Plumbing, open_backend
 from selftaught.search.preflight import check_start
+from selftaught.search.summary import write_summary
 from selftaught.store.db import RunStore, holds_work
+from selftaught.store.layout import CIRCUMVENTION_KINDS, STATIC_SCAN_SESSION
 from selftaught.store.lock import run_dir_lock
-from selftaught.store.summary import CIRCUMVENTION_KINDS, write_summary
 from selftaught.tasks import task_reference
 
 if TYPE_CHECKING:
@@ -144,9 +146,9 @@ def loop_context(
             store,
             evaluator,
             BatchingBackend(logged, window=config.batch_window_seconds),
+            executor,
             progress,
             plumbing.channel_factory,
-            executor,
         )
     finally:
         if executor is not None and plumbing.executor is None:
@@ -277,7 +279,7 @@ def _transfer_rows(
         for task in tasks
         for source in improvers
     ]
-    if ctx.executor.name == "local":
+    if ctx.executor.samples_on_driver:
         records = []
         for group in groups:
             ctx.progress.note(f"transfer: {group[0].task.name}")
@@ -337,9 +339,9 @@ def improve_program(
             candidate = _scored(ctx, task, program) if program is not None else None
             kinds = sorted(CIRCUMVENTION_KINDS)
             (attempts,) = ctx.store.query(
-                "SELECT COUNT(*) FROM events WHERE session IN (?, 'static-scan') AND program = ?"
+                "SELECT COUNT(*) FROM events WHERE session IN (?, ?) AND program = ?"
                 f" AND kind IN ({','.join('?' for _ in kinds)})",
-                (record.key, record.improver, *kinds),
+                (record.key, STATIC_SCAN_SESSION, record.improver, *kinds),
             )[0]
             write_summary(ctx.store)
     error = record.error

@@ -13,7 +13,6 @@ the chain. `summary.json` gains `search` and `tree`.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,16 +25,16 @@ from selftaught.search.chain import improvement_step
 from selftaught.search.grow import ArchiveStrategy, HGMStrategy, StepRecord, Strategy, grow
 from selftaught.search.policies import Node
 from selftaught.search.run import Plumbing, expected_work, loop_context, started_run
+from selftaught.search.summary import write_summary
 from selftaught.search.tree import ImproverTree, TreeNode
 from selftaught.store.db import IterationRecord, RunStore
-from selftaught.store.summary import SUMMARY_NAME, build_summary
+from selftaught.store.kind import COMPARE, held_search, search_kind
+from selftaught.store.layout import SEARCH_KEY, TREE_KEY
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
 
 SEARCHES = ("chain", "archive", "hgm")
-TREE_KEY = "tree"
-SEARCH_KEY = "search"
 
 
 class _AdmitAll:
@@ -65,42 +64,6 @@ def load_tree(store: RunStore) -> tuple[ImproverTree, list[StepRecord]] | None:
     return ImproverTree.from_json(state["nodes"]), [StepRecord(**r) for r in state["steps"]]
 
 
-def tree_summary(store: RunStore) -> dict[str, Any] | None:
-    """The `tree` entry of summary.json: nodes with parent, scores and evaluations."""
-    raw = store.get_meta(TREE_KEY)
-    if raw is not None:
-        state = json.loads(raw)
-        search, tree, steps = (
-            state["search"],
-            ImproverTree.from_json(state["nodes"]),
-            state["steps"],
-        )
-    else:
-        chain = chain_tree(store)
-        if chain is None:
-            return None
-        search, tree, steps = "chain", chain, [None] * (len(store.iterations()) - 1)
-    best = tree.best()
-    return {
-        "search": search,
-        "best_sha256": best.sha,
-        "steps": len(steps),
-        "evaluations": tree.total_evaluations(),
-        "nodes": tree.summary_nodes(),
-    }
-
-
-def write_tree_summary(store: RunStore) -> dict[str, Any]:
-    """summary.json as the chain writes it, plus `search` and `tree` (atomically replaced)."""
-    summary = build_summary(store)
-    summary.setdefault("search", store.get_meta(SEARCH_KEY) or "chain")
-    path = Path(store.run_dir) / SUMMARY_NAME
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, path)
-    return summary
-
-
 def _with_store(run_dir: Path, action: Any) -> Any:
     store = RunStore(run_dir)
     try:
@@ -109,34 +72,11 @@ def _with_store(run_dir: Path, action: Any) -> Any:
         store.close()
 
 
-def chain_tree(store: RunStore) -> ImproverTree | None:
-    """The chain's tree, rebuilt from its iterations: every candidate hangs off its parent."""
-    iterations = store.iterations()
-    if not iterations:
-        return None
-
-    def node(sha: str, parent: str | None, step: int) -> TreeNode:
-        rows = store.query(
-            "SELECT val, test FROM sessions WHERE improver = ? AND key LIKE 'meta/%' ORDER BY key",
-            (sha,),
-        )
-        return TreeNode(sha, parent, tuple(r[0] for r in rows), tuple(r[1] for r in rows), step)
-
-    tree = ImproverTree([node(iterations[0].improver, None, 0)])
-    parent = iterations[0].improver
-    for rec in iterations[1:]:
-        if rec.candidate is not None and rec.candidate not in tree:
-            tree.add(node(rec.candidate, parent, rec.t))
-        parent = rec.improver
-    return tree
-
-
 def claim_search(store: RunStore, search: str) -> None:
     """Record which search a run directory holds; refuse to continue it with another one."""
-    held = store.get_meta(SEARCH_KEY)
-    if held is None:
-        has_chain = store.iteration(1) is not None and store.get_meta(TREE_KEY) is None
-        held = "chain" if has_chain else None
+    held = held_search(store.query, Path(store.run_dir))
+    if held == COMPARE:
+        raise ConfigError(f"{store.run_dir} holds a `selftaught compare` run, not a search")
     if held is not None and held != search:
         raise ConfigError(
             f"{store.run_dir} holds a --search {held} run; resume it with --search {held}"
@@ -165,7 +105,7 @@ def search_tree(
     loaded = load_tree(ctx.store)
     tree, history = loaded if loaded is not None else (_root(ctx, task, seed_source), [])
     save_tree(ctx.store, strategy.name, tree, history)
-    write_tree_summary(ctx.store)
+    write_summary(ctx.store)
 
     def expand(parent: TreeNode, t: int) -> TreeNode | None:
         ctx.progress.note(f"t={t}: improver {parent.sha[:12]} improves itself")
@@ -210,7 +150,7 @@ def search_tree(
                 )
             )
         save_tree(ctx.store, strategy.name, current, history)
-        write_tree_summary(ctx.store)
+        write_summary(ctx.store)
 
     grow(
         tree,
@@ -255,7 +195,7 @@ def _run_tree(
         samples, evaluations = expected_work(config, task.utility_budget)
         ctx.progress.expect(samples=samples, evaluations=evaluations)
         search_tree(ctx, task, load_improver(config.initial_improver), strategy)
-        return write_tree_summary(ctx.store)
+        return write_summary(ctx.store)
 
 
 def run_archive(
@@ -291,23 +231,6 @@ def run_hgm(
     return _run_tree("hgm", config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
 
 
-def stored_search(run_dir: Path | str) -> str | None:
-    """The search a run directory holds (None for a new directory)."""
-    from selftaught.store.db import DB_NAME
-
-    run_dir = Path(run_dir)
-    if not (run_dir / DB_NAME).is_file():
-        return None
-    store = RunStore(run_dir, read_only=True)
-    try:
-        held = store.get_meta(SEARCH_KEY)
-        if held is None and store.iteration(0) is not None:
-            held = "chain"
-        return held
-    finally:
-        store.close()
-
-
 def run_search(
     search: str | None,
     config: RunConfig,
@@ -322,7 +245,7 @@ def run_search(
     `search=None` continues whatever search `run_dir` holds (the chain for a new directory).
     """
     if search is None:
-        search = stored_search(run_dir) or "chain"
+        search = search_kind(run_dir) or "chain"
     if search not in SEARCHES:
         raise ConfigError(f"unknown search {search!r}; valid: {', '.join(SEARCHES)}")
     if search == "chain":
@@ -332,7 +255,7 @@ def run_search(
         with started_run(config, run_dir, plumbing, resume=resume) as prepared:
             _with_store(run_dir, lambda store: claim_search(store, "chain"))
             run_stop(prepared, run_dir, resume=True, progress=progress, plumbing=plumbing)
-            return _with_store(run_dir, write_tree_summary)
+            return _with_store(run_dir, write_summary)
     if search == "archive":
         return run_archive(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
     return run_hgm(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)

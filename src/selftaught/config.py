@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import ConfigError, ConfigMismatch
+from selftaught.lm.backends import backend_kind
 from selftaught.store.layout import CONFIG_NAME
 
 EXECUTORS = ("local", "ray")
@@ -49,6 +50,12 @@ PAPER_BUDGETS: dict[str, int] = {
     "meta_max_tokens": 1024,
     "meta_utility_budget": 25,
 }
+
+
+def _continues_prefix(model: str) -> bool:
+    """Whether the model's backend can continue a given assistant turn (servers may not)."""
+    kind = backend_kind(model)
+    return kind is None or kind.continues_prefix
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,7 @@ class RunConfig:
     def reply_prefix(self) -> str:
         """The text every reply starts with: the code prefix, or nothing for plain decoding."""
         plain = self.paper_mode or self.decoding == "plain"
-        if plain or (self.decoding == "auto" and self.model.startswith("openai:")):
+        if plain or (self.decoding == "auto" and not _continues_prefix(self.model)):
             return ""
         return CODE_PREFIX
 

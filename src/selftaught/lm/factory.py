@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selftaught.errors import ConfigError
+from selftaught.lm.backends import BACKENDS, ModelSpec, OpenOptions
 from selftaught.lm.cache import CachedBackend, ResponseCache
 from selftaught.lm.paths import default_cache_path
-from selftaught.lm.replay import RecordingBackend, ReplayBackend
-from selftaught.lm.spec import ModelSpec, parse_spec
+from selftaught.lm.replay import RecordingBackend
+from selftaught.lm.spec import parse_spec
 from selftaught.lm.types import Backend
 
 CacheArg = bool | str | Path | ResponseCache | None
@@ -61,7 +62,7 @@ def open_model(
     """
     parsed = parse_spec(spec)
     backend = _base_backend(parsed, base_url=base_url, api_key=api_key, progress=progress)
-    store = None if parsed.kind == "replay" else _resolve_cache(cache)
+    store = _resolve_cache(cache) if BACKENDS[parsed.kind].cached else None
     if store is not None:
         backend = CachedBackend(backend, store)
     if record is not None:
@@ -90,32 +91,13 @@ def _resolve_cache(cache: CacheArg) -> ResponseCache | None:
 def _base_backend(
     parsed: ModelSpec, *, base_url: str | None, api_key: str | None, progress: bool | None
 ) -> Backend:
-    if parsed.kind == "replay":
-        return ReplayBackend(Path(parsed.value), spec=parsed.canonical)
-    if parsed.kind == "openai":
-        from selftaught.lm.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(parsed.value, base_url=base_url, api_key=api_key)
+    entry = BACKENDS[parsed.kind]
+    options = OpenOptions(base_url=base_url, api_key=api_key, progress=progress)
+    if not entry.shared:
+        return entry.open(parsed, options)
     with _SHARED_LOCK:
         shared = _SHARED.get(parsed.canonical)
         if shared is None:
-            shared = _load_local(parsed, progress)
+            shared = entry.open(parsed, options)
             _SHARED[parsed.canonical] = shared
         return shared
-
-
-def _load_local(parsed: ModelSpec, progress: bool | None) -> Backend:
-    from selftaught.lm.llama_backend import LlamaBackend, options_from_env
-
-    options = options_from_env()
-
-    if parsed.kind == "embedded":
-        from selftaught.lm.assemble import ensure_model
-        from selftaught.lm.registry import MODELS
-
-        path = ensure_model(MODELS[parsed.value], progress=progress)
-        return LlamaBackend(path, spec=parsed.canonical, **options)
-    path = Path(parsed.value)
-    if not path.is_file():
-        raise ConfigError(f"GGUF file {path} does not exist")
-    return LlamaBackend(path, spec=parsed.canonical, **options)

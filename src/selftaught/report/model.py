@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from selftaught.config import CONFIG_NAME, RunConfig, load_config
 from selftaught.errors import ConfigError
+from selftaught.lm.backends import backend_kind
 from selftaught.report import queries as q
 from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
@@ -47,18 +49,6 @@ class TransferLine:
 
 
 @dataclass(frozen=True)
-class UsageLine:
-    phase: str
-    spec: str
-    samples: int
-    cached: int
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    dollars: float | None  # None: no price applies (not an openai: model, or no price given)
-
-
-@dataclass(frozen=True)
 class ImproverEntry:
     sha: str
     parent: str | None
@@ -90,7 +80,7 @@ class ReportData:
     transfer: tuple[TransferLine, ...]
     circumvention: tuple[q.CircumventionRow, ...]
     budget_refusals: int
-    usage: tuple[UsageLine, ...]
+    usage: tuple[q.UsageRow, ...]
     improvers: tuple[ImproverEntry, ...]
     solutions: tuple[SolutionEntry, ...]
     other_solutions: int  # scored candidates that no improver returned
@@ -205,24 +195,15 @@ def _transfer(store: RunStore, iterations: list[IterationRecord]) -> list[Transf
     return lines
 
 
-def _usage(store: RunStore, prices: Prices | None) -> list[UsageLine]:
+def _usage(store: RunStore, prices: Prices | None) -> list[q.UsageRow]:
+    """LM usage per phase and model, priced where a price applies (billed backends only)."""
     lines = []
     for u in q.lm_usage(store):
-        dollars = None
-        if prices is not None and u.spec.startswith("openai:"):
-            dollars = prices.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
-        lines.append(
-            UsageLine(
-                u.phase,
-                u.spec,
-                u.samples,
-                u.cached,
-                u.prompt_tokens,
-                u.completion_tokens,
-                u.seconds,
-                dollars,
+        if prices is not None and (kind := backend_kind(u.spec)) is not None and kind.billed:
+            u = dataclasses.replace(
+                u, dollars=prices.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
             )
-        )
+        lines.append(u)
     return lines
 
 

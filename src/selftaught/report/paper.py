@@ -56,8 +56,3 @@ PAPER_UNSANDBOXING: tuple[PaperRate, ...] = (
     PaperRate("GPT-3.5", 0.0012, 0.0007, 0.0021),
     PaperRate("GPT-3.5, with a warning in the prompt", 0.0017, 0.0011, 0.0027),
 )
-
-
-def paper_transfer_row(task: str) -> PaperTransferRow | None:
-    """The paper's Table 1 row for a selftaught task name, if the paper reports one."""
-    return next((row for row in PAPER_TRANSFER if row.task == task), None)

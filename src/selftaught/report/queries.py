@@ -6,7 +6,6 @@ is still being written.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import statistics
 from collections import defaultdict
@@ -135,6 +134,8 @@ class UsageRow:
     # Tokens of samples that were not served from the response cache (what a paid API bills).
     billed_prompt_tokens: int
     billed_completion_tokens: int
+    #: What the billed tokens cost; None when no price applies (set by the report's model).
+    dollars: float | None = None
 
 
 def connect_readonly(run_dir: Path) -> sqlite3.Connection:
@@ -315,18 +316,6 @@ def time_span(store: RunStore) -> tuple[float | None, float | None]:
     return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
 
-def self_improvement_outcomes(store: RunStore) -> dict[int, dict[str, Any]]:
-    """The outcome event of each self-improvement step, by iteration t."""
-    out: dict[int, dict[str, Any]] = {}
-    for session, detail in store.query(
-        "SELECT session, detail FROM events WHERE kind = 'self_improvement'"
-    ):
-        suffix = session.rsplit("/t", 1)[-1]
-        if suffix.isdigit():
-            out[int(suffix)] = json.loads(detail)
-    return out
-
-
 def stated_idea(
     store: RunStore, source: str, parent_source: str | None, limit: int = 360
 ) -> str | None:
@@ -368,7 +357,7 @@ def run_outcomes(
 ) -> list[OutcomeCount]:
     """Improver runs of one purpose (optionally one improver) grouped by how they ended."""
     sql = "SELECT status, COUNT(*), MAX(error) FROM sessions WHERE key LIKE ?"
-    params: tuple[Any, ...] = (purpose + "/%",)
+    params: tuple[Any, ...] = (purpose_pattern(purpose),)
     if improver is not None:
         sql += " AND improver = ?"
         params += (improver,)

@@ -12,10 +12,12 @@ from loop_support import ScriptedBackend, local_channel_factory, marker_score
 from selftaught.config import RunConfig
 from selftaught.core.meta import load_improver
 from selftaught.errors import ConfigError
+from selftaught.search.context import loop_context, prepare_run_dir
 from selftaught.search.grow import HGMStrategy
 from selftaught.search.hgm import HGMSelection
-from selftaught.search.run import Plumbing, loop_context, prepare_run_dir
-from selftaught.search.tree_search import run_archive, run_hgm, run_search, search_tree
+from selftaught.search.plumbing import Plumbing
+from selftaught.search.run import run_archive, run_hgm, run_search
+from selftaught.search.tree_search import search_tree
 from selftaught.store.db import RunStore, sha256_text
 
 # An improver that returns its input unchanged: û of it is the seed solution's score (0.2).

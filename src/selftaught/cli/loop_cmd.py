@@ -212,8 +212,8 @@ def run_command(
     record: RecordOpt = None,
 ) -> None:
     """Run STOP: the improver improves itself for T iterations (resumable, extendable)."""
-    from selftaught.search.run import Plumbing
-    from selftaught.search.tree_search import SEARCHES, run_search
+    from selftaught.search.plumbing import Plumbing
+    from selftaught.search.run import SEARCHES, run_search
 
     console = Console(stderr=True, soft_wrap=True)
     if search is not None and search not in SEARCHES:
@@ -266,7 +266,8 @@ def transfer_command(
     record: RecordOpt = None,
 ) -> None:
     """Table 1: original solution, seed improver, improved improver on held-out tasks."""
-    from selftaught.search.run import Plumbing, transfer
+    from selftaught.search.plumbing import Plumbing
+    from selftaught.search.transfer import transfer
 
     names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
     plumbing = Plumbing(access=model_access(base_url, no_cache, record))

@@ -88,8 +88,8 @@ class Executor(Protocol):
 class LoopContext:
     """Everything an improver run needs on the trusted side.
 
-    The executor is always given (`search.context.loop_context` makes the config's one), so
-    `core` never names an implementation of it.
+    The executor is always given (`selftaught.search.context.loop_context` makes the config's
+    one), so `core` never names an implementation of it.
     """
 
     config: RunConfig

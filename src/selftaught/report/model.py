@@ -15,6 +15,7 @@ from selftaught.report import queries as q
 from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.runs import RunInfo, run_status
+from selftaught.search.transfer import TransferRow
 from selftaught.store.db import DB_NAME, IterationRecord, RunStore, sha256_text
 from selftaught.store.kind import held_search
 from selftaught.store.layout import EXECUTOR_KEY
@@ -44,7 +45,7 @@ class TransferLine:
     task: str
     label: str
     ours: tuple[float | None, float | None, float | None]
-    paper: tuple[float, float, float] | None
+    paper: tuple[float | None, float | None, float | None] | None
     runs: int
 
 
@@ -165,7 +166,7 @@ def _lineage(
 
 
 def _transfer(store: RunStore, iterations: list[IterationRecord]) -> list[TransferLine]:
-    ours: dict[str, q.TransferResult] = {}
+    ours: dict[str, TransferRow] = {}
     if iterations:
         for res in q.transfer_results(store, iterations[0].improver, iterations[-1].improver):
             ours[res.task] = res

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from selftaught.search.transfer import TransferRow
 from selftaught.store.db import DB_NAME, RunStore, readonly_connection
 from selftaught.store.layout import (
     CIRCUMVENTION_KINDS,
@@ -89,18 +90,6 @@ class SolutionRun:
     test: float
     status: str
     error: str | None
-
-
-@dataclass(frozen=True)
-class TransferResult:
-    """One task of the transfer table (test split, mean over the runs found)."""
-
-    task: str
-    original: float | None
-    seed_improver: float | None
-    improved_improver: float | None
-    runs_seed: int
-    runs_improved: int
 
 
 @dataclass(frozen=True)
@@ -199,7 +188,7 @@ def score_by_prefix(store: RunStore, prefix: str, task: str, split: str) -> floa
     return float(rows[0][0]) if len(rows) == 1 else None
 
 
-def transfer_results(store: RunStore, seed_sha: str, final_sha: str) -> list[TransferResult]:
+def transfer_results(store: RunStore, seed_sha: str, final_sha: str) -> list[TransferRow]:
     """Rebuild `selftaught transfer`'s table from its stored sessions (keys `transfer/...`)."""
     runs = [r for r in solution_runs(store) if r.purpose == "transfer"]
     by_task: dict[str, list[SolutionRun]] = defaultdict(list)
@@ -211,7 +200,7 @@ def transfer_results(store: RunStore, seed_sha: str, final_sha: str) -> list[Tra
         final_tests = [r.test for r in task_runs if r.improver == final_sha]
         original = score_by_prefix(store, task_runs[0].start_prefix, task, "test")
         results.append(
-            TransferResult(
+            TransferRow(
                 task,
                 original,
                 statistics.fmean(seed_tests) if seed_tests else None,

@@ -23,7 +23,8 @@ from selftaught.core.jobs import SessionJob
 from selftaught.core.progress import ProgressSink
 from selftaught.errors import ConfigError, ConfigMismatch
 from selftaught.improvers.catalog import resolve_improver
-from selftaught.search.run import Plumbing, loop_context, started_run
+from selftaught.search.context import loop_context, started_run
+from selftaught.search.plumbing import Plumbing
 from selftaught.store.db import Evaluation, RunStore, SessionRecord
 from selftaught.store.layout import COMPARE_KEY, COMPARE_PLOT, COMPARE_RESULT, LM_CALL_EVENT
 from selftaught.tasks.timing import versus

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from selftaught.errors import ConfigError
 from selftaught.store.db import RunStore
 from selftaught.store.layout import (
     COMPARE_KEY,
@@ -21,7 +22,7 @@ from selftaught.store.layout import (
     purpose_pattern,
 )
 
-__all__ = ["COMPARE", "Query", "held_search", "search_kind"]
+__all__ = ["COMPARE", "Query", "claim_search", "held_search", "search_kind"]
 
 #: What `held_search` says of a directory `selftaught compare` wrote.
 COMPARE = "compare"
@@ -62,3 +63,15 @@ def search_kind(run_dir: Path | str) -> str | None:
         return held_search(store.query, run_dir)
     finally:
         store.close()
+
+
+def claim_search(store: RunStore, search: str) -> None:
+    """Record which search a run directory holds; refuse to continue it with another one."""
+    held = held_search(store.query, Path(store.run_dir))
+    if held == COMPARE:
+        raise ConfigError(f"{store.run_dir} holds a `selftaught compare` run, not a search")
+    if held is not None and held != search:
+        raise ConfigError(
+            f"{store.run_dir} holds a --search {held} run; resume it with --search {held}"
+        )
+    store.set_meta(SEARCH_KEY, search)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self
 
 from selftaught.config import RunConfig
 from selftaught.core.batching import BatchingBackend
@@ -51,7 +51,7 @@ class Executor(Protocol):
     bulk_parallel: ClassVar[int | None]
 
     @classmethod
-    def open(cls, address: str | None = None) -> Executor:
+    def open(cls, address: str | None = None) -> Self:
         """A new executor; `address` is the cluster to join, for executors that join one."""
         ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from selftaught.core.jobs import SessionJob, run_session_here
 
@@ -20,14 +20,15 @@ class LocalExecutor:
     Evaluations spread one program's instances over the local cores (`score_program`).
     """
 
-    name = "local"
-    samples_on_driver = True  # every session samples from this process's (batching) model
+    name: ClassVar[str] = "local"
+    #: Every session samples from this process's (batching) model.
+    samples_on_driver: ClassVar[bool] = True
     #: Many independent sessions (`compare`) run four at a time: they share this machine's cores,
     #: and four concurrent sessions already fill the model's batches.
-    bulk_parallel: int | None = 4
+    bulk_parallel: ClassVar[int | None] = 4
 
     @classmethod
-    def open(cls, address: str | None = None) -> LocalExecutor:
+    def open(cls, address: str | None = None) -> Self:
         """A local executor (`address` is for cluster executors; a local one joins nothing)."""
         return cls()
 

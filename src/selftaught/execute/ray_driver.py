@@ -16,7 +16,7 @@ import socket
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from selftaught.errors import ConfigError
 from selftaught.execute.ray_progress import LiveProgress, session_on_ray
@@ -88,9 +88,9 @@ class RayExecutor:
     many threads unless `SELFTAUGHT_N_THREADS` says otherwise); `num_cpus` sizes a local instance.
     """
 
-    name = "ray"
-    samples_on_driver = False  # each worker opens the model itself
-    bulk_parallel: int | None = None  # hand every session over: Ray schedules them
+    name: ClassVar[str] = "ray"
+    samples_on_driver: ClassVar[bool] = False  # each worker opens the model itself
+    bulk_parallel: ClassVar[int | None] = None  # hand every session over: Ray schedules them
 
     def __init__(
         self,
@@ -124,7 +124,7 @@ class RayExecutor:
             raise
 
     @classmethod
-    def open(cls, address: str | None = None) -> RayExecutor:
+    def open(cls, address: str | None = None) -> Self:
         """Join the cluster at `address` (default `RAY_ADDRESS`, else start a local instance)."""
         return cls(address=address)
 

@@ -153,7 +153,7 @@ def transfer_plot(rows: Sequence[TransferLine], path: Path | None) -> bytes:
             [x + shift for x in xs], ours, width, color=colour, label=f"{name} (this run)"
         )
         ax.bar_label(bars, labels=[f"{100 * v:.0f}%" for v in ours], fontsize=7, padding=2)
-        paper = [(x + shift, r.paper[i]) for x, r in zip(xs, rows, strict=True) if r.paper]
+        paper = [(x + shift, r.paper[i] or 0.0) for x, r in zip(xs, rows, strict=True) if r.paper]
         if paper:
             ax.scatter(
                 [p[0] for p in paper],

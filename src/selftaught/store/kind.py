@@ -34,7 +34,7 @@ Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
 def held_search(query: Query, run_dir: Path | None = None) -> str | None:
     """The search a run database holds (`chain`, `archive`, `hgm`, ..., or `compare`); None
     when it holds none yet. `run_dir` also lets a finished `compare.json` count."""
-    meta = dict(
+    meta: dict[str, str] = dict(
         query(
             "SELECT key, value FROM meta WHERE key IN (?, ?, ?)",
             (SEARCH_KEY, TREE_KEY, COMPARE_KEY),

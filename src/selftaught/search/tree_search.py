@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from selftaught.core.meta import LoopContext, improve_once, meta_utility
 from selftaught.search.chain import improvement_step
 from selftaught.search.grow import StepRecord, Strategy, grow
-from selftaught.search.policies import Node
+from selftaught.search.policies import AdmitAll
 from selftaught.search.summary import write_summary
 from selftaught.search.tree import ImproverTree, TreeNode
 from selftaught.store.db import IterationRecord, RunStore
@@ -28,15 +28,6 @@ from selftaught.store.layout import TREE_KEY
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
-
-
-class _AdmitAll:
-    """Acceptance passed to the chain's improvement step: the strategy decides admission."""
-
-    name = "tree"
-
-    def accept(self, parent: Node, candidate: Node) -> bool:
-        return True
 
 
 # -- persistence ----------------------------------------------------------------------------------
@@ -82,8 +73,8 @@ def search_tree(
 
     def expand(parent: TreeNode, t: int) -> TreeNode | None:
         ctx.progress.note(f"t={t}: improver {parent.sha[:12]} improves itself")
-        node = Node(parent.sha, parent.val, parent.test, parent.parent)
-        record = improvement_step(ctx, task, node, t, _AdmitAll())
+        # the strategy decides admission (`grow.run_step`), so the step itself admits all
+        record = improvement_step(ctx, task, parent.as_node(), t, AdmitAll())
         if record.candidate is None:
             return None
         source = ctx.store.program(record.candidate)

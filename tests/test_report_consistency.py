@@ -16,6 +16,7 @@ from selftaught.config import RunConfig, save_config
 from selftaught.report import build_report
 from selftaught.search.summary import write_summary
 from selftaught.store.db import IterationRecord, RunStore, SessionRecord
+from selftaught.store.layout import SessionKey
 
 FIXTURE_RUN = Path(__file__).parent / "fixtures" / "report_run"
 SEED = "def improve_algorithm(initial_solution, utility, language_model):\n    return None\n"
@@ -35,7 +36,7 @@ def test_a_score_is_rounded_once_everywhere(tmp_path: Path) -> None:
     store = RunStore(run)
     seed = store.add_program(SEED, "improver")
     for i, score in enumerate(RUN_SCORES):
-        key = f"meta/{seed[:20]}/parity_noise/aaaa/r{i}"
+        key = str(SessionKey("meta", seed[:20], "parity_noise", "aaaa", i))
         store.add_session(
             SessionRecord(key, seed, "parity_noise", None, score, score, "ok", None, 1, 1)
         )

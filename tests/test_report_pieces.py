@@ -26,8 +26,19 @@ from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.queries import circumvention_rows, lm_usage, phase_of
 from selftaught.search.summary import write_summary
 from selftaught.store.db import Evaluation, IterationRecord, RunStore, SessionRecord, sha256_text
-from selftaught.store.layout import CIRCUMVENTION_KINDS
+from selftaught.store.layout import (
+    CIRCUMVENTION_KINDS,
+    STATIC_SCAN_SESSION,
+    SessionKey,
+    self_improve_key,
+)
 from selftaught.store.summary import circumvention_stats
+
+
+def meta_key(improver_sha: str, run: int) -> str:
+    """A meta-training run's session key (start prefix `aaaa`: any solution)."""
+    return str(SessionKey("meta", improver_sha[:20], "parity_noise", "aaaa", run))
+
 
 SEED = """def improve_algorithm(initial_solution, utility, language_model):
     return initial_solution
@@ -58,14 +69,10 @@ def make_run(run_dir: Path, *, better: bool = True, cheat: bool = False) -> dict
     seed = store.add_program(SEED, "improver")
     child = store.add_program(CHILD, "improver", parent=seed)
     for i, (v, t) in enumerate(((0.5, 0.4), (0.6, 0.5))):
-        store.add_session(
-            _session(f"meta/{seed[:20]}/parity_noise/aaaa/r{i}", seed, "parity_noise", None, v, t)
-        )
+        store.add_session(_session(meta_key(seed, i), seed, "parity_noise", None, v, t))
     child_scores = ((0.8, 0.7), (0.7, 0.6)) if better else ((0.1, 0.1), (0.2, 0.1))
     for i, (v, t) in enumerate(child_scores):
-        store.add_session(
-            _session(f"meta/{child[:20]}/parity_noise/aaaa/r{i}", child, "parity_noise", None, v, t)
-        )
+        store.add_session(_session(meta_key(child, i), child, "parity_noise", None, v, t))
     store.add_iteration(IterationRecord(0, seed, 0.55, 0.45, True, None, None, None))
     cv, ct = (0.75, 0.65) if better else (0.15, 0.1)
     final = child if better else seed
@@ -77,13 +84,15 @@ def make_run(run_dir: Path, *, better: bool = True, cheat: bool = False) -> dict
     prefix = sha256_text(START)[:12]
     for sha, scores in ((seed, (0.3, 0.5)), (final, (0.6, 0.8))):
         for i, score in enumerate(scores):
-            key = f"transfer/{sha[:20]}/maxcut/{prefix}/r{i}"
+            key = str(SessionKey("transfer", sha[:20], "maxcut", prefix, i))
             store.add_session(_session(key, sha, "maxcut", result, score, score))
     if cheat:
-        store.add_event("use_sandbox_false", "self-improve/t1", {"value": "False"}, program=child)
-        store.add_event("use_sandbox_false", "self-improve/t1", {"value": "False"}, program=child)
+        store.add_event("use_sandbox_false", self_improve_key(1), {"value": "False"}, program=child)
+        store.add_event("use_sandbox_false", self_improve_key(1), {"value": "False"}, program=child)
     store.add_event("budget_refusal", "x", {"budget": "utility"}, program=child)
-    store.add_event("source_sets_budget", "static-scan", {"line": 1}, program=seed)  # not counted
+    store.add_event(
+        "source_sets_budget", STATIC_SCAN_SESSION, {"line": 1}, program=seed
+    )  # not counted
     for index, cached in ((0, False), (5_000_001, False), (5_000_002, True)):
         store.add_lm_sample(
             f"k{index}",

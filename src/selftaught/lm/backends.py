@@ -85,15 +85,19 @@ def _absolute_path(value: str) -> str:
     return str(Path(value).expanduser().resolve())
 
 
-def _open_llama(parsed: ModelSpec, options: OpenOptions) -> Backend:
+def _open_embedded(parsed: ModelSpec, options: OpenOptions) -> Backend:
+    from selftaught.lm.assemble import ensure_model
+    from selftaught.lm.llama_backend import LlamaBackend, options_from_env
+
+    llama_options = options_from_env()  # checked before the weights may be assembled
+    path = ensure_model(MODELS[parsed.value], progress=options.progress)
+    return LlamaBackend(path, spec=parsed.canonical, **llama_options)
+
+
+def _open_gguf(parsed: ModelSpec, options: OpenOptions) -> Backend:
     from selftaught.lm.llama_backend import LlamaBackend, options_from_env
 
     llama_options = options_from_env()
-    if parsed.kind == "embedded":
-        from selftaught.lm.assemble import ensure_model
-
-        path = ensure_model(MODELS[parsed.value], progress=options.progress)
-        return LlamaBackend(path, spec=parsed.canonical, **llama_options)
     path = Path(parsed.value)
     if not path.is_file():
         raise ConfigError(f"GGUF file {path} does not exist")
@@ -153,9 +157,9 @@ def _check_replay(parsed: ModelSpec, spec: str, base_url: str | None, timeout: f
 BACKENDS: dict[str, BackendKind] = {
     entry.kind: entry
     for entry in (
-        BackendKind("embedded", _embedded_forms, _embedded_name, _open_llama, _check_embedded,
+        BackendKind("embedded", _embedded_forms, _embedded_name, _open_embedded, _check_embedded,
                     needs_value=False, shared=True),
-        BackendKind("gguf", lambda: "gguf:PATH", _absolute_path, _open_llama, _check_gguf,
+        BackendKind("gguf", lambda: "gguf:PATH", _absolute_path, _open_gguf, _check_gguf,
                     shared=True, catalog=("a local GGUF file", True)),
         BackendKind("openai", lambda: "openai:MODEL", str, _open_openai, _check_openai,
                     continues_prefix=False, billed=True,

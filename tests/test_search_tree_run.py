@@ -13,11 +13,11 @@ from selftaught.config import RunConfig
 from selftaught.core.meta import load_improver
 from selftaught.errors import ConfigError
 from selftaught.search.context import loop_context, prepare_run_dir
-from selftaught.search.grow import HGMStrategy
 from selftaught.search.hgm import HGMSelection
 from selftaught.search.plumbing import Plumbing
 from selftaught.search.run import run_archive, run_hgm, run_search
 from selftaught.search.tree_search import search_tree
+from selftaught.search.tree_strategies import HGMStrategy
 from selftaught.store.db import RunStore, sha256_text
 
 # An improver that returns its input unchanged: û of it is the seed solution's score (0.2).

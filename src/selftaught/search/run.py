@@ -19,10 +19,10 @@ from selftaught.core.progress import ProgressSink
 from selftaught.errors import ConfigError
 from selftaught.search.chain import ChainPolicies, run_chain
 from selftaught.search.context import expected_work, open_run
-from selftaught.search.grow import ArchiveStrategy, HGMStrategy, Strategy
 from selftaught.search.plumbing import Plumbing
 from selftaught.search.summary import write_summary
 from selftaught.search.tree_search import search_tree
+from selftaught.search.tree_strategies import ArchiveStrategy, HGMStrategy, Strategy
 from selftaught.store.kind import search_kind
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def chain(ctx: LoopContext, task: Task, seed_source: str) -> None:
 
 
 def tree(strategy: Callable[[int], Strategy]) -> SearchRun:
-    """A tree search growing with `strategy(T)` (see `search.grow`)."""
+    """A tree search growing with `strategy(T)` (see `search.tree_strategies`)."""
 
     def run(ctx: LoopContext, task: Task, seed_source: str) -> None:
         search_tree(ctx, task, seed_source, strategy(ctx.config.iterations))

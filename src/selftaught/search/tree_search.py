@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 from selftaught.core.meta import LoopContext, improve_once, meta_utility
 from selftaught.search.chain import improvement_step
-from selftaught.search.grow import StepRecord, Strategy, grow
 from selftaught.search.policies import AdmitAll
 from selftaught.search.summary import write_summary
 from selftaught.search.tree import ImproverTree, TreeNode
+from selftaught.search.tree_strategies import StepRecord, Strategy, grow
 from selftaught.store.db import IterationRecord, RunStore
 from selftaught.store.layout import TREE_KEY
 
@@ -73,7 +73,7 @@ def search_tree(
 
     def expand(parent: TreeNode, t: int) -> TreeNode | None:
         ctx.progress.note(f"t={t}: improver {parent.sha[:12]} improves itself")
-        # the strategy decides admission (`grow.run_step`), so the step itself admits all
+        # the strategy decides admission (`tree_strategies.run_step`), so the step itself admits all
         record = improvement_step(ctx, task, parent.as_node(), t, AdmitAll())
         if record.candidate is None:
             return None

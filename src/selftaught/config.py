@@ -83,6 +83,7 @@ class RunConfig:
     decoding: str = "auto"  # auto | code | plain (see DECODINGS); --paper-mode means plain
     guidance: bool = True  # the runtime contract in utility texts; feedback for the meta level
     initial_improver: str = "seed"  # I_0: a shipped improver's name or an improver file's path
+    meta_continue: bool = False  # the meta level's replies continue the parent before its return
 
     def __post_init__(self) -> None:
         for name in ("iterations", "runs", "lm_budget", "meta_lm_budget"):
@@ -115,6 +116,13 @@ class RunConfig:
         if plain or (self.decoding == "auto" and not _continues_prefix(self.model)):
             return ""
         return CODE_PREFIX
+
+    @property
+    def continues_parent(self) -> bool:
+        """Whether the meta level's replies start inside the parent improver, just before it
+        returns (`tasks.contract.continuation_prefix`), instead of at its function head. Only
+        with code decoding (so never in paper mode)."""
+        return self.meta_continue and bool(self.reply_prefix)
 
     @property
     def shows_guidance(self) -> bool:

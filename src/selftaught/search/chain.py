@@ -40,13 +40,14 @@ from selftaught.store.layout import (
     UNCHANGED_EVENT,
     self_improve_key,
 )
-from selftaught.tasks.contract import PREIMPORTED, code_reply_prefix
+from selftaught.tasks.contract import PREIMPORTED, code_reply_prefix, continuation_prefix
 
 #: What an improver reply starts with, after the rule: the modules, and the paper's extractor.
 IMPROVER_IMPORTS = f"{PREIMPORTED}\nfrom helpers import extract_code\n"
 IMPROVER_HEAD = f"def {IMPROVER_ENTRY}(initial_solution, utility, language_model):\n"
 
 if TYPE_CHECKING:
+    from selftaught.config import RunConfig
     from selftaught.tasks import Task
 
 
@@ -88,8 +89,7 @@ def improvement_step(
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
-        # improvers run in the base sandbox, with no task packages
-        reply_prefix=code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS),
+        reply_prefix=_meta_reply_prefix(cfg, parent_source),
     )
     # the digest is shown only with guidance: without it, do not score the seed for it
     feedback = parent_digest(ctx, parent_source, task) if cfg.shows_guidance else ""
@@ -138,6 +138,16 @@ def improvement_step(
     return IterationRecord(
         t, current.sha, current.val, current.test, adopted, candidate_sha, score.val, score.test
     )
+
+
+def _meta_reply_prefix(cfg: RunConfig, parent_source: str) -> str:
+    """How the meta level's replies start: inside the parent before it returns, when configured
+    and possible, else at the improver's head (improvers run with no task packages)."""
+    if cfg.continues_parent:
+        prefix = continuation_prefix(cfg.reply_prefix, parent_source, IMPROVER_ENTRY)
+        if prefix is not None:
+            return prefix
+    return code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS)
 
 
 def _note_tie(ctx: LoopContext, key: str, parent: Node, candidate: Node, adopted: bool) -> None:

@@ -92,6 +92,10 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 
 def _print_summary(console: Console, summary: dict[str, Any], run_dir: Path) -> None:
     console.print(_summary_table(summary))
+    changed = summary.get("adopted_changes")
+    if changed is not None:
+        what = "; ".join(changed["changes"]) or "nothing but its layout and comments"
+        console.print(f"the adopted improver {changed['to_sha256'][:12]} changed: {what}")
     c, lm = summary["circumvention"], summary["lm"]
     lo, hi = c["wilson_95"]
     console.print(

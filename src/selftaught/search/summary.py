@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from selftaught.core.change import behaviour_changes
+from selftaught.core.meta import IMPROVER_ENTRY
 from selftaught.search.tree import ImproverTree, TreeNode
 from selftaught.store.db import RunStore
 from selftaught.store.layout import SEARCH_KEY, SUMMARY_NAME, TREE_KEY, purpose_pattern
@@ -91,8 +93,26 @@ def build_summary(store: RunStore) -> dict[str, Any]:
         "circumvention": circumvention_stats(store),
         "lm": lm_stats(store),
     }
+    changes = adopted_changes(store)
+    if changes is not None:
+        summary["adopted_changes"] = changes
     summary.update(_tree_entries(store))
     return summary
+
+
+def adopted_changes(store: RunStore) -> dict[str, Any] | None:
+    """What the last adopted improver does differently from the initial one, in plain words
+    (`core.change.behaviour_changes`); None while they are the same program."""
+    iterations = store.iterations()
+    if not iterations or iterations[-1].improver == iterations[0].improver:
+        return None
+    first, last = iterations[0].improver, iterations[-1].improver
+    old, new = store.program(first) or "", store.program(last) or ""
+    return {
+        "from_sha256": first,
+        "to_sha256": last,
+        "changes": behaviour_changes(old, new, IMPROVER_ENTRY),
+    }
 
 
 def _tree_entries(store: RunStore) -> dict[str, Any]:

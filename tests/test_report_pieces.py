@@ -433,3 +433,14 @@ def test_failed_seed_runs_are_explained(tmp_path: Path) -> None:
             collect(tmp_path / "slow2" if make_run(tmp_path / "slow2", better=False) else run_dir)
         )[0].html
     )
+
+
+def test_what_changed_says_how_the_adopted_improver_behaves(tmp_path: Path) -> None:
+    run_dir = tmp_path / "behaves"
+    make_run(run_dir)
+    _, changed, _ = answers(collect(run_dir))
+    assert (
+        "What it does differently: returns `best` built from initial_solution, utility "
+        "(was `initial_solution`); uses `utility` in 1 place(s) (was 0); defines `pick`"
+    ) in changed.html
+    assert "defines `pick`" in changed.html

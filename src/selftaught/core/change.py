@@ -55,21 +55,22 @@ def _returns(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
 
 
 def _returned(fn: ast.FunctionDef) -> list[str]:
-    """Each returned expression, with the names the value is built from (one assignment back)."""
-    assigned = {
-        target.id: node.value
-        for node in ast.walk(fn)
-        if isinstance(node, ast.Assign)
-        for target in node.targets
-        if isinstance(target, ast.Name)
-    }
+    """Each returned expression, with the names its value is built from: the expression's own,
+    or for a returned variable those of every assignment to it."""
+    assigned: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
     phrases = []
     for node in ast.walk(fn):
         if not isinstance(node, ast.Return) or node.value is None:
             continue
         value = node.value
-        source = assigned.get(value.id, value) if isinstance(value, ast.Name) else value
-        names = [n for n in _names(source) if not (isinstance(value, ast.Name) and n == value.id)]
+        own = value.id if isinstance(value, ast.Name) else None
+        sources = assigned.get(own, [value]) if own else [value]
+        names = [n for n in dict.fromkeys(n for s in sources for n in _names(s)) if n != own]
         built = f" built from {', '.join(names)}" if names else ""
         phrases.append(f"`{_quote(value)}`{built}")
     return phrases

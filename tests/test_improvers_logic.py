@@ -52,9 +52,9 @@ def real_responses() -> list[str]:
 
 
 # -- catalog ----------------------------------------------------------------------------------
-def test_catalog_lists_nine_improvers_each_defining_improve_algorithm() -> None:
+def test_catalog_lists_ten_improvers_each_defining_improve_algorithm() -> None:
     infos = list_improvers()
-    assert infos[0].name == "seed" and len(infos) == 9
+    assert infos[0].name == "seed" and len(infos) == 10
     for info in infos:
         assert "def improve_algorithm(initial_solution, utility, language_model" in info.source()
         assert info.description

@@ -84,6 +84,7 @@ class RunConfig:
     guidance: bool = True  # the runtime contract in utility texts; feedback for the meta level
     initial_improver: str = "seed"  # I_0: a shipped improver's name or an improver file's path
     meta_continue: bool = False  # the meta level's replies continue the parent before its return
+    samples: int = 0  # `improve`: LM samples of its run (0: lm_budget x max_responses_per_call)
 
     def __post_init__(self) -> None:
         for name in ("iterations", "runs", "lm_budget", "meta_lm_budget"):
@@ -94,6 +95,8 @@ class RunConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.utility_budget < 0 or self.meta_utility_budget < 1:
             raise ConfigError("utility budgets must be positive (utility_budget 0 = task default)")
+        if self.samples < 0:
+            raise ConfigError(f"samples must be >= 0, got {self.samples}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if self.improver_seconds <= 0 or self.meta_improver_seconds <= 0:

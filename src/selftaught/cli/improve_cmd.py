@@ -58,8 +58,12 @@ def _write_output(path: Path, program: str) -> None:
 
 
 def improve_command(
-    file: Annotated[Path, typer.Argument(help="The program to improve.")],
-    task: Annotated[str, typer.Option("--task", help="Task whose utility scores it.")],
+    file: Annotated[
+        Path | None, typer.Argument(help="The program to improve (not with --resume).")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", help="Task whose utility scores it.")
+    ] = None,
     improver: Annotated[str, typer.Option("--improver", help=improver_help())] = "seed",
     output: Annotated[
         Path | None,
@@ -67,6 +71,22 @@ def improve_command(
     ] = None,
     model: ModelOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Keep the run store here.")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Continue the improve run stored in this directory (after a kill); repeats no "
+            "finished LM sample or evaluation.",
+        ),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            help="LM samples of the run (sets the LM budget to samples / --responses calls; "
+            "an unset utility budget grows to one evaluation per sample).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     lm_budget: LmBudgetOpt = None,
     responses: ResponsesOpt = None,
@@ -80,13 +100,27 @@ def improve_command(
     record: RecordOpt = None,
 ) -> None:
     """Improve one program once with one improver (scores on the held-out test split)."""
+    from selftaught.cli.errors import fail
     from selftaught.cli.tasks_cmd import read_source
-    from selftaught.search.improve import improve_program
+    from selftaught.search.improve import improve_program, resume_improve
     from selftaught.search.plumbing import Plumbing
 
-    source = read_source(file)
     if output is not None:
         check_writable_file(output, "output file")
+    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    if resume is not None:
+        if file is not None or task is not None or out is not None:
+            raise fail("--resume DIR continues a stored run: give no FILE, --task or --out")
+        from selftaught.search.improve_run import stored_improve
+
+        stored_improve(resume)  # a directory without a run is refused before any progress bar
+        with RichProgress(Console(stderr=True)) as progress:
+            result = resume_improve(resume, progress=progress, plumbing=plumbing, executor=executor)
+        _report(result, output, as_json)
+        return
+    if file is None or task is None:
+        raise fail("improve needs a program FILE and --task (or --resume DIR)")
+    source = read_source(file)
     base = load_config(config_file) if config_file else RunConfig()
     config = base.replace(
         model=model,
@@ -96,8 +130,8 @@ def improve_command(
         utility_budget=utility_budget,
         seed=seed,
         executor=executor,
+        samples=samples,
     )
-    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
     with RichProgress(Console(stderr=True)) as progress:
         result = improve_program(
             source,

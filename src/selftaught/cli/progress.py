@@ -29,6 +29,8 @@ class CountColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         done = int(task.completed)
+        if task.fields.get("text_only"):
+            return Text("")
         if task.fields.get("exact"):
             return Text(f"{done}/{int(task.total or 0)}")
         return Text(f"{done}/~{int(task.total or 0)}")
@@ -51,6 +53,7 @@ class RichProgress:
         self._lock = threading.Lock()
         self._samples: TaskID = self.progress.add_task("LM samples", total=0, exact=False)
         self._evals: TaskID = self.progress.add_task("evaluations", total=0, exact=False)
+        self._status: TaskID | None = None  # a text-only row, added on the first status
 
     def __enter__(self) -> RichProgress:
         self.progress.start()
@@ -65,7 +68,8 @@ class RichProgress:
         """The work is done: every bar ends complete, at its exact count."""
         with self._lock:
             for task in self.progress.tasks:
-                self.progress.update(task.id, total=task.completed, exact=True)
+                if task.id != self._status:
+                    self.progress.update(task.id, total=task.completed, exact=True)
 
     def _grow(self, task: TaskID, by: int) -> None:
         current = self.progress.tasks[task].total or 0
@@ -88,6 +92,12 @@ class RichProgress:
 
     def evaluations(self, n: int) -> None:
         self._advance(self._evals, n)
+
+    def status(self, text: str) -> None:
+        with self._lock:
+            if self._status is None:
+                self._status = self.progress.add_task(text, total=None, text_only=True)
+            self.progress.update(self._status, description=escape(text))
 
     def note(self, text: str) -> None:
         self.progress.console.print(f"[dim]{escape(text)}[/dim]", highlight=False)

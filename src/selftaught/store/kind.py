@@ -17,15 +17,18 @@ from selftaught.store.layout import (
     COMPARE_KEY,
     COMPARE_RESULT,
     DB_NAME,
+    IMPROVE_KEY,
     SEARCH_KEY,
     TREE_KEY,
     purpose_pattern,
 )
 
-__all__ = ["COMPARE", "Query", "claim_search", "held_search", "search_kind"]
+__all__ = ["COMPARE", "IMPROVE", "Query", "claim_search", "held_search", "search_kind"]
 
 #: What `held_search` says of a directory `selftaught compare` wrote.
 COMPARE = "compare"
+#: What `held_search` says of a directory `selftaught improve --out` wrote.
+IMPROVE = "improve"
 
 #: A read-only SQL runner over a run database (`RunStore.query`, or a wrapped connection).
 Query = Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]
@@ -36,12 +39,14 @@ def held_search(query: Query, run_dir: Path | None = None) -> str | None:
     when it holds none yet. `run_dir` also lets a finished `compare.json` count."""
     meta: dict[str, str] = dict(
         query(
-            "SELECT key, value FROM meta WHERE key IN (?, ?, ?)",
-            (SEARCH_KEY, TREE_KEY, COMPARE_KEY),
+            "SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)",
+            (SEARCH_KEY, TREE_KEY, COMPARE_KEY, IMPROVE_KEY),
         )
     )
     if SEARCH_KEY in meta:
         return str(meta[SEARCH_KEY])
+    if IMPROVE_KEY in meta:
+        return IMPROVE
     if (
         COMPARE_KEY in meta
         or (run_dir is not None and (run_dir / COMPARE_RESULT).is_file())
@@ -70,6 +75,8 @@ def claim_search(store: RunStore, search: str) -> None:
     held = held_search(store.query, Path(store.run_dir))
     if held == COMPARE:
         raise ConfigError(f"{store.run_dir} holds a `selftaught compare` run, not a search")
+    if held == IMPROVE:
+        raise ConfigError(f"{store.run_dir} holds a `selftaught improve` run, not a search")
     if held is not None and held != search:
         raise ConfigError(
             f"{store.run_dir} holds a --search {held} run; resume it with --search {held}"

@@ -26,6 +26,7 @@ SEARCH_KEY = "search"  # the search a directory holds (`run --search`), claimed 
 TREE_KEY = "tree"  # a tree search's nodes and step log, as JSON
 EXECUTOR_KEY = "executor"  # the executor's record (Ray: each worker's sandbox layers)
 COMPARE_KEY = "compare"  # `compare`'s result, as JSON
+IMPROVE_KEY = "improve"  # an `improve` run's inputs (task, improver, program), as JSON
 
 # -- event kinds ----------------------------------------------------------------------------------
 SELF_IMPROVEMENT_EVENT = "self_improvement"  # the outcome of one self-improvement step

@@ -170,3 +170,19 @@ def test_deterministic_given_the_same_answers_and_scores() -> None:
         result = EVOLVE["improve_algorithm"](SOLUTION, Utility(), lm)
         runs.append((result, lm.calls))
     assert runs[0] == runs[1]
+
+
+def test_edit_prompts_stop_when_replies_never_hold_edits() -> None:
+    lm = LM(30, width=4)  # replies are always whole programs (as with code decoding)
+    EVOLVE["improve_algorithm"](SOLUTION, Utility(200), lm)
+    asked = [m for _, ms in lm.calls for m in ms if "<<<<<<< SEARCH" in m]
+    assert 1 <= len(asked) <= EVOLVE["EDIT_TRIALS"]
+
+    def edits(call: int, i: int, message: str) -> str:
+        k = call * 10 + i
+        return f"<<<<<<< SEARCH\n    return x\n=======\n    return x + {k}\n>>>>>>> REPLACE"
+
+    lm = LM(30, width=4, script=edits)
+    result = EVOLVE["improve_algorithm"](SOLUTION, Utility(200), lm)
+    asked = [m for _, ms in lm.calls for m in ms if "<<<<<<< SEARCH" in m]
+    assert len(asked) > EVOLVE["EDIT_TRIALS"] and "return x + " in result

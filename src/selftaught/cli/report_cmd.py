@@ -20,7 +20,12 @@ STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red"}
 
 
 def report_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory (made by `selftaught run`).")],
+    run_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A run directory (made by `selftaught run`, `compare` or `improve --out`)."
+        ),
+    ],
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Where to write the page (default RUN_DIR/report.html)."),
@@ -56,9 +61,21 @@ def report_command(
     if price_in is not None or price_out is not None:
         prices = Prices(price_in or 0.0, price_out or 0.0)
     path = build_report(run_dir, out, prices=prices)
+    _print_improve_summary(run_dir)
     typer.echo(f"report: {path}")
     if open_page and not webbrowser.open(path.resolve().as_uri()):
         typer.echo("could not find a web browser; open the file above by hand", err=True)
+
+
+def _print_improve_summary(run_dir: Path) -> None:
+    """An improve run's findings in a few lines, besides the page."""
+    from selftaught.report.improve_data import collect_improve
+    from selftaught.report.improve_page import improve_summary
+    from selftaught.store.kind import IMPROVE, search_kind
+
+    if search_kind(run_dir) == IMPROVE:
+        for line in improve_summary(collect_improve(run_dir)):
+            typer.echo(line)
 
 
 def _started(ts: float | None) -> str:

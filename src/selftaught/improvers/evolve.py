@@ -25,6 +25,7 @@ MIGRATE_EVERY = 3  # rounds between migrations along the ring of islands
 EXPLOIT = 0.6  # chance that a parent is its island's best program (else one of its top few)
 TOP_K = 4  # how many of an island's best programs may be drawn as parents
 DIFF_RATE = 0.25  # share of prompts asking for SEARCH/REPLACE edits (after the first round)
+EDIT_TRIALS = 3  # edit prompts tried before giving up on edits when no reply held any
 INSPIRATIONS = 2  # other programs shown in a prompt (other cells and islands)
 SHOWN_LINES = 40  # an inspiration is cut to this many lines: small models copy long context
 ERRORS_SHOWN = 2
@@ -279,22 +280,22 @@ def repair_message(code, error, utility):
 
 
 # -- the search --------------------------------------------------------------------------------
-def plan_round(db, failures, n, island, first, utility, rng):
+def plan_round(db, failures, n, island, edits_on, utility, rng):
     """n prompts for one island: repairs of recent failures first (up to a share), then children.
 
-    Returns (messages, origins); an origin is (parent index, repairing).
+    Returns (messages, origins); an origin is (parent index, repairing, asked for edits).
     """
     repairs = failures[: max(1, int(n * REPAIR_SHARE))] if failures else []
     del failures[: len(repairs)]
     messages = [repair_message(code, error, utility) for code, error, _ in repairs]
-    origins = [(index, True) for _, _, index in repairs]
+    origins = [(index, True, False) for _, _, index in repairs]
     for _ in range(n - len(repairs)):
         parent = db.parent(island, rng)
         parent = 0 if parent is None else parent
-        edit = not first and rng.random() < DIFF_RATE
+        edit = edits_on and rng.random() < DIFF_RATE
         others = db.inspirations(parent, island, rng)
         messages.append(evolve_message(db, parent, others, utility, EDIT if edit else REWRITE))
-        origins.append((parent, False))
+        origins.append((parent, False, edit))
     return messages, origins
 
 
@@ -328,6 +329,7 @@ def improve_algorithm(initial_solution, utility, language_model):
     for island in range(1, len(db.islands)):  # every island starts from the input
         db.islands[island].append(0)
     failures = []  # (code, error, entry index): each failure is sent back once for repair
+    edit_asks = edit_hits = 0  # a reply forced to start as code never holds edits: stop asking
     for round_index in range(ROUNDS):
         n = min(budgets.width(), budgets.utility_left())
         if n <= 0 or budgets.lm_left() <= 0:
@@ -335,16 +337,19 @@ def improve_algorithm(initial_solution, utility, language_model):
         if round_index and round_index % MIGRATE_EVERY == 0:
             db.migrate()
         island = round_index % len(db.islands)
-        first = round_index < len(db.islands)
-        messages, origins = plan_round(db, failures, n, island, first, utility, rng)
-        repairs_only = all(repairing for _, repairing in origins)
+        # edits only once every island has a child, and while replies can hold them at all
+        edits_on = round_index >= len(db.islands) and (edit_hits or edit_asks < EDIT_TRIALS)
+        messages, origins = plan_round(db, failures, n, island, edits_on, utility, rng)
+        repairs_only = all(repairing for _, repairing, _ in origins)
         temperature = (
             REPAIR_TEMPERATURE if repairs_only else TEMPERATURES[island % len(TEMPERATURES)]
         )
         responses = budgets.ask(messages, temperature)
         if not responses:
             break
-        for response, (parent, repairing) in zip(responses, origins):
+        for response, (parent, repairing, edit) in zip(responses, origins):
+            edit_asks += edit
+            edit_hits += edit and bool(parse_edits(response))
             code = candidate(db.entries[parent]["code"], response)
             parent_score = db.entries[parent]["score"]
             score, error = judge(budgets, utility, code, name, arity, parent_score)

@@ -8,6 +8,7 @@ from selftaught.report import plots
 from selftaught.report.answers import answers
 from selftaught.report.model import Prices, ReportData, collect
 from selftaught.report.page import render
+from selftaught.store.kind import IMPROVE, search_kind
 from selftaught.store.layout import REPORT_NAME
 
 PLOT_NAMES = ("meta_utility.png", "lineage.png", "transfer.png", "lm_usage.png")
@@ -42,8 +43,13 @@ def build_report(
     stored so far.
     """
     run_dir = Path(run_dir)
-    data = collect(run_dir, prices)
     target = Path(out) if out is not None else run_dir / REPORT_NAME
+    if search_kind(run_dir) == IMPROVE:  # one improver session: a page of its own
+        from selftaught.report.improve_page import build_improve_report
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return build_improve_report(run_dir, target)
+    data = collect(run_dir, prices)
     target.parent.mkdir(parents=True, exist_ok=True)
     html = render(data, answers(data), make_plots(data, target.parent))
     tmp = target.with_name(target.name + ".tmp")

@@ -65,6 +65,19 @@ def evaluate(program_path):
     valid = 0.0 if result["error"] else 1.0
     return {{"combined_score": result["score"], "valid": valid}}
 '''
+# Run in OpenEvolve's venv. Its constructor's keyword for the initial program changed between
+# releases (initial_program_path, then initial_programs_paths): ask the signature.
+DRIVER = """import asyncio, inspect, sys
+from openevolve import OpenEvolve
+initial, evaluator, config, out, iterations = sys.argv[1:6]
+names = inspect.signature(OpenEvolve).parameters
+kw = dict(evaluation_file=evaluator, config_path=config, output_dir=out)
+if "initial_programs_paths" in names:
+    kw["initial_programs_paths"] = [initial]
+else:
+    kw["initial_program_path"] = initial
+asyncio.run(OpenEvolve(**kw).run(iterations=int(iterations)))
+"""
 SCORE_SNIPPET = (
     "import json, sys; from selftaught.tasks import get_task, score_program; "
     "t = get_task(sys.argv[1]); r = score_program(t, open(sys.argv[2]).read(), 'val'); "
@@ -165,8 +178,8 @@ def run_openevolve(python: Path, url: str, task: str, samples: int, every: int, 
     env = {**os.environ, "OPENAI_API_KEY": "none"}
     start = time.monotonic()
     subprocess.run(
-        [str(python), "-m", "openevolve.cli", str(initial), str(evaluator), "--config",
-         str(config), "--output", str(out / "output"), "--iterations", str(samples)],
+        [str(python), "-c", DRIVER, str(initial), str(evaluator), str(config),
+         str(out / "output"), str(samples)],
         check=True, env=env,
     )  # fmt: skip
     seconds = time.monotonic() - start

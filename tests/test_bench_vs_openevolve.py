@@ -28,6 +28,7 @@ def test_evaluator_file_is_python_and_calls_the_scorer() -> None:
     text = BENCH.EVALUATOR.format(python=sys.executable, score=BENCH.SCORE_SNIPPET, task="maxcut")
     compile(text, "evaluator.py", "exec")
     compile(BENCH.SCORE_SNIPPET, "snippet", "exec")
+    compile(BENCH.DRIVER, "driver", "exec")
     assert "def evaluate(program_path)" in text and "'val'" in BENCH.SCORE_SNIPPET
     config = BENCH.openevolve_config("http://127.0.0.1:1/v1", 100, 25, 0)
     assert "max_iterations: 100" in config and "checkpoint_interval: 25" in config

@@ -3,6 +3,7 @@ best program read back from the prompts, and its diff against the input."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -35,3 +36,12 @@ def test_report_of_an_improve_run(tmp_path: Path) -> None:
     assert "Lineage of the best program" in page and "best_by_samples.png" in page
     assert "+++ best" in page or "best</span>" in page  # the diff against the input
     assert (tmp_path / "best_by_samples.png").stat().st_size > 1000
+
+
+def test_an_improve_run_is_listed_and_refused_by_run(tmp_path: Path) -> None:
+    improve(tmp_path / "imp", Counting())
+    out = CliRunner().invoke(app, ["runs", str(tmp_path), "--json"])
+    (info,) = json.loads(out.output)
+    assert (info["status"], info["search"]) == ("finished", "improve")
+    out = CliRunner().invoke(app, ["run", "--out", str(tmp_path / "imp")])
+    assert out.exit_code != 0 and "improve --resume" in out.output

@@ -29,7 +29,7 @@ from typing import Any
 from selftaught.config import CONFIG_NAME, load_config
 from selftaught.errors import ConfigError, SelftaughtError
 from selftaught.report.queries import connect_readonly
-from selftaught.store.kind import COMPARE, held_search
+from selftaught.store.kind import COMPARE, IMPROVE, held_search
 from selftaught.store.layout import COMPARE_RESULT, DB_NAME, SUMMARY_NAME
 
 RECENT_SECONDS = 120.0
@@ -155,6 +155,9 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
         # `run --search` records its search before t=0; a plain `selftaught run` is a chain.
         held = held_search(lambda sql, params: conn.execute(sql, params).fetchall(), run_dir)
         compare = held == COMPARE
+        (improved,) = conn.execute(
+            "SELECT COUNT(*) FROM sessions WHERE key LIKE 'improve/%'"
+        ).fetchone()
         search = held or ("chain" if planned is not None else "?")
         best = _best(conn, summary)
         (sessions,) = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
@@ -165,7 +168,11 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
         conn.close()
     if compare:
         search = "compare"
-    status, detail = _status(run_dir, now, done, planned, summary, compare)
+    if held == IMPROVE:  # one improver session: finished once it is stored
+        planned = None
+        status, detail = _improve_status(run_dir, now, bool(improved))
+    else:
+        status, detail = _status(run_dir, now, done, planned, summary, compare)
     if status == "running":
         detail += f"; {sessions} improver runs and {samples} LM samples so far"
     return RunInfo(
@@ -205,6 +212,18 @@ def _status(
         return "finished", f"{done} of {planned} iterations"
     reached = f"stopped after t={done}" if done >= 0 else "stopped before t=0 finished"
     return "failed", f"{reached} (T={planned}); continue with: selftaught run --resume {run_dir}"
+
+
+def _improve_status(run_dir: Path, now: float, finished: bool) -> tuple[str, str]:
+    pids, complete = holders(run_dir / DB_NAME)
+    if pids:
+        return "running", f"pid {', '.join(map(str, pids))}"
+    if not complete and _recently_written(run_dir, now):
+        return "running", f"written within the last {RECENT_SECONDS:.0f} s"
+    if finished:
+        return "finished", "the improver's session is stored; `selftaught report` shows it"
+    resume = f"selftaught improve --resume {run_dir}"
+    return "failed", f"stopped before the improver finished; continue with: {resume}"
 
 
 def find_run_dirs(root: Path | str, max_depth: int = 3) -> list[Path]:

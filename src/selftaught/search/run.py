@@ -23,7 +23,7 @@ from selftaught.search.plumbing import Plumbing
 from selftaught.search.summary import write_summary
 from selftaught.search.tree_search import search_tree
 from selftaught.search.tree_strategies import ArchiveStrategy, HGMStrategy, Strategy
-from selftaught.store.kind import search_kind
+from selftaught.store.kind import IMPROVE, search_kind
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -95,8 +95,14 @@ def run_search(
     `search=None` continues whatever search `run_dir` holds (the chain for a new directory).
     A directory holding another search is refused.
     """
+    held = search_kind(run_dir)
+    if held == IMPROVE:
+        raise ConfigError(
+            f"{run_dir} holds a `selftaught improve` run; continue it with "
+            f"`selftaught improve --resume {run_dir}`, or choose another --out"
+        )
     if search is None:
-        search = search_kind(run_dir) or "chain"
+        search = held or "chain"
     if search not in SEARCH_TABLE:
         raise ConfigError(f"unknown search {search!r}; valid: {', '.join(SEARCHES)}")
     return _run(

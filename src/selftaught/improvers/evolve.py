@@ -281,7 +281,9 @@ def repair_message(code, error, utility):
 
 # -- the search --------------------------------------------------------------------------------
 def plan_round(db, failures, n, island, edits_on, utility, rng):
-    """n prompts for one island: repairs of recent failures first (up to a share), then children.
+    """n prompts for one island: repairs of recent failures first (up to a share), then children
+    of one parent, with the same inspirations. Identical prompts are sampled together and share
+    their prompt's processing, which dominates the cost of a small model on a CPU.
 
     Returns (messages, origins); an origin is (parent index, repairing, asked for edits).
     """
@@ -289,11 +291,11 @@ def plan_round(db, failures, n, island, edits_on, utility, rng):
     del failures[: len(repairs)]
     messages = [repair_message(code, error, utility) for code, error, _ in repairs]
     origins = [(index, True, False) for _, _, index in repairs]
+    parent = db.parent(island, rng)
+    parent = 0 if parent is None else parent
+    others = db.inspirations(parent, island, rng)
     for _ in range(n - len(repairs)):
-        parent = db.parent(island, rng)
-        parent = 0 if parent is None else parent
         edit = edits_on and rng.random() < DIFF_RATE
-        others = db.inspirations(parent, island, rng)
         messages.append(evolve_message(db, parent, others, utility, EDIT if edit else REWRITE))
         origins.append((parent, False, edit))
     return messages, origins

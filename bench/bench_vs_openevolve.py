@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import selftaught
 from selftaught.config import RunConfig
 from selftaught.lm.assemble import ensure_model
 from selftaught.lm.factory import ModelAccess
@@ -65,13 +66,18 @@ def evaluate(program_path):
     valid = 0.0 if result["error"] else 1.0
     return {{"combined_score": result["score"], "valid": valid}}
 '''
-# Run in OpenEvolve's venv. Its constructor's keyword for the initial program changed between
-# releases (initial_program_path, then initial_programs_paths): ask the signature.
+# Run in OpenEvolve's venv. Its constructor changed between releases (a config object or a
+# path; one initial program or a list): ask its signature.
 DRIVER = """import asyncio, inspect, sys
 from openevolve import OpenEvolve
+from openevolve.config import load_config
 initial, evaluator, config, out, iterations = sys.argv[1:6]
 names = inspect.signature(OpenEvolve).parameters
-kw = dict(evaluation_file=evaluator, config_path=config, output_dir=out)
+kw = dict(evaluation_file=evaluator, output_dir=out)
+if "config_path" in names:
+    kw["config_path"] = config
+else:
+    kw["config"] = load_config(config)
 if "initial_programs_paths" in names:
     kw["initial_programs_paths"] = [initial]
 else:
@@ -175,7 +181,9 @@ def run_openevolve(python: Path, url: str, task: str, samples: int, every: int, 
     evaluator.write_text(EVALUATOR.format(python=sys.executable, score=SCORE_SNIPPET, task=task))
     config = out / "config.yaml"
     config.write_text(openevolve_config(url, samples, every, seed))
-    env = {**os.environ, "OPENAI_API_KEY": "none"}
+    # the evaluator's scorer runs in this Python, which must find selftaught from any directory
+    package_root = str(Path(selftaught.__file__).resolve().parents[1])
+    env = {**os.environ, "OPENAI_API_KEY": "none", "PYTHONPATH": package_root}
     start = time.monotonic()
     subprocess.run(
         [str(python), "-c", DRIVER, str(initial), str(evaluator), str(config),

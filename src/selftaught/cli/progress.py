@@ -29,8 +29,6 @@ class CountColumn(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         done = int(task.completed)
-        if task.fields.get("text_only"):
-            return Text("")
         if task.fields.get("exact"):
             return Text(f"{done}/{int(task.total or 0)}")
         return Text(f"{done}/~{int(task.total or 0)}")
@@ -47,13 +45,15 @@ class RichProgress:
             TextColumn("eta"),
             TimeRemainingColumn(),
             TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
             console=console,
             transient=False,
         )
         self._lock = threading.Lock()
-        self._samples: TaskID = self.progress.add_task("LM samples", total=0, exact=False)
-        self._evals: TaskID = self.progress.add_task("evaluations", total=0, exact=False)
-        self._status: TaskID | None = None  # a text-only row, added on the first status
+        self._samples: TaskID = self.progress.add_task(
+            "LM samples", total=0, exact=False, status=""
+        )
+        self._evals: TaskID = self.progress.add_task("evaluations", total=0, exact=False, status="")
 
     def __enter__(self) -> RichProgress:
         self.progress.start()
@@ -68,8 +68,7 @@ class RichProgress:
         """The work is done: every bar ends complete, at its exact count."""
         with self._lock:
             for task in self.progress.tasks:
-                if task.id != self._status:
-                    self.progress.update(task.id, total=task.completed, exact=True)
+                self.progress.update(task.id, total=task.completed, exact=True)
 
     def _grow(self, task: TaskID, by: int) -> None:
         current = self.progress.tasks[task].total or 0
@@ -94,10 +93,9 @@ class RichProgress:
         self._advance(self._evals, n)
 
     def status(self, text: str) -> None:
+        """Shown at the end of the samples bar (e.g. the best score so far)."""
         with self._lock:
-            if self._status is None:
-                self._status = self.progress.add_task(text, total=None, text_only=True)
-            self.progress.update(self._status, description=escape(text))
+            self.progress.update(self._samples, status=escape(text))
 
     def note(self, text: str) -> None:
         self.progress.console.print(f"[dim]{escape(text)}[/dim]", highlight=False)

@@ -138,7 +138,7 @@ class ImproveTracker:
     def _report(self) -> None:
         best = "–" if self.best is None else f"{self.best:.4f}"
         rate = f"{100 * min(1.0, self.valid / self.samples):.0f}%" if self.samples else "–"
-        self.inner.status(f"best so far {best}, valid {rate}")
+        self.status(f"best so far {best}, valid {rate}")
 
     def expect(self, *, samples: int = 0, evaluations: int = 0) -> None:
         self.inner.expect(samples=samples, evaluations=evaluations)
@@ -156,4 +156,7 @@ class ImproveTracker:
         self.inner.note(text)
 
     def status(self, text: str) -> None:
-        self.inner.status(text)
+        # a sink written before `status` joined the protocol simply shows no status
+        show = getattr(self.inner, "status", None)
+        if show is not None:
+            show(text)

@@ -134,3 +134,30 @@ def test_another_improve_in_the_same_directory_is_refused(tmp_path: Path) -> Non
             out_dir=tmp_path,
             plumbing=plumbing(tmp_path, Counting()),
         )
+
+
+def test_tracker_follows_best_score_and_valid_rate() -> None:
+    from selftaught.core.progress import NullProgress
+    from selftaught.search.improve_run import ImproveTracker
+
+    shown: list[str] = []
+
+    class Sink(NullProgress):
+        def status(self, text: str) -> None:
+            shown.append(text)
+
+    tracker = ImproveTracker(Sink(), input_sha="in")
+    tracker.scored("in", "val", Evaluation(0.5, 0.0, None))  # the input: best, not "valid"
+    tracker.lm_samples(4)
+    tracker.scored("a", "val", Evaluation(0.7, 0.0, None))
+    tracker.scored("a", "val", Evaluation(0.7, 0.0, None))  # a stored score seen again
+    tracker.scored("b", "val", Evaluation(0.9, 0.0, "ValueError: bad"))  # failed: not best
+    tracker.scored("c", "test", Evaluation(1.0, 0.0, None))  # test scores never count
+    assert shown[-1] == "best so far 0.7000, valid 25%"
+
+    class OldSink:  # written before `status` joined the protocol
+        def lm_samples(self, n: int) -> None:
+            shown.append(f"samples {n}")
+
+    ImproveTracker(OldSink()).lm_samples(1)  # type: ignore[arg-type]
+    assert shown[-1] == "samples 1"

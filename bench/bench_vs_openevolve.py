@@ -82,7 +82,11 @@ if "initial_programs_paths" in names:
     kw["initial_programs_paths"] = [initial]
 else:
     kw["initial_program_path"] = initial
-asyncio.run(OpenEvolve(**kw).run(iterations=int(iterations)))
+try:
+    asyncio.run(OpenEvolve(**kw).run(iterations=int(iterations)))
+except Exception as exc:  # e.g. no iteration gave a program: its checkpoints still count
+    print(f"openevolve: {type(exc).__name__}: {exc}", file=sys.stderr)
+    sys.exit(3)
 """
 SCORE_SNIPPET = (
     "import json, sys; from selftaught.tasks import get_task, score_program; "
@@ -185,11 +189,14 @@ def run_openevolve(python: Path, url: str, task: str, samples: int, every: int, 
     package_root = str(Path(selftaught.__file__).resolve().parents[1])
     env = {**os.environ, "OPENAI_API_KEY": "none", "PYTHONPATH": package_root}
     start = time.monotonic()
-    subprocess.run(
+    done = subprocess.run(
         [str(python), "-c", DRIVER, str(initial), str(evaluator), str(config),
          str(out / "output"), str(samples)],
-        check=True, env=env,
+        env=env,
     )  # fmt: skip
+    # exit 3: OpenEvolve gave up (with a 0.5B model no edit may apply); its checkpoints stand
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"openevolve failed with exit code {done.returncode}")
     seconds = time.monotonic() - start
     checkpoints = out / "output" / "checkpoints"
     best: dict[int, float | None] = {}

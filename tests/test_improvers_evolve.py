@@ -7,9 +7,11 @@ import re
 
 import pytest
 
+from selftaught.improvers.catalog import get_improver
 from test_improvers_logic import load
 
 EVOLVE = load("evolve")
+EVOLVE_SOURCE = get_improver("evolve").source()
 SOLUTION = "def algorithm(x):\n    return x\n"
 
 
@@ -186,3 +188,24 @@ def test_edit_prompts_stop_when_replies_never_hold_edits() -> None:
     result = EVOLVE["improve_algorithm"](SOLUTION, Utility(200), lm)
     asked = [m for _, ms in lm.calls for m in ms if "<<<<<<< SEARCH" in m]
     assert len(asked) > EVOLVE["EDIT_TRIALS"] and "return x + " in result
+
+
+def test_stop_runs_with_evolve_as_the_initial_improver(tmp_path) -> None:
+    """STOP can improve the evolver itself: `run --initial-improver evolve` (scripted model)."""
+    from loop_support import ScriptedBackend, local_channel_factory, marker_score
+    from selftaught.config import RunConfig
+    from selftaught.search.plumbing import Plumbing
+    from selftaught.search.run import run_stop
+    from selftaught.store.db import sha256_text
+
+    config = RunConfig(model="scripted", iterations=1, runs=1, max_responses_per_call=2,
+                       meta_utility_budget=1, batch_window_seconds=0.05,
+                       initial_improver="evolve")  # fmt: skip
+    lazy = "def improve_algorithm(initial_solution, utility, language_model):\n    return 1"
+    plumbing = Plumbing(backend=ScriptedBackend(lazy), channel_factory=local_channel_factory,
+                        score_fn=marker_score)  # fmt: skip
+    summary = run_stop(config, tmp_path, plumbing=plumbing)
+    first = summary["iterations"][0]
+    assert first["improver_sha256"] == sha256_text(EVOLVE_SOURCE)
+    assert first["meta_utility_val"] == 0.6  # evolve found the scripted GOOD answers
+    assert len(summary["iterations"]) == 2

@@ -4,6 +4,7 @@ repairs, budgets, never-worse and determinism, with fake utilities and models.""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -190,7 +191,7 @@ def test_edit_prompts_stop_when_replies_never_hold_edits() -> None:
     assert len(asked) > EVOLVE["EDIT_TRIALS"] and "return x + " in result
 
 
-def test_stop_runs_with_evolve_as_the_initial_improver(tmp_path) -> None:
+def test_stop_runs_with_evolve_as_the_initial_improver(tmp_path: Path) -> None:
     """STOP can improve the evolver itself: `run --initial-improver evolve` (scripted model)."""
     from loop_support import ScriptedBackend, local_channel_factory, marker_score
     from selftaught.config import RunConfig

@@ -11,6 +11,7 @@ from selftaught.errors import ConfigError
 if TYPE_CHECKING:
     from selftaught.core.jobs import SessionJob
     from selftaught.core.meta import LoopContext
+    from selftaught.lm.factory import ModelAccess
     from selftaught.store.db import Evaluation, SessionRecord
     from selftaught.tasks import Task
 __all__ = ["EXECUTORS", "Executor", "SessionDone", "make_executor"]
@@ -52,10 +53,14 @@ class Executor(Protocol):
         ...
 
 
-def make_executor(name: str, *, address: str | None = None) -> Executor:
+def make_executor(
+    name: str, *, address: str | None = None, access: ModelAccess | None = None
+) -> Executor:
     """The executor called `name` (`local` or `ray`); ConfigError for anything else.
 
     `address` is the Ray cluster to join (default: `RAY_ADDRESS`, else a local Ray instance).
+    `access` is how workers reach the model (its server URL and concurrency travel with each
+    session).
     """
     if name == "local":
         from selftaught.execute.local import LocalExecutor
@@ -64,5 +69,5 @@ def make_executor(name: str, *, address: str | None = None) -> Executor:
     if name == "ray":
         from selftaught.execute.ray_driver import RayExecutor
 
-        return RayExecutor(address=address)
+        return RayExecutor(address=address, access=access)
     raise ConfigError(f"unknown executor {name!r}; valid: {', '.join(EXECUTORS)}")

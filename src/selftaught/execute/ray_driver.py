@@ -32,6 +32,7 @@ from selftaught.execute.wire import (
     session_request,
 )
 from selftaught.execute.worker import run_evaluation_job, worker_doctor
+from selftaught.lm.factory import ModelAccess
 from selftaught.store.recorder import apply_operations
 
 if TYPE_CHECKING:
@@ -97,8 +98,12 @@ class RayExecutor:
         num_cpus: int | None = None,
         cpus_per_session: float = 1.0,
         cpus_per_evaluation: float = 1.0,
+        access: ModelAccess | None = None,
     ) -> None:
         ray = _ray()
+        # Workers reach the model as the driver does: --base-url and --max-concurrency travel
+        # with every session (the API key only through the forwarded environment).
+        self._access = (access or ModelAccess()).for_workers()
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
@@ -213,7 +218,10 @@ class RayExecutor:
             cache = _run_cache_name(ctx.store)
             live = LiveProgress(self._ray, ctx.progress)
             submit = lambda i: self._session_task.remote(  # noqa: E731
-                session_request(ctx.config, jobs[i], cache), known, live.relay, jobs[i].key
+                session_request(ctx.config, jobs[i], cache, self._access),
+                known,
+                live.relay,
+                jobs[i].key,
             )
             with closing(self._stream(waiting, submit, parallel, live.poll)) as replies:
                 for index, text in replies:

@@ -131,7 +131,7 @@ def loop_context(
     store = RunStore(run_dir)
     executor: Executor | None = None
     try:
-        executor = plumbing.executor or make_executor(config.executor)
+        executor = plumbing.executor or make_executor(config.executor, access=plumbing.access)
         backend = plumbing.backend or open_backend(config, run_dir, plumbing.access)
         logged = StoreLoggingBackend(backend, store, on_samples=progress.lm_samples)
         evaluator = Evaluator(

@@ -51,15 +51,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(log: Path, *, n_ctx: int = 4096, threads: int = 2) -> Iterator[str]:
-    """Run the server; yield its base URL (`http://127.0.0.1:PORT/v1`)."""
+def serve(
+    log: Path,
+    *,
+    n_ctx: int = 4096,
+    threads: int = 2,
+    model: str = MODEL_NAME,
+    alias: str = ALIAS,
+) -> Iterator[str]:
+    """Run the server on the embedded `model`; yield its base URL (`http://127.0.0.1:PORT/v1`)."""
     from selftaught.lm.assemble import ensure_model
     from selftaught.lm.registry import MODELS
 
-    gguf = ensure_model(MODELS[MODEL_NAME], progress=False)
+    gguf = ensure_model(MODELS[model], progress=False)
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)]
-    command += ["--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--model_alias", alias, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--n_ctx", str(n_ctx), "--n_threads", str(threads), "--verbose", "false"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(

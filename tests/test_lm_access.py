@@ -119,12 +119,21 @@ def test_improve_takes_the_server_from_the_config_file(
     server.n_mode = "ignore"
     program = tmp_path / "p.py"
     program.write_text("def algorithm(x):\n    return x\n")
-    cfg = _toml(tmp_path, f'base_url = "{server.url}"\nmax_concurrency = 2\n')
+    cfg = _toml(
+        tmp_path,
+        f'base_url = "{server.url}"\nmax_concurrency = 2\n[prices]\n"m" = [1000.0, 2000.0]\n',
+    )
     args = ["improve", str(program), "--task", "maxcut", "--model", "openai:m"]
     args += ["--config", str(cfg), "--lm-budget", "1", "--responses", "3"]
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert sum(1 for r in server.requests if r["model"] == "m") == 3  # n=3 ignored, then 2 more
+    # the run noted the config's price; its report costs the 3 requests' tokens at it
+    from selftaught.report.model import collect
+
+    [usage] = collect(tmp_path / "run").usage
+    assert (usage.spec, usage.prompt_tokens, usage.completion_tokens) == ("openai:m", 15, 9)
+    assert usage.dollars == pytest.approx((15 * 1000 + 9 * 2000) / 1e6)
 
 
 def test_prices_local_models_are_free_and_hosted_ones_priced() -> None:

@@ -5,16 +5,26 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from selftaught.errors import ConfigError
 from selftaught.lm.cache import CachedBackend, ResponseCache
 from selftaught.lm.paths import default_cache_path
-from selftaught.lm.prices import Price, price_of
+from selftaught.lm.prices import PRICES_META, Price, price_of, with_price
 from selftaught.lm.replay import RecordingBackend, ReplayBackend
 from selftaught.lm.spec import ModelSpec, parse_spec
 from selftaught.lm.types import Backend
 
 CacheArg = bool | str | Path | ResponseCache | None
+
+
+class _MetaStore(Protocol):
+    """The part of a run store that `ModelAccess.record_price` writes."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
 
 _SHARED: dict[str, Backend] = {}
 _SHARED_LOCK = threading.Lock()
@@ -51,6 +61,13 @@ class ModelAccess:
     def price(self, spec: str) -> Price | None:
         """What `spec`'s tokens cost when reached this way (0 for local models; None: unknown)."""
         return price_of(spec, self.base_url, dict(self.prices))
+
+    def record_price(self, store: _MetaStore, spec: str) -> None:
+        """Note in a run store what `spec`'s tokens cost this way, for its report."""
+        canonical = parse_spec(spec).canonical
+        store.set_meta(
+            PRICES_META, with_price(store.get_meta(PRICES_META), canonical, self.price(spec))
+        )
 
     def for_workers(self) -> dict[str, object]:
         """What a remote worker needs to reach the model the same way (never the API key,

@@ -12,6 +12,7 @@ and `openai:` servers on a loopback address) cost 0. Override or extend the tabl
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,3 +99,22 @@ def _is_loopback(url: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+#: The run store's meta key holding the prices a run used: JSON spec -> [input, output] or null.
+PRICES_META = "lm_prices"
+
+
+def with_price(stored: str | None, spec: str, price: Price | None) -> str:
+    """The `lm_prices` meta text with `spec`'s price set (other models' prices kept)."""
+    table = json.loads(stored) if stored else {}
+    table[spec] = None if price is None else [price.input_per_million, price.output_per_million]
+    return json.dumps(table, sort_keys=True)
+
+
+def stored_prices(stored: str | None) -> dict[str, Price | None]:
+    """The prices a run stored (`with_price`), by canonical model spec."""
+    table = json.loads(stored) if stored else {}
+    return {
+        spec: None if pair is None else Price(*map(float, pair)) for spec, pair in table.items()
+    }

@@ -9,6 +9,7 @@ from typing import Any
 
 from selftaught.config import CONFIG_NAME, RunConfig, load_config
 from selftaught.errors import ConfigError
+from selftaught.lm.prices import PRICES_META, Price, stored_prices
 from selftaught.report import queries as q
 from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
@@ -95,7 +96,8 @@ class ReportData:
     span: tuple[float | None, float | None]
     outcomes: tuple[q.OutcomeCount, ...] = ()  # how the meta-training runs ended
     seed_outcomes: tuple[q.OutcomeCount, ...] = ()  # the same, for the seed improver only
-    prices: Prices | None = None
+    prices: Prices | None = None  # the report's own --price-in/--price-out
+    stored_prices: tuple[tuple[str, Price | None], ...] = ()  # what the run noted, per model
     executor: str = "local"  # where the sessions ran, with the workers' sandbox layers
 
 
@@ -204,11 +206,18 @@ def _transfer(store: RunStore, iterations: list[IterationRecord]) -> list[Transf
 
 
 def _usage(store: RunStore, prices: Prices | None) -> list[UsageLine]:
+    """Usage per phase and model; dollars at `prices` (the report's flags) for `openai:` models,
+    else at the prices the run stored for each model (`selftaught.lm.prices`)."""
+    stored = stored_prices(store.get_meta(PRICES_META))
     lines = []
     for u in q.lm_usage(store):
         dollars = None
         if prices is not None and u.spec.startswith("openai:"):
             dollars = prices.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
+        elif prices is None and stored.get(u.spec) is not None:
+            price = stored[u.spec]
+            assert price is not None
+            dollars = price.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
         lines.append(
             UsageLine(
                 u.phase,
@@ -323,6 +332,7 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
                 q.run_outcomes(store, improver=iterations[0].improver) if iterations else ()
             ),
             prices=prices,
+            stored_prices=tuple(sorted(stored_prices(store.get_meta(PRICES_META)).items())),
         )
     finally:
         store.close()

@@ -2,8 +2,8 @@
 
 Retries are the official client's (``max_retries``): it retries connection errors, 408, 409, 429
 and 5xx with exponential backoff (0.5 s doubling to 8 s) and jitter, and waits what a
-``Retry-After``/``retry-after-ms`` header asks (up to two minutes) instead. ``n > 1`` is asked in
-one request; when a server ignores or rejects ``n`` (llama.cpp's and Ollama's do), the rest are
+``Retry-After``/``retry-after-ms`` header asks (within the client's limit) instead. ``n > 1`` is asked in
+one request; when a server ignores or rejects ``n`` (``llama_cpp.server`` ignores it), the rest are
 fetched one request per sample, up to ``max_concurrency`` at once, and later calls go straight to
 single requests. Each sample is handed on the moment its request returns.
 """

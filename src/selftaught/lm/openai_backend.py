@@ -2,10 +2,10 @@
 
 Retries are the official client's (``max_retries``): it retries connection errors, 408, 409, 429
 and 5xx with exponential backoff (0.5 s doubling to 8 s) and jitter, and waits what a
-``Retry-After``/``retry-after-ms`` header asks (within the client's limit) instead. ``n > 1`` is asked in
-one request; when a server ignores or rejects ``n`` (``llama_cpp.server`` ignores it), the rest are
-fetched one request per sample, up to ``max_concurrency`` at once, and later calls go straight to
-single requests. Each sample is handed on the moment its request returns.
+``Retry-After``/``retry-after-ms`` header asks (within the client's limit) instead. ``n > 1`` is
+asked in one request; when a server ignores or rejects ``n`` (``llama_cpp.server`` ignores it),
+the rest are fetched one request per sample, up to ``max_concurrency`` at once, and later calls go
+straight to single requests. Each sample is handed on the moment its request returns.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import closing
 from typing import Any
 
@@ -159,7 +159,7 @@ class OpenAIBackend:
 
     def _fan_out(
         self, firsts: list[SampleRequest], tasks: list[tuple[int, int]]
-    ) -> Iterator[tuple[int, int, list[Sample] | BaseException]]:
+    ) -> Generator[tuple[int, int, list[Sample] | BaseException], None, None]:
         """Run the tasks on daemon threads, at most ``max_concurrency`` requests in flight over
         every call of this backend; yield ``(group, wanted, samples or error)`` as each ends.
         Daemon threads, so an interrupted run exits without waiting for requests in flight."""

@@ -228,7 +228,6 @@ def test_a_failure_mid_call_keeps_every_finished_sample(server: FakeServer, tmp_
     server.respond = respond  # type: ignore[method-assign]
     with pytest.raises(ModelUnavailable):
         first.generate(request)
-    time.sleep(0.3)  # a request already past the concurrency gate when the call failed ends
     assert len(ResponseCache(cache_path)) == 3
     assert len(record.read_text().splitlines()) == 3
     server.respond = failing  # type: ignore[method-assign]
@@ -240,3 +239,27 @@ def test_a_failure_mid_call_keeps_every_finished_sample(server: FakeServer, tmp_
     assert len(row) == 5 and sum(s.cached for s in row) == 3
     new = server.requests[asked_before:]
     assert [r.get("n") for r in new] == [2, 1]  # only the two missing samples (n ignored)
+
+
+def test_samples_in_flight_when_a_request_fails_are_still_handed_on(server: FakeServer) -> None:
+    """A failure stops new requests, but a sample the server is already drawing is paid for:
+    it reaches the sink (the cache) before the call raises."""
+    answer = server.respond
+
+    def respond(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with server.lock:
+            first = not server.requests
+        if first:
+            with server.lock:
+                server.requests.append(body)
+            return 400, {"error": {"message": "prompt too long", "type": "x"}}
+        time.sleep(0.3)
+        return answer(path, body)
+
+    server.respond = respond  # type: ignore[method-assign]
+    b = backend(server, max_concurrency=3)
+    b.n_supported = False
+    seen: list[int] = []
+    with pytest.raises(InvalidLMRequest, match="prompt too long"):
+        b.generate([SampleRequest(MSGS, 3, 0.7)], on_sample=lambda p, j, s: seen.append(j))
+    assert len(seen) == 2 and len(server.requests) == 3

@@ -35,6 +35,10 @@ _GATEWAY_FAILURES = (502, 503, 504)
 _N_PARAM = re.compile(r"(['\"`]n['\"`]|\bn\s*(>|must|should|=)|parameter\s+n\b)", re.I)
 
 
+class _NotSent(Exception):
+    """A request dropped because the call had already failed."""
+
+
 class OpenAIBackend:
     """Chat completions from an OpenAI-compatible server."""
 
@@ -122,23 +126,29 @@ class OpenAIBackend:
         out: list[list[Sample | None]] = [[None] * req.n for req in requests]
         drawn = [0] * len(slots)
         while any(d < len(s) for d, s in zip(drawn, slots, strict=True)):
-            tasks = self._round(slots, drawn)
-            # closing(): an error ends the round at once (requests not yet sent are dropped)
-            with closing(self._fan_out(firsts, tasks)) as answers:
+            error: Exception | None = None
+            stop = threading.Event()
+            # closing(): an interrupt ends the round at once (requests not yet sent are dropped)
+            with closing(self._fan_out(firsts, self._round(slots, drawn), stop)) as answers:
                 for g, want, got in answers:  # in completion order
-                    if isinstance(got, BaseException):
-                        self._raise_unless_n_refused(got, want)
+                    try:
+                        self._check(got, want)
+                    except Exception as exc:
+                        # Send nothing more, but keep what is already in flight: a sample the
+                        # server is drawing now is paid for, so it is handed on all the same.
+                        error = error or exc
+                        stop.set()
                         continue
-                    if want > 1 and len(got) < want:
-                        self._disable_n()  # the server ignored n; keep what it gave
-                    if not got:
-                        raise ModelUnavailable(f"{self.spec} returned no choices")
+                    if isinstance(got, BaseException):
+                        continue  # n refused, or not sent after an error
                     for sample in got[: len(slots[g]) - drawn[g]]:
                         pos, j = slots[g][drawn[g]]
                         drawn[g] += 1
                         out[pos][j] = sample
                         if on_sample is not None:
                             on_sample(pos, j, sample)
+            if error is not None:
+                raise error
         done = [[s for s in row if s is not None] for row in out]
         self._meter.record_call([s for row in done for s in row])
         return done
@@ -158,18 +168,18 @@ class OpenAIBackend:
         return tasks
 
     def _fan_out(
-        self, firsts: list[SampleRequest], tasks: list[tuple[int, int]]
+        self, firsts: list[SampleRequest], tasks: list[tuple[int, int]], stop: threading.Event
     ) -> Generator[tuple[int, int, list[Sample] | BaseException], None, None]:
         """Run the tasks on daemon threads, at most ``max_concurrency`` requests in flight over
         every call of this backend; yield ``(group, wanted, samples or error)`` as each ends.
-        Daemon threads, so an interrupted run exits without waiting for requests in flight."""
+        Once ``stop`` is set, tasks not yet sent end as ``_NotSent``. Daemon threads, so an
+        interrupted run exits without waiting for requests in flight."""
         results: queue.Queue[tuple[int, int, list[Sample] | BaseException]] = queue.Queue()
-        stop = threading.Event()
 
         def work(g: int, want: int) -> None:
             with self._slots:
                 if stop.is_set():
-                    results.put((g, want, ModelUnavailable("cancelled")))
+                    results.put((g, want, _NotSent()))
                     return
                 try:
                     got: list[Sample] | BaseException = self._create(firsts[g], want)
@@ -188,7 +198,19 @@ class OpenAIBackend:
                     except queue.Empty:
                         continue
         finally:
-            stop.set()  # an error or an interrupt: requests not yet sent are not sent
+            stop.set()  # an interrupt: requests not yet sent are not sent
+
+    def _check(self, got: list[Sample] | BaseException, want: int) -> None:
+        """Raise what ends the call; note a server that ignores or refuses ``n``."""
+        if isinstance(got, _NotSent):
+            return
+        if isinstance(got, BaseException):
+            self._raise_unless_n_refused(got, want)
+            return
+        if want > 1 and len(got) < want:
+            self._disable_n()  # the server ignored n; keep what it gave
+        if not got:
+            raise ModelUnavailable(f"{self.spec} returned no choices")
 
     def _raise_unless_n_refused(self, exc: BaseException, want: int) -> None:
         """A server that refuses ``n > 1`` gets single requests from now on; other errors end

@@ -132,8 +132,10 @@ def loop_context(
     executor: Executor | None = None
     try:
         executor = plumbing.executor or make_executor(config.executor, access=plumbing.access)
-        backend = plumbing.backend or open_backend(config, run_dir, plumbing.access)
-        plumbing.access.record_price(store, config.model)  # for the report's cost per model
+        backend = plumbing.backend
+        if backend is None:
+            backend = open_backend(config, run_dir, plumbing.access)
+            plumbing.access.record_price(store, config.model)  # for the report's cost per model
         logged = StoreLoggingBackend(backend, store, on_samples=progress.lm_samples)
         evaluator = Evaluator(
             store,

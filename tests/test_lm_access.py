@@ -45,8 +45,14 @@ def test_config_file_sets_the_access_and_flags_override_it(tmp_path: Path) -> No
     access = model_access(None, False, None, None, cfg)
     assert access.base_url == "http://127.0.0.1:9/v1" and access.max_concurrency == 3
     assert dict(access.prices) == {"gpt-x": Price(1.0, 2.0)}
+    assert access.cache and access.record is None
     flags = model_access("http://other/v1", True, None, 7, cfg)
     assert flags.base_url == "http://other/v1" and flags.max_concurrency == 7 and not flags.cache
+    quiet = _toml(tmp_path, f'cache = false\nrecord = "{tmp_path / "rec.jsonl"}"\n')
+    off = model_access(None, False, None, None, quiet)
+    assert not off.cache and off.record == tmp_path / "rec.jsonl"
+    flag = tmp_path / "b.jsonl"
+    assert model_access(None, False, flag, None, quiet).record == flag  # the flag wins
 
 
 @pytest.mark.parametrize(
@@ -58,6 +64,8 @@ def test_config_file_sets_the_access_and_flags_override_it(tmp_path: Path) -> No
         ('[prices]\n"m" = [1.0]\n', r"prices.m must be \[input, output\]"),
         ('[prices]\n"m" = [-1.0, 1.0]\n', "prices per million tokens must be numbers >= 0"),
         ('prices = "cheap"\n', "prices must be a table"),
+        ('cache = "no"\n', "cache must be true or false"),
+        ("record = 1\n", "record must be a file path"),
     ],
 )
 def test_bad_access_keys_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:

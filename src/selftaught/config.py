@@ -31,7 +31,7 @@ EXECUTION_FIELDS = frozenset({"executor"})
 EXTENDABLE_FIELDS = ("iterations", "meta_utility_budget")
 #: Keys of a `--config` file that say how the model is reached (read by the CLI into an
 #: `lm.ModelAccess`), not what a run computes: they are not RunConfig fields and not stored.
-ACCESS_KEYS = frozenset({"base_url", "max_concurrency", "prices"})
+ACCESS_KEYS = frozenset({"base_url", "max_concurrency", "cache", "record", "prices"})
 
 DEFAULT_TRANSFER_TASKS = (
     "str_grid_dist",

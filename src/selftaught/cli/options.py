@@ -1,8 +1,9 @@
 """Options shared by the commands that run improvers: model, server, cache, budgets, executor.
 
 The help of every budget option shows its default (the `RunConfig` value it falls back to).
-How the model is reached (`--base-url`, `--max-concurrency`, and the `[prices]` table) may also
-come from the `--config` TOML (keys `base_url`, `max_concurrency`, `prices`); flags override it.
+How the model is reached (`--base-url`, `--max-concurrency`, `--no-cache`, `--record`, and the
+`[prices]` table) may also come from the `--config` TOML (keys `base_url`, `max_concurrency`,
+`cache`, `record`, `prices`); flags override it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from selftaught.config import RunConfig
+from selftaught.config import ACCESS_KEYS, RunConfig
 from selftaught.errors import ConfigError
 from selftaught.lm.factory import ModelAccess
 
@@ -109,7 +110,8 @@ def model_access(
     config_file: Path | None = None,
 ) -> ModelAccess:
     """The `ModelAccess` of the --base-url, --no-cache, --record and --max-concurrency options,
-    over the `base_url`, `max_concurrency` and `[prices]` of the --config file."""
+    over the `base_url`, `max_concurrency`, `cache`, `record` and `[prices]` of the --config
+    file."""
     from selftaught.lm.prices import parse_prices
 
     saved = _access_keys(config_file) if config_file is not None else {}
@@ -121,10 +123,18 @@ def model_access(
     url = base_url if base_url is not None else saved.get("base_url")
     if url is not None and not isinstance(url, str):
         raise ConfigError(f"{config_file}: base_url must be a string")
+    cache = saved.get("cache", True)
+    if not isinstance(cache, bool):
+        raise ConfigError(f"{config_file}: cache must be true or false")
+    recording = saved.get("record")
+    if recording is not None and not isinstance(recording, str):
+        raise ConfigError(f"{config_file}: record must be a file path")
+    if record is None and recording:
+        record = Path(recording).expanduser()
     prices = parse_prices(saved.get("prices", {}), str(config_file))
     return ModelAccess(
         base_url=url or None,
-        cache=not no_cache,
+        cache=cache and not no_cache,
         record=record,
         max_concurrency=concurrency,
         prices=tuple(sorted(prices.items())),
@@ -139,7 +149,7 @@ def _access_keys(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    return {k: data[k] for k in ("base_url", "max_concurrency", "prices") if k in data}
+    return {k: data[k] for k in ACCESS_KEYS if k in data}
 
 
 def improver_help() -> str:

@@ -1,7 +1,7 @@
 """Self-improvement: over S seeds of the `make run` configuration, did the improver get better?
 
 Each seed is one STOP run (`selftaught.search.run.run_stop`, the chain with the gate) into
-`--out/seed-N/`, then its transfer to the held-out tasks (`selftaught.search.run.transfer`). Per
+`--out/seed-N/`, then its transfer to the held-out tasks (`search.transfer.transfer`). Per
 seed it reports the initial improver's and the adopted improver's val and test meta-utility, the
 test gain, whether the adopted improver differs from the initial one in more than formatting and
 comments (`same_program`), and on how many transfer tasks the adopted improver beat the initial
@@ -26,7 +26,8 @@ from typing import Any
 from bench_efficacy import t_interval
 from selftaught.config import RunConfig, load_config
 from selftaught.core.feedback import same_program
-from selftaught.search.run import run_stop, transfer
+from selftaught.search.run import run_stop
+from selftaught.search.transfer import transfer
 from selftaught.store.db import RunStore
 
 REAL_GAIN = 0.03  # the issue's bar: at least 3 points of test meta-utility

@@ -20,9 +20,12 @@ from typer.testing import CliRunner
 from selftaught.cli.app import app
 from selftaught.cli.progress import RichProgress
 from selftaught.config import RunConfig, save_config
+from selftaught.errors import ConfigError as StopHere
 from selftaught.improvers.catalog import IMPROVERS
+from selftaught.search import context as context_module
+from selftaught.search import improve as improve_module
 from selftaught.search import run as run_module
-from selftaught.search.run import prepare_run_dir
+from selftaught.search.context import prepare_run_dir
 from selftaught.store.db import RunStore
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -56,7 +59,7 @@ def fake_improve(*args: Any, **kwargs: Any) -> dict[str, Any]:
 def test_improve_writes_the_program_byte_for_byte(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(run_module, "improve_program", fake_improve)
+    monkeypatch.setattr(improve_module, "improve_program", fake_improve)
     source = tmp_path / "p.py"
     source.write_text("def algorithm(x):\n    return x\n")
     result = invoke("improve", str(source), "--task", "maxcut")
@@ -115,16 +118,14 @@ def test_only_extendable_options_may_grow(tmp_path: Path) -> None:
 def test_run_resume_applies_the_options_given(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import selftaught.search.tree_search as tree_search
-
     save_config(RunConfig(iterations=2, runs=3), tmp_path)
     seen: list[RunConfig] = []
 
     def fake_run_search(search: Any, config: RunConfig, run_dir: Any, **kwargs: Any) -> dict:
         seen.append(config)
-        raise run_module.ConfigError("stop here")
+        raise StopHere("stop here")
 
-    monkeypatch.setattr(tree_search, "run_search", fake_run_search)
+    monkeypatch.setattr(run_module, "run_search", fake_run_search)
     invoke("run", "--resume", str(tmp_path), "--iterations", "5")
     invoke("run", "--out", str(tmp_path))  # `make run` again: the stored options, unchanged
     assert [(c.iterations, c.runs) for c in seen] == [(5, 3), (2, 3)]
@@ -173,7 +174,8 @@ def test_an_unreachable_server_fails_in_seconds_naming_its_url(
     def never(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the input was scored before the model was checked")
 
-    monkeypatch.setattr(run_module, "loop_context", never)
+    monkeypatch.setattr(context_module, "loop_context", never)
+    monkeypatch.setattr(improve_module, "loop_context", never)
     program = tmp_path / "p.py"
     program.write_text("def algorithm(x):\n    return x\n")
     for args in (

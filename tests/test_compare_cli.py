@@ -14,7 +14,7 @@ from selftaught.cli.app import app
 from selftaught.cli.compare_cmd import compare_table
 from selftaught.config import RunConfig
 from selftaught.search.compare import compare_improvers, save_plot, standard_error
-from selftaught.search.run import Plumbing
+from selftaught.search.plumbing import Plumbing
 from selftaught.store.db import Evaluation, RunStore
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "recordings"

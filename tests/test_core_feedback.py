@@ -6,7 +6,8 @@ from pathlib import Path
 
 from loop_support import ScriptedBackend, local_channel_factory, marker_score
 from selftaught.core.feedback import Candidate, digest, failure_kind, same_program
-from selftaught.search.run import Plumbing, run_stop
+from selftaught.search.plumbing import Plumbing
+from selftaught.search.run import run_stop
 from selftaught.store.db import RunStore
 from test_loop_chain import CONFIG, LAZY, SEED
 

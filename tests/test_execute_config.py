@@ -13,7 +13,7 @@ from selftaught.cli.app import app
 from selftaught.config import RunConfig, load_config
 from selftaught.errors import ConfigError
 from selftaught.execute import LocalExecutor, make_executor
-from selftaught.search.run import prepare_run_dir
+from selftaught.search.context import prepare_run_dir
 from selftaught.store.db import RunStore
 
 

@@ -41,7 +41,8 @@ from selftaught.core.meta import MetaScore, average_runs, load_improver
 from selftaught.execute import ray_driver
 from selftaught.execute.local import LocalExecutor
 from selftaught.execute.ray_driver import RayExecutor
-from selftaught.search.run import Plumbing, loop_context
+from selftaught.search.context import loop_context
+from selftaught.search.plumbing import Plumbing
 from selftaught.tasks import get_task
 
 ray = pytest.importorskip("ray")

@@ -49,7 +49,7 @@ def test_run_rejects_an_unknown_search(tmp_path: Path) -> None:
 
 
 def test_run_passes_search_to_run_search(tmp_path: Path, monkeypatch) -> None:
-    import selftaught.search.tree_search as tree_search
+    import selftaught.search.run as run_module
 
     calls: list[tuple] = []
 
@@ -67,7 +67,7 @@ def test_run_passes_search_to_run_search(tmp_path: Path, monkeypatch) -> None:
             },
         }
 
-    monkeypatch.setattr(tree_search, "run_search", fake_run_search)
+    monkeypatch.setattr(run_module, "run_search", fake_run_search)
     code, output = invoke("run", "--search", "hgm", "--out", str(tmp_path / "r"))
     assert code == 0, output
     code, output = invoke("run", "--out", str(tmp_path / "s"))

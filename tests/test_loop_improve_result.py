@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from loop_support import ScriptedBackend, local_channel_factory, marker_score
 from selftaught.cli.app import app
 from selftaught.config import RunConfig
-from selftaught.search.run import Plumbing, improve_program
+from selftaught.search.improve import improve_program
+from selftaught.search.plumbing import Plumbing
 from selftaught.store.db import Evaluation
 
 CONFIG = RunConfig(model="scripted", max_responses_per_call=2, batch_window_seconds=0.05)
@@ -84,7 +85,7 @@ def test_a_gain_within_the_timing_margin_is_a_tie(tmp_path: Path) -> None:
 
 
 def test_cli_text_says_plainly_that_nothing_improved(tmp_path: Path, monkeypatch) -> None:
-    import selftaught.search.run as run_module
+    import selftaught.search.improve as improve_module
 
     def fake(*args, **kwargs) -> dict:
         return {
@@ -102,7 +103,7 @@ def test_cli_text_says_plainly_that_nothing_improved(tmp_path: Path, monkeypatch
             "circumvention_attempts": 0,
         }
 
-    monkeypatch.setattr(run_module, "improve_program", fake)
+    monkeypatch.setattr(improve_module, "improve_program", fake)
     program = tmp_path / "p.py"
     program.write_text(PROGRAM)
     result = CliRunner().invoke(app, ["improve", str(program), "--task", "parity_noise"])

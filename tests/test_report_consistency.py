@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from selftaught.cli.app import app
 from selftaught.config import RunConfig, save_config
 from selftaught.report import build_report
-from selftaught.search.tree_search import write_tree_summary
+from selftaught.search.summary import write_summary
 from selftaught.store.db import IterationRecord, RunStore, SessionRecord
+from selftaught.store.layout import SessionKey
 
 FIXTURE_RUN = Path(__file__).parent / "fixtures" / "report_run"
 SEED = "def improve_algorithm(initial_solution, utility, language_model):\n    return None\n"
@@ -35,13 +36,13 @@ def test_a_score_is_rounded_once_everywhere(tmp_path: Path) -> None:
     store = RunStore(run)
     seed = store.add_program(SEED, "improver")
     for i, score in enumerate(RUN_SCORES):
-        key = f"meta/{seed[:20]}/parity_noise/aaaa/r{i}"
+        key = str(SessionKey("meta", seed[:20], "parity_noise", "aaaa", i))
         store.add_session(
             SessionRecord(key, seed, "parity_noise", None, score, score, "ok", None, 1, 1)
         )
     mean = statistics.fmean(RUN_SCORES)
     store.add_iteration(IterationRecord(0, seed, mean, mean, True, None, None, None))
-    summary = write_tree_summary(store)
+    summary = write_summary(store)
     store.close()
     assert summary["iterations"][0]["meta_utility_val"] == mean  # stored unrounded
     listed = CliRunner().invoke(app, ["runs", str(tmp_path / "runs")])

@@ -24,8 +24,21 @@ from selftaught.report.model import collect
 from selftaught.report.page import circumvention_section, transfer_section
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.queries import circumvention_rows, lm_usage, phase_of
+from selftaught.search.summary import write_summary
 from selftaught.store.db import Evaluation, IterationRecord, RunStore, SessionRecord, sha256_text
-from selftaught.store.summary import CIRCUMVENTION_KINDS, circumvention_stats, write_summary
+from selftaught.store.layout import (
+    CIRCUMVENTION_KINDS,
+    STATIC_SCAN_SESSION,
+    SessionKey,
+    self_improve_key,
+)
+from selftaught.store.summary import circumvention_stats
+
+
+def meta_key(improver_sha: str, run: int) -> str:
+    """A meta-training run's session key (start prefix `aaaa`: any solution)."""
+    return str(SessionKey("meta", improver_sha[:20], "parity_noise", "aaaa", run))
+
 
 SEED = """def improve_algorithm(initial_solution, utility, language_model):
     return initial_solution
@@ -56,14 +69,10 @@ def make_run(run_dir: Path, *, better: bool = True, cheat: bool = False) -> dict
     seed = store.add_program(SEED, "improver")
     child = store.add_program(CHILD, "improver", parent=seed)
     for i, (v, t) in enumerate(((0.5, 0.4), (0.6, 0.5))):
-        store.add_session(
-            _session(f"meta/{seed[:20]}/parity_noise/aaaa/r{i}", seed, "parity_noise", None, v, t)
-        )
+        store.add_session(_session(meta_key(seed, i), seed, "parity_noise", None, v, t))
     child_scores = ((0.8, 0.7), (0.7, 0.6)) if better else ((0.1, 0.1), (0.2, 0.1))
     for i, (v, t) in enumerate(child_scores):
-        store.add_session(
-            _session(f"meta/{child[:20]}/parity_noise/aaaa/r{i}", child, "parity_noise", None, v, t)
-        )
+        store.add_session(_session(meta_key(child, i), child, "parity_noise", None, v, t))
     store.add_iteration(IterationRecord(0, seed, 0.55, 0.45, True, None, None, None))
     cv, ct = (0.75, 0.65) if better else (0.15, 0.1)
     final = child if better else seed
@@ -75,13 +84,15 @@ def make_run(run_dir: Path, *, better: bool = True, cheat: bool = False) -> dict
     prefix = sha256_text(START)[:12]
     for sha, scores in ((seed, (0.3, 0.5)), (final, (0.6, 0.8))):
         for i, score in enumerate(scores):
-            key = f"transfer/{sha[:20]}/maxcut/{prefix}/r{i}"
+            key = str(SessionKey("transfer", sha[:20], "maxcut", prefix, i))
             store.add_session(_session(key, sha, "maxcut", result, score, score))
     if cheat:
-        store.add_event("use_sandbox_false", "self-improve/t1", {"value": "False"}, program=child)
-        store.add_event("use_sandbox_false", "self-improve/t1", {"value": "False"}, program=child)
+        store.add_event("use_sandbox_false", self_improve_key(1), {"value": "False"}, program=child)
+        store.add_event("use_sandbox_false", self_improve_key(1), {"value": "False"}, program=child)
     store.add_event("budget_refusal", "x", {"budget": "utility"}, program=child)
-    store.add_event("source_sets_budget", "static-scan", {"line": 1}, program=seed)  # not counted
+    store.add_event(
+        "source_sets_budget", STATIC_SCAN_SESSION, {"line": 1}, program=seed
+    )  # not counted
     for index, cached in ((0, False), (5_000_001, False), (5_000_002, True)):
         store.add_lm_sample(
             f"k{index}",
@@ -273,7 +284,7 @@ def test_report_cli(run: Path, tmp_path: Path) -> None:
 def test_hgm_tree_lineage(tmp_path: Path) -> None:
     """A tree search's lineage comes from its stored tree: every node, archived, best marked."""
     from selftaught.search.tree import ImproverTree, TreeNode
-    from selftaught.search.tree_search import save_tree, write_tree_summary
+    from selftaught.search.tree_search import save_tree
 
     run_dir = tmp_path / "hgm"
     run_dir.mkdir()
@@ -295,7 +306,7 @@ def test_hgm_tree_lineage(tmp_path: Path) -> None:
     store.set_meta("search", "hgm")
     store.add_iteration(IterationRecord(0, seed, 0.45, 0.4, True, None, None, None))
     store.add_iteration(IterationRecord(1, a, 0.7, 0.6, True, a, 0.7, 0.6))
-    write_tree_summary(store)
+    write_summary(store)
     store.close()
     data = collect(run_dir)
     assert data.search == "hgm" and data.best_sha == a
@@ -443,3 +454,14 @@ def test_failed_seed_runs_are_explained(tmp_path: Path) -> None:
             collect(tmp_path / "slow2" if make_run(tmp_path / "slow2", better=False) else run_dir)
         )[0].html
     )
+
+
+def test_what_changed_says_how_the_adopted_improver_behaves(tmp_path: Path) -> None:
+    run_dir = tmp_path / "behaves"
+    make_run(run_dir)
+    _, changed, _ = answers(collect(run_dir))
+    assert (
+        "What it does differently: returns `best` built from initial_solution, utility "
+        "(was `initial_solution`); uses `utility` in 1 place(s) (was 0); defines `pick`"
+    ) in changed.html
+    assert "defines `pick`" in changed.html

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from selftaught.config import RunConfig
-from selftaught.search.run import Plumbing
-from selftaught.search.tree_search import run_hgm
+from selftaught.search.plumbing import Plumbing
+from selftaught.search.run import run_hgm
 from selftaught.store.db import CRASH_ENV, CRASH_EXIT_CODE, Evaluation, RunStore
 
 HERE = Path(__file__).parent
@@ -85,7 +85,7 @@ CHILD = """
 import sys
 sys.path.insert(0, {here!r})
 from test_search_hgm_replay import CONFIG, plumbing, replay
-from selftaught.search.tree_search import run_hgm
+from selftaught.search.run import run_hgm
 run_hgm(CONFIG, {out!r}, resume={resume}, plumbing=plumbing(replay()))
 """
 

@@ -9,9 +9,12 @@ import pytest
 from selftaught.config import CODE_PREFIX, RunConfig
 from selftaught.core.meta import meta_utility_text
 from selftaught.errors import ConfigError
+from selftaught.improvers.catalog import get_improver
 from selftaught.tasks import get_task, load_task_file, task_names
 from selftaught.tasks.contract import (
+    CONTINUE_MARKER,
     code_reply_prefix,
+    continuation_prefix,
     function_head,
     runtime_contract,
     shown_utility_text,
@@ -91,3 +94,38 @@ def test_code_decoding_starts_inside_the_entry_function_after_the_rule_and_impor
     )
     assert code_reply_prefix("", ("yaml",), head) == ""  # plain decoding: no prefix
     compile(prefix.removeprefix(CODE_PREFIX) + "    return numbers\n", "reply", "exec")
+
+
+def test_a_continued_reply_starts_inside_the_program_just_before_its_entry_returns() -> None:
+    seed = get_improver("seed").source()
+    prefix = continuation_prefix(CODE_PREFIX, seed, "improve_algorithm")
+    assert prefix is not None and prefix.startswith(CODE_PREFIX + seed.splitlines()[0])
+    kept, marker = prefix.removeprefix(CODE_PREFIX).rstrip("\n").rsplit("\n", 1)
+    assert marker == f"    {CONTINUE_MARKER}"
+    assert kept.rstrip().endswith("best_solution = max(new_solutions, key=utility)")
+    assert "return best_solution" not in prefix
+    # what the model writes after it completes a whole program
+    reply = prefix.removeprefix(CODE_PREFIX) + "    return best_solution\n"
+    compile(reply, "reply", "exec")
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "def improve_algorithm(s, u, m):\n    for x in s:\n        return x\n",  # no final return
+        "def improve_algorithm(s, u, m):\n    return s\n\n\nHELPER = 1\n",  # entry not last
+        "def other(s):\n    return s\n",  # no entry
+        "def improve_algorithm(s, u, m):\n    return (\n",  # does not parse
+    ],
+)
+def test_a_program_that_cannot_be_continued_falls_back(program: str) -> None:
+    assert continuation_prefix(CODE_PREFIX, program, "improve_algorithm") is None
+
+
+def test_continuing_the_parent_needs_code_decoding_and_is_off_in_paper_mode() -> None:
+    assert not RunConfig().continues_parent  # opt-in
+    assert RunConfig(meta_continue=True).continues_parent
+    assert not RunConfig(meta_continue=True, decoding="plain").continues_parent
+    assert not RunConfig(meta_continue=True, paper_mode=True).continues_parent
+    seed = get_improver("seed").source()
+    assert continuation_prefix("", seed, "improve_algorithm") is None

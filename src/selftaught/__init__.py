@@ -22,9 +22,9 @@ _ENTRY_POINTS = {
     "RunConfig": "selftaught.config",  # every run option
     "load_config": "selftaught.config",
     "run_stop": "selftaught.search.run",  # selftaught run
-    "run_search": "selftaught.search.tree_search",  # selftaught run --search
-    "improve_program": "selftaught.search.run",  # selftaught improve
-    "transfer": "selftaught.search.run",  # selftaught transfer
+    "run_search": "selftaught.search.run",  # selftaught run --search
+    "improve_program": "selftaught.search.improve",  # selftaught improve
+    "transfer": "selftaught.search.transfer",  # selftaught transfer
     "compare_improvers": "selftaught.search.compare",  # selftaught compare
     "build_report": "selftaught.report",  # selftaught report
     "list_runs": "selftaught.report",  # selftaught runs

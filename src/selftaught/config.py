@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import ConfigError, ConfigMismatch
+from selftaught.lm.backends import backend_kind
+from selftaught.store.layout import CONFIG_NAME
 
-CONFIG_NAME = "config.toml"
 EXECUTORS = ("local", "ray")
 #: How replies are decoded: "code" starts every reply inside a Python code block (an assistant
 #: prefix), "plain" is the paper's free-form sampling, "auto" is "code" for local models and
@@ -54,6 +55,12 @@ PAPER_BUDGETS: dict[str, int] = {
 }
 
 
+def _continues_prefix(model: str) -> bool:
+    """Whether the model's backend can continue a given assistant turn (servers may not)."""
+    kind = backend_kind(model)
+    return kind is None or kind.continues_prefix
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that determines a STOP run's result (besides the model's weights)."""
@@ -79,6 +86,7 @@ class RunConfig:
     decoding: str = "auto"  # auto | code | plain (see DECODINGS); --paper-mode means plain
     guidance: bool = True  # the runtime contract in utility texts; feedback for the meta level
     initial_improver: str = "seed"  # I_0: a shipped improver's name or an improver file's path
+    meta_continue: bool = False  # the meta level's replies continue the parent before its return
 
     def __post_init__(self) -> None:
         for name in ("iterations", "runs", "lm_budget", "meta_lm_budget"):
@@ -108,9 +116,16 @@ class RunConfig:
     def reply_prefix(self) -> str:
         """The text every reply starts with: the code prefix, or nothing for plain decoding."""
         plain = self.paper_mode or self.decoding == "plain"
-        if plain or (self.decoding == "auto" and self.model.startswith("openai:")):
+        if plain or (self.decoding == "auto" and not _continues_prefix(self.model)):
             return ""
         return CODE_PREFIX
+
+    @property
+    def continues_parent(self) -> bool:
+        """Whether the meta level's replies start inside the parent improver, just before it
+        returns (`tasks.contract.continuation_prefix`), instead of at its function head. Only
+        with code decoding (so never in paper mode)."""
+        return self.meta_continue and bool(self.reply_prefix)
 
     @property
     def shows_guidance(self) -> bool:

@@ -30,10 +30,6 @@ class LMBudgetExhausted(BudgetExhausted):
     """The language model's call budget is spent."""
 
 
-class UtilityBudgetExhausted(BudgetExhausted):
-    """The utility's call budget is spent."""
-
-
 class ModelUnavailable(SelftaughtError):
     """A model cannot be loaded: missing weights, a corrupt part, or no server."""
 

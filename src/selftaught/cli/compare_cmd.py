@@ -128,7 +128,7 @@ def compare_command(
             typer.echo(f"{info.name:18} {info.description}")
         return
     from selftaught.search.compare import compare_improvers
-    from selftaught.search.run import Plumbing
+    from selftaught.search.plumbing import Plumbing
 
     base = load_config(config_file) if config_file else RunConfig()
     config = base.replace(

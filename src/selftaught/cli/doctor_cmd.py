@@ -14,6 +14,7 @@ from rich.table import Table
 
 from selftaught.cli.output import stdout_console
 from selftaught.config import EXECUTORS
+from selftaught.core.context import NodeLayers
 from selftaught.errors import SelftaughtError
 from selftaught.sandbox.doctor import PackageStatus, package_statuses
 
@@ -35,28 +36,31 @@ def _verdict(console: Console, missing: list[str]) -> None:
         console.print("[green]all layers active[/green]")
 
 
-def _ray_doctor(as_json: bool) -> None:
-    from selftaught.execute.ray_driver import RayExecutor
-
-    executor = RayExecutor()
-    try:
-        workers = executor.workers
-    finally:
-        executor.close()
+def _nodes_doctor(nodes: list[NodeLayers], as_json: bool) -> None:
+    """The layers of every node an executor runs sessions on (its workers report them)."""
     if as_json:
         payload = [
-            {
-                "node": w.node,
-                "layers": [{"name": n, "active": a, "detail": d} for n, a, d in w.layers],
-            }
-            for w in workers
+            {"node": node, "layers": [{"name": n, "active": a, "detail": d} for n, a, d in layers]}
+            for node, layers in nodes
         ]
         typer.echo(json.dumps(payload, indent=2))
         return
     console = stdout_console()
-    for worker in workers:
-        console.print(_table(f"sandbox layers on Ray node {worker.node}", list(worker.layers)))
-        _verdict(console, [name for name, active, _ in worker.layers if not active])
+    for node, layers in nodes:
+        console.print(_table(f"sandbox layers on Ray node {node}", list(layers)))
+        _verdict(console, [name for name, active, _ in layers if not active])
+
+
+def _executor_nodes(name: str) -> list[NodeLayers] | None:
+    """What the executor's nodes report (None: sessions run here); ConfigError/SelftaughtError
+    when the executor cannot start."""
+    from selftaught.execute import make_executor
+
+    executor = make_executor(name)
+    try:
+        return executor.node_layers()
+    finally:
+        executor.close()
 
 
 def doctor_command(
@@ -85,12 +89,13 @@ def doctor_command(
         valid = ", ".join(EXECUTORS)
         typer.echo(f"error: unknown executor {executor!r}; valid: {valid}", err=True)
         raise typer.Exit(2)
-    if executor == "ray":
-        try:
-            _ray_doctor(as_json)
-        except SelftaughtError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+    try:
+        nodes = _executor_nodes(executor)
+    except SelftaughtError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if nodes is not None:
+        _nodes_doctor(nodes, as_json)
         return
     name, extra = _task_packages(task)
     layers = doctor()

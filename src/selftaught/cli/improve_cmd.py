@@ -1,4 +1,4 @@
-"""`selftaught improve`: a thin layer over `selftaught.search.run.improve_program`.
+"""`selftaught improve`: a thin layer over `selftaught.search.improve.improve_program`.
 
 The improved program is written byte for byte: to stdout, or to `-o FILE`. The summary line goes
 to stderr when the program goes to stdout, so `improve ... > better.py` gives a valid file.
@@ -83,7 +83,8 @@ def improve_command(
 ) -> None:
     """Improve one program once with one improver (scores on the held-out test split)."""
     from selftaught.cli.tasks_cmd import read_source
-    from selftaught.search.run import Plumbing, improve_program
+    from selftaught.search.improve import improve_program
+    from selftaught.search.plumbing import Plumbing
 
     source = read_source(file)
     if output is not None:

@@ -93,6 +93,10 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 
 def _print_summary(console: Console, summary: dict[str, Any], run_dir: Path) -> None:
     console.print(_summary_table(summary))
+    changed = summary.get("adopted_changes")
+    if changed is not None:
+        what = "; ".join(changed["changes"]) or "nothing but its layout and comments"
+        console.print(f"the adopted improver {changed['to_sha256'][:12]} changed: {what}")
     c, lm = summary["circumvention"], summary["lm"]
     lo, hi = c["wilson_95"]
     console.print(
@@ -214,8 +218,8 @@ def run_command(
     record: RecordOpt = None,
 ) -> None:
     """Run STOP: the improver improves itself for T iterations (resumable, extendable)."""
-    from selftaught.search.run import Plumbing
-    from selftaught.search.tree_search import SEARCHES, run_search
+    from selftaught.search.plumbing import Plumbing
+    from selftaught.search.run import SEARCHES, run_search
 
     console = Console(stderr=True, soft_wrap=True)
     if search is not None and search not in SEARCHES:
@@ -279,7 +283,8 @@ def transfer_command(
     ] = None,
 ) -> None:
     """Table 1: original solution, seed improver, improved improver on held-out tasks."""
-    from selftaught.search.run import Plumbing, transfer
+    from selftaught.search.plumbing import Plumbing
+    from selftaught.search.transfer import transfer
 
     names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
     plumbing = Plumbing(

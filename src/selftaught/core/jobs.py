@@ -24,6 +24,7 @@ from selftaught.core.session import (
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.types import Backend
 from selftaught.store.db import Evaluation, SessionRecord, sha256_text
+from selftaught.store.layout import SessionKey, downstream_start
 from selftaught.store.recorder import SessionStore
 from selftaught.tasks.contract import code_reply_prefix, function_head, shown_utility_text
 
@@ -31,16 +32,11 @@ if TYPE_CHECKING:
     from selftaught.tasks import Task
 
 IMPROVER_ENTRY = "improve_algorithm"
-# Sample-index layout: every (seed, purpose, run) gets its own block of indices, so runs draw
-# different samples while a resumed run asks for exactly the same cache keys.
-SEED_STRIDE = 10_000_000
-META_LEVEL_BASE = 5_000_000
-RUN_STRIDE = 10_000
 
 
 def downstream_offset(config: RunConfig, run_index: int) -> int:
     """The first sample index of downstream improver run `run_index`."""
-    return config.seed * SEED_STRIDE + run_index * RUN_STRIDE
+    return downstream_start(config.seed, run_index)
 
 
 def sample_block(config: RunConfig, run_index: int) -> range:
@@ -69,11 +65,15 @@ class SessionJob:
         run_index: int,
         purpose: str = "meta",
     ) -> SessionJob:
-        improver_sha = sha256_text(improver_source)
-        start = sha256_text(initial_solution)[:12]
         # keyed by the task's identity: an edited task file never reuses old sessions
-        key = f"{purpose}/{improver_sha[:20]}/{task.identity}/{start}/r{run_index}"
-        return cls(key, purpose, task, improver_source, initial_solution, run_index)
+        key = SessionKey.make(
+            purpose,
+            sha256_text(improver_source),
+            task.identity,
+            sha256_text(initial_solution),
+            run_index,
+        )
+        return cls(str(key), purpose, task, improver_source, initial_solution, run_index)
 
 
 @dataclass

@@ -11,30 +11,17 @@ from __future__ import annotations
 import statistics
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from selftaught.config import RunConfig
-from selftaught.core.batching import BatchingBackend
-from selftaught.core.evaluate import Evaluator
+from selftaught.core.context import LoopContext
 from selftaught.core.feedback import runs_digest, same_program
-from selftaught.core.jobs import (
-    IMPROVER_ENTRY,
-    META_LEVEL_BASE,
-    RUN_STRIDE,
-    SEED_STRIDE,
-    SessionContext,
-    SessionJob,
-    downstream_offset,
-)
-from selftaught.core.progress import NullProgress, ProgressSink
-from selftaught.core.session import ChannelFactory, sandbox_channel_factory
-from selftaught.execute.local import LocalExecutor
-from selftaught.store.db import Evaluation, RunStore, SessionRecord
+from selftaught.core.jobs import IMPROVER_ENTRY, SessionJob
+from selftaught.store.db import Evaluation, SessionRecord
 from selftaught.tasks.contract import shown_utility_text
 
 if TYPE_CHECKING:
-    from selftaught.execute.base import Executor
     from selftaught.tasks import Task
 
 __all__ = ["IMPROVER_ENTRY", "LoopContext", "MetaScore", "improve_once", "meta_utility"]
@@ -46,32 +33,6 @@ def load_improver(spec: str) -> str:
     from selftaught.improvers.catalog import resolve_improver
 
     return resolve_improver(spec)[1]
-
-
-@dataclass
-class LoopContext:
-    """Everything an improver run needs on the trusted side."""
-
-    config: RunConfig
-    store: RunStore
-    evaluator: Evaluator
-    backend: BatchingBackend
-    progress: ProgressSink = field(default_factory=NullProgress)
-    channel_factory: ChannelFactory = sandbox_channel_factory
-    executor: Executor = field(default_factory=LocalExecutor)
-
-    @property
-    def sessions(self) -> SessionContext:
-        """The part of this context that runs one improver session."""
-        return SessionContext(
-            self.config, self.store, self.evaluator, self.backend, self.channel_factory
-        )
-
-    def downstream_offset(self, run_index: int) -> int:
-        return downstream_offset(self.config, run_index)
-
-    def meta_offset(self, t: int) -> int:
-        return self.config.seed * SEED_STRIDE + META_LEVEL_BASE + t * RUN_STRIDE
 
 
 def improve_once(

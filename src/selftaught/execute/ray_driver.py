@@ -16,10 +16,9 @@ import socket
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from selftaught.errors import ConfigError
-from selftaught.execute.base import SessionDone
 from selftaught.execute.ray_progress import LiveProgress, session_on_ray
 from selftaught.execute.wire import (
     CheckedSession,
@@ -33,11 +32,12 @@ from selftaught.execute.wire import (
 )
 from selftaught.execute.worker import run_evaluation_job, worker_doctor
 from selftaught.lm.factory import ModelAccess
+from selftaught.store.layout import EXECUTOR_KEY
 from selftaught.store.recorder import apply_operations
 
 if TYPE_CHECKING:
+    from selftaught.core.context import LoopContext, NodeLayers, SessionDone
     from selftaught.core.jobs import SessionJob
-    from selftaught.core.meta import LoopContext
     from selftaught.store.db import Evaluation, RunStore, SessionRecord
     from selftaught.tasks import Task
 
@@ -89,7 +89,9 @@ class RayExecutor:
     many threads unless `SELFTAUGHT_N_THREADS` says otherwise); `num_cpus` sizes a local instance.
     """
 
-    name = "ray"
+    name: ClassVar[str] = "ray"
+    samples_on_driver: ClassVar[bool] = False  # each worker opens the model itself
+    bulk_parallel: ClassVar[int | None] = None  # hand every session over: Ray schedules them
 
     def __init__(
         self,
@@ -125,6 +127,16 @@ class RayExecutor:
         except BaseException:
             self.close()  # do not leave a local instance running behind a failed start
             raise
+
+    @classmethod
+    def open(cls, address: str | None = None, access: ModelAccess | None = None) -> Self:
+        """Join the cluster at `address` (default `RAY_ADDRESS`, else start a local instance);
+        workers reach the model with `access` (its server URL and concurrency)."""
+        return cls(address=address, access=access)
+
+    def node_layers(self) -> list[NodeLayers]:
+        """The sandbox layers each worker node reported when this executor started."""
+        return [(worker.node, worker.layers) for worker in self.workers]
 
     def _connect(self, address: str | None, num_cpus: int | None, cpus_per_session: float) -> None:
         env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
@@ -181,7 +193,7 @@ class RayExecutor:
             for layer in report.missing:
                 ctx.progress.note(f"worker {report.node}: isolation layer inactive: {layer}")
         ctx.store.set_meta(
-            "executor",
+            EXECUTOR_KEY,
             json.dumps(
                 {
                     "name": self.name,

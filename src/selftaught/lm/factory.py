@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Protocol
 
 from selftaught.errors import ConfigError
+from selftaught.lm.backends import BACKENDS, ModelSpec, OpenOptions
 from selftaught.lm.cache import CachedBackend, ResponseCache
 from selftaught.lm.paths import default_cache_path
 from selftaught.lm.prices import PRICES_META, Price, price_of, with_price
-from selftaught.lm.replay import RecordingBackend, ReplayBackend
-from selftaught.lm.spec import ModelSpec, parse_spec
+from selftaught.lm.replay import RecordingBackend
+from selftaught.lm.spec import parse_spec
 from selftaught.lm.types import Backend
 
 CacheArg = bool | str | Path | ResponseCache | None
@@ -102,7 +103,7 @@ def open_model(
         progress=progress,
         max_concurrency=max_concurrency,
     )
-    store = None if parsed.kind == "replay" else _resolve_cache(cache)
+    store = _resolve_cache(cache) if BACKENDS[parsed.kind].cached else None
     if store is not None:
         backend = CachedBackend(backend, store)
     if record is not None:
@@ -136,34 +137,14 @@ def _base_backend(
     progress: bool | None,
     max_concurrency: int | None,
 ) -> Backend:
-    if parsed.kind == "replay":
-        return ReplayBackend(Path(parsed.value), spec=parsed.canonical)
-    if parsed.kind == "openai":
-        from selftaught.lm.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(
-            parsed.value, base_url=base_url, api_key=api_key, max_concurrency=max_concurrency
-        )
+    entry = BACKENDS[parsed.kind]
+    options = OpenOptions(base_url=base_url, api_key=api_key, progress=progress,
+                          max_concurrency=max_concurrency)  # fmt: skip
+    if not entry.shared:
+        return entry.open(parsed, options)
     with _SHARED_LOCK:
         shared = _SHARED.get(parsed.canonical)
         if shared is None:
-            shared = _load_local(parsed, progress)
+            shared = entry.open(parsed, options)
             _SHARED[parsed.canonical] = shared
         return shared
-
-
-def _load_local(parsed: ModelSpec, progress: bool | None) -> Backend:
-    from selftaught.lm.llama_backend import LlamaBackend, options_from_env
-
-    options = options_from_env()
-
-    if parsed.kind == "embedded":
-        from selftaught.lm.assemble import ensure_model
-        from selftaught.lm.registry import MODELS
-
-        path = ensure_model(MODELS[parsed.value], progress=progress)
-        return LlamaBackend(path, spec=parsed.canonical, **options)
-    path = Path(parsed.value)
-    if not path.is_file():
-        raise ConfigError(f"GGUF file {path} does not exist")
-    return LlamaBackend(path, spec=parsed.canonical, **options)

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+from selftaught.core.change import behaviour_changes
+from selftaught.core.meta import IMPROVER_ENTRY
 from selftaught.report.code import diff_stats, only_layout_changed, strategy_hints
 from selftaught.report.lineage import pct
 from selftaught.report.model import ImproverEntry, ReportData
@@ -172,6 +174,9 @@ def changed(data: ReportData) -> Answer:
         text += f" New functions: {escape(', '.join(stats.new_functions))}."
     if stats.dropped_functions:
         text += f" Dropped: {escape(', '.join(stats.dropped_functions))}."
+    changes = behaviour_changes(seed.source, target.source, IMPROVER_ENTRY)
+    if changes:
+        text += f" What it does differently: {escape('; '.join(changes))}."
     hints = strategy_hints(seed.source, target.source)
     if hints:
         text += f" Its new lines mention: {escape(', '.join(hints))}."

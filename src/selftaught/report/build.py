@@ -8,8 +8,8 @@ from selftaught.report import plots
 from selftaught.report.answers import answers
 from selftaught.report.model import Prices, ReportData, collect
 from selftaught.report.page import render
+from selftaught.store.layout import REPORT_NAME
 
-REPORT_NAME = "report.html"
 PLOT_NAMES = ("meta_utility.png", "lineage.png", "transfer.png", "lm_usage.png")
 
 

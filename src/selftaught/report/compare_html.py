@@ -11,8 +11,8 @@ from html import escape
 
 from selftaught.report.html import img, section, when
 from selftaught.report.model import ReportData
+from selftaught.store.layout import COMPARE_RESULT
 
-COMPARE_RESULT = "compare.json"
 COMPARE_NAV = (
     ("compare", "Comparison"),
     ("circumvention", "Circumvention"),

@@ -29,11 +29,10 @@ from typing import Any
 from selftaught.config import CONFIG_NAME, load_config
 from selftaught.errors import ConfigError, SelftaughtError
 from selftaught.report.queries import connect_readonly
-from selftaught.store.db import DB_NAME
-from selftaught.store.summary import SUMMARY_NAME
+from selftaught.store.kind import COMPARE, held_search
+from selftaught.store.layout import COMPARE_RESULT, DB_NAME, SUMMARY_NAME
 
 RECENT_SECONDS = 120.0
-COMPARE_RESULT = "compare.json"  # what `selftaught compare` writes when it finishes
 STATUSES = ("running", "finished", "failed")
 
 
@@ -154,13 +153,9 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
         (done,) = conn.execute("SELECT COALESCE(MAX(t), -1) FROM iterations").fetchone()
         (started,) = conn.execute("SELECT MIN(created) FROM programs").fetchone()
         # `run --search` records its search before t=0; a plain `selftaught run` is a chain.
-        search = _meta(conn, "search") or ("chain" if planned is not None else "?")
-        compare = (
-            _meta(conn, "compare") is not None
-            or (run_dir / COMPARE_RESULT).is_file()
-            or conn.execute("SELECT 1 FROM sessions WHERE key LIKE 'compare/%' LIMIT 1").fetchone()
-            is not None
-        )
+        held = held_search(lambda sql, params: conn.execute(sql, params).fetchall(), run_dir)
+        compare = held == COMPARE
+        search = held or ("chain" if planned is not None else "?")
         best = _best(conn, summary)
         (sessions,) = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
         (samples,) = conn.execute("SELECT COUNT(*) FROM lm_calls").fetchone()
@@ -210,11 +205,6 @@ def _status(
         return "finished", f"{done} of {planned} iterations"
     reached = f"stopped after t={done}" if done >= 0 else "stopped before t=0 finished"
     return "failed", f"{reached} (T={planned}); continue with: selftaught run --resume {run_dir}"
-
-
-def _meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
 
 
 def find_run_dirs(root: Path | str, max_depth: int = 3) -> list[Path]:

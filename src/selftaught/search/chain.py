@@ -32,15 +32,22 @@ from selftaught.search.policies import (
     acceptance_for,
     within_noise,
 )
+from selftaught.search.summary import write_summary
 from selftaught.store.db import IterationRecord
-from selftaught.store.summary import write_summary
-from selftaught.tasks.contract import PREIMPORTED, code_reply_prefix
+from selftaught.store.layout import (
+    NOISE_TIE_EVENT,
+    SELF_IMPROVEMENT_EVENT,
+    UNCHANGED_EVENT,
+    self_improve_key,
+)
+from selftaught.tasks.contract import PREIMPORTED, code_reply_prefix, continuation_prefix
 
 #: What an improver reply starts with, after the rule: the modules, and the paper's extractor.
 IMPROVER_IMPORTS = f"{PREIMPORTED}\nfrom helpers import extract_code\n"
 IMPROVER_HEAD = f"def {IMPROVER_ENTRY}(initial_solution, utility, language_model):\n"
 
 if TYPE_CHECKING:
+    from selftaught.config import RunConfig
     from selftaught.tasks import Task
 
 
@@ -82,13 +89,12 @@ def improvement_step(
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
-        # improvers run in the base sandbox, with no task packages
-        reply_prefix=code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS),
+        reply_prefix=_meta_reply_prefix(cfg, parent_source),
     )
     # the digest is shown only with guidance: without it, do not score the seed for it
     feedback = parent_digest(ctx, parent_source, task) if cfg.shows_guidance else ""
     spec = SessionSpec(
-        key=f"self-improve/t{t}",
+        key=self_improve_key(t),
         improver_source=parent_source,
         improver_sha=parent.sha,
         initial_solution=parent_source,
@@ -104,7 +110,7 @@ def improvement_step(
         spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory
     ).run()
     ctx.store.add_event(
-        "self_improvement",
+        SELF_IMPROVEMENT_EVENT,
         spec.key,
         {"status": outcome.status, "error": outcome.error, "lm_calls": outcome.lm_calls},
         key=f"{spec.key}/outcome",
@@ -118,7 +124,7 @@ def improvement_step(
         # (The paper's rule re-scores and adopts it like any other candidate.)
         ctx.progress.note(f"t={t}: the candidate is the current improver, reformatted")
         detail = {"note": "same program as its parent (formatting or comments differ)"}
-        ctx.store.add_event("unchanged_candidate", spec.key, detail, key=f"{spec.key}/unchanged",
+        ctx.store.add_event(UNCHANGED_EVENT, spec.key, detail, key=f"{spec.key}/unchanged",
                             program=candidate_sha)  # fmt: skip
         return IterationRecord(
             t, parent.sha, parent.val, parent.test, False, candidate_sha, None, None
@@ -134,6 +140,16 @@ def improvement_step(
     )
 
 
+def _meta_reply_prefix(cfg: RunConfig, parent_source: str) -> str:
+    """How the meta level's replies start: inside the parent before it returns, when configured
+    and possible, else at the improver's head (improvers run with no task packages)."""
+    if cfg.continues_parent:
+        prefix = continuation_prefix(cfg.reply_prefix, parent_source, IMPROVER_ENTRY)
+        if prefix is not None:
+            return prefix
+    return code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS)
+
+
 def _note_tie(ctx: LoopContext, key: str, parent: Node, candidate: Node, adopted: bool) -> None:
     """Say that the scorer's timing margins, not the scores, decided this comparison."""
     margin = parent.margin + candidate.margin
@@ -143,7 +159,7 @@ def _note_tie(ctx: LoopContext, key: str, parent: Node, candidate: Node, adopted
     )
     ctx.progress.note(text)
     detail = {"parent": parent.val, "candidate": candidate.val, "margin": margin, "note": text}
-    ctx.store.add_event("noise_tie", key, detail, key=f"{key}/noise_tie", program=candidate.sha)
+    ctx.store.add_event(NOISE_TIE_EVENT, key, detail, key=f"{key}/noise_tie", program=candidate.sha)
 
 
 def _node(ctx: LoopContext, task: Task, record: IterationRecord, parent: str | None) -> Node:

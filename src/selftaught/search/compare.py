@@ -23,19 +23,18 @@ from selftaught.core.jobs import SessionJob
 from selftaught.core.progress import ProgressSink
 from selftaught.errors import ConfigError, ConfigMismatch
 from selftaught.improvers.catalog import resolve_improver
-from selftaught.search.run import Plumbing, loop_context, started_run
+from selftaught.search.context import loop_context, started_run
+from selftaught.search.plumbing import Plumbing
 from selftaught.store.db import Evaluation, RunStore, SessionRecord
+from selftaught.store.layout import COMPARE_KEY, COMPARE_PLOT, COMPARE_RESULT, LM_CALL_EVENT
 from selftaught.tasks.timing import versus
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
 
 DEFAULT_TASKS = ("parity_noise", "three_sat", "maxcut")
-RESULT_NAME = "compare.json"
-PLOT_NAME = "compare.png"
+RESULT_NAME, PLOT_NAME = COMPARE_RESULT, COMPARE_PLOT
 PURPOSE = "compare"
-#: Sessions run at once on the local executor (their LM requests are batched together).
-DEFAULT_PARALLEL = 4
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,9 @@ def standard_error(values: list[float]) -> float | None:
 
 
 def _session_samples(store: RunStore, key: str) -> int:
-    rows = store.query("SELECT detail FROM events WHERE kind = 'lm_call' AND session = ?", (key,))
+    rows = store.query(
+        "SELECT detail FROM events WHERE kind = ? AND session = ?", (LM_CALL_EVENT, key)
+    )
     return sum(int(json.loads(detail).get("responses", 0)) for (detail,) in rows)
 
 
@@ -175,7 +176,7 @@ def compare_improvers(
             name, r = names[job.key]
             ctx.progress.note(f"{name} on {job.task.name}, run {r + 1}: test {record.test:.3f}")
 
-        width = parallel or (None if ctx.executor.name == "ray" else DEFAULT_PARALLEL)
+        width = parallel or ctx.executor.bulk_parallel
         records = ctx.executor.run_sessions(ctx, session_jobs, parallel=width, on_done=done)
         rows = []
         for task in chosen:
@@ -204,7 +205,7 @@ def compare_improvers(
             "original_margin": {name: ev.margin for name, ev in baseline.items()},
             "rows": [{**asdict(row), "runs": list(row.runs)} for row in rows],
         }
-        ctx.store.set_meta("compare", json.dumps(result, sort_keys=True))
+        ctx.store.set_meta(COMPARE_KEY, json.dumps(result, sort_keys=True))
         if plot:
             result["plot"] = str(save_plot(result, run_dir / PLOT_NAME))
         (run_dir / RESULT_NAME).write_text(json.dumps(result, indent=2) + "\n")

@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from selftaught.config import RunConfig
+from selftaught.core.context import Executor
 from selftaught.core.evaluate import ScoreFn
 from selftaught.core.session import ChannelFactory, sandbox_channel_factory
-from selftaught.execute.base import Executor
 from selftaught.lm.factory import ModelAccess
 from selftaught.lm.types import Backend
-
-LM_CACHE_NAME = "lm_cache.sqlite"
+from selftaught.store.layout import LM_CACHE_NAME
 
 
 @dataclass(frozen=True)
@@ -38,10 +37,11 @@ def open_backend(
     """The configured model with its response cache inside the run directory (the user's shared
     cache when `run_dir` is None). With a remote executor the driver may never sample, so the
     model is then opened on first use."""
+    from selftaught.execute import executor_class
     from selftaught.lm.lazy import LazyBackend
 
     access = access or ModelAccess()
     cache: Path | bool = run_dir / LM_CACHE_NAME if run_dir is not None else True
-    if config.executor == "local":
+    if executor_class(config.executor).samples_on_driver:
         return access.open(config.model, cache)
     return LazyBackend(config.model, lambda: access.open(config.model, cache))

@@ -1,8 +1,9 @@
-"""Small policies the search is assembled from (acceptance, parent selection, stopping).
+"""Small policies the searches are assembled from (acceptance, parent selection, stopping).
 
-The chain search of STOP uses "latest adopted improver" as parent, a fixed number of iterations,
-and one of two acceptance rules. Archive and tree searches (DGM, HGM) plug in other policies
-through the same protocols.
+`AcceptancePolicy` is the one admission rule of every search: whether a candidate improver
+replaces its parent (the chain: `GatedAcceptance` or `PaperAcceptance`) or joins the tree (archive:
+`ArchiveAdmission`; hgm: `AdmitAll`). The chain also uses "latest adopted improver" as parent and
+a fixed number of iterations.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def within_noise(a: Node, b: Node) -> bool:
 
 
 class AcceptancePolicy(Protocol):
-    """Decides whether a candidate improver replaces its parent."""
+    """Decides whether a candidate improver is admitted (replaces its parent, or joins the tree)."""
 
     @property
     def name(self) -> str: ...
@@ -56,6 +57,17 @@ class GatedAcceptance:
     def accept(self, parent: Node, candidate: Node) -> bool:
         tie = within_noise(parent, candidate)
         return candidate.val > 0.0 and (candidate.val >= parent.val or tie)
+
+
+@dataclass(frozen=True)
+class AdmitAll:
+    """Admit every candidate: HGM counts every child toward its ancestors' clades, and a tree
+    search's improvement step leaves admission to its strategy."""
+
+    name: str = "all"
+
+    def accept(self, parent: Node, candidate: Node) -> bool:
+        return True
 
 
 @dataclass(frozen=True)

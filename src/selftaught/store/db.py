@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import ConfigError, DamagedStore
+from selftaught.store.layout import DB_NAME
 
-DB_NAME = "run.sqlite"
 #: Test hook: exit abruptly (as a kill would) after this many writes in one process.
 CRASH_ENV = "SELFTAUGHT_CRASH_AFTER_WRITES"
 CRASH_MODE_ENV = "SELFTAUGHT_CRASH_MODE"

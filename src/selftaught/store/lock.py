@@ -17,8 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from selftaught.errors import ConfigError
-
-LOCK_NAME = "run.lock"
+from selftaught.store.layout import LOCK_NAME
 
 _held: dict[Path, tuple[int, int]] = {}  # lock path -> (file descriptor, depth)
 _held_lock = threading.Lock()

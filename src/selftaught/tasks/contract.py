@@ -9,6 +9,7 @@ signature, limits, packages), for built-in tasks and task files alike.
 
 from __future__ import annotations
 
+import ast
 import sys
 import textwrap
 from typing import TYPE_CHECKING
@@ -109,6 +110,35 @@ def code_reply_prefix(
     available = ", ".join(("the standard library", *importable_packages(packages)))
     rule = f"# Runs alone: import every module used. Installed: {available}, nothing else.\n"
     return f"{fence}{rule}{imports}\n\n{head}"
+
+
+#: Where a continued reply resumes: a new step just before the program's answer is returned.
+CONTINUE_MARKER = "# New step: make the answer better before returning it."
+
+
+def continuation_prefix(fence: str, program: str, entry: str) -> str | None:
+    """The start of a reply that continues `program` rather than rewriting it.
+
+    Small models asked for an improved version copy the program they are shown. Started inside
+    it, just before its top-level `entry` function returns, with a comment opening a new step,
+    they must write something new there, and the reply is still a whole program. None when the
+    program does not end with `entry` ending in a `return` (the caller then rewrites instead).
+    """
+    if not fence:
+        return None
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return None
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.FunctionDef) or last.name != entry:
+        return None
+    final = last.body[-1]
+    if not isinstance(final, ast.Return):
+        return None
+    kept = "\n".join(program.splitlines()[: final.lineno - 1]).rstrip()
+    indent = " " * final.col_offset
+    return f"{fence}{kept}\n\n{indent}{CONTINUE_MARKER}\n"
 
 
 def shown_utility_text(task: Task, *, contract: bool = True) -> str:

@@ -212,6 +212,27 @@ def test_usage_phases_and_prices(run: Path) -> None:
         Prices(-1.0, 0.0)
 
 
+def test_usage_at_the_prices_the_run_stored(run: Path, tmp_path: Path) -> None:
+    """A run notes its model's price (the table, or its config's [prices]); the report uses it
+    without flags, and flags still override it."""
+    from selftaught.lm.factory import ModelAccess
+    from selftaught.lm.prices import Price
+
+    store = RunStore(run)
+    access = ModelAccess(base_url="https://api.example.com/v1", prices=(("gpt-test", Price(2, 8)),))
+    access.record_price(store, "openai:gpt-test")
+    ModelAccess().record_price(store, "embedded")
+    store.close()
+    data = collect(run)
+    cost = {u.phase: u.dollars for u in data.usage}
+    assert cost == {"improver runs": pytest.approx(6.0), "self-improvement": pytest.approx(6.0)}
+    assert dict(data.stored_prices)["embedded:qwen2.5-coder-1.5b"] == Price(0, 0)
+    html = build_report(run, tmp_path / "r.html").read_text()
+    assert "$2 in / $8 out" in html and "free (a local model)" in html
+    flagged = collect(run, Prices(1.0, 1.0))
+    assert {u.phase: u.dollars for u in flagged.usage}["improver runs"] == pytest.approx(1.5)
+
+
 def test_answers_follow_the_data(tmp_path: Path) -> None:
     make_run(tmp_path / "good", better=True, cheat=False)
     better, changed, cheated = answers(collect(tmp_path / "good"))

@@ -18,6 +18,7 @@ from selftaught.cli.options import (
     ConfigOpt,
     ExecutorOpt,
     LmBudgetOpt,
+    MaxConcurrencyOpt,
     MaxTokensOpt,
     ModelOpt,
     NoCacheOpt,
@@ -76,6 +77,7 @@ def improve_command(
     config_file: ConfigOpt = None,
     executor: ExecutorOpt = None,
     base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
     no_cache: NoCacheOpt = False,
     record: RecordOpt = None,
 ) -> None:
@@ -97,7 +99,9 @@ def improve_command(
         seed=seed,
         executor=executor,
     )
-    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
     with RichProgress(Console(stderr=True)) as progress:
         result = improve_program(
             source,

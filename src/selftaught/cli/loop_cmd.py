@@ -22,6 +22,7 @@ from selftaught.cli.options import (
     ConfigOpt,
     ExecutorOpt,
     LmBudgetOpt,
+    MaxConcurrencyOpt,
     MaxTokensOpt,
     ModelOpt,
     NoCacheOpt,
@@ -212,6 +213,7 @@ def run_command(
     ] = None,
     executor: ExecutorOpt = None,
     base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
     no_cache: NoCacheOpt = False,
     record: RecordOpt = None,
 ) -> None:
@@ -248,7 +250,9 @@ def run_command(
         console.print(f"continuing the run in {run_dir}")
     for line in _budget_lines(config, run_dir):
         console.print(line, highlight=False)
-    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
     with _exit_on_interrupt(run_dir), RichProgress(console) as progress:
         summary = run_search(search, config, run_dir, progress=progress, plumbing=plumbing)
     _print_summary(stdout_console(), summary, run_dir)
@@ -266,15 +270,26 @@ def transfer_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     executor: ExecutorOpt = None,
     base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
     no_cache: NoCacheOpt = False,
     record: RecordOpt = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file whose base_url, max_concurrency and [prices] apply (the run keeps "
+            "its own options); flags override it.",
+        ),
+    ] = None,
 ) -> None:
     """Table 1: original solution, seed improver, improved improver on held-out tasks."""
     from selftaught.search.plumbing import Plumbing
     from selftaught.search.transfer import transfer
 
     names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
-    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
     with RichProgress(Console(stderr=True)) as progress:
         result = transfer(
             run_dir, names, model=model, executor=executor, progress=progress, plumbing=plumbing

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from selftaught.core.jobs import SessionJob, run_session_here
 
 if TYPE_CHECKING:
-    from selftaught.lm.factory import ModelAccess
     from selftaught.core.context import LoopContext, SessionDone
+    from selftaught.lm.factory import ModelAccess
     from selftaught.store.db import Evaluation, SessionRecord
     from selftaught.tasks import Task
 

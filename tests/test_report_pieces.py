@@ -465,3 +465,23 @@ def test_what_changed_says_how_the_adopted_improver_behaves(tmp_path: Path) -> N
         "(was `initial_solution`); uses `utility` in 1 place(s) (was 0); defines `pick`"
     ) in changed.html
     assert "defines `pick`" in changed.html
+
+
+def test_a_gain_by_returning_the_input_is_named_as_such(tmp_path: Path) -> None:
+    run_dir = tmp_path / "input"
+    make_run(run_dir)
+    store = RunStore(run_dir)
+    wrapped = SEED.replace(
+        "    return initial_solution",
+        "    candidates = language_model.batch_prompt('x', ['y'])\n"
+        "    text = f'# kept\\n{initial_solution}'\n    return text",
+    )
+    sha = store.add_program(wrapped, "improver", parent=store.iterations()[0].improver)
+    store.close()
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute("UPDATE iterations SET improver = ?, candidate = ? WHERE t = 1", (sha, sha))
+        db.execute("UPDATE sessions SET improver = ? WHERE improver = ?", (sha, sha256_text(CHILD)))
+    db.close()
+    better, changed, _ = answers(collect(run_dir))
+    assert better.verdict == "Only by returning its input" and "ignores the" in better.html
+    assert "returns `text` built from initial_solution" in changed.html

@@ -16,8 +16,8 @@ Each (task, improver) cell is a resumable run store under `--out` (`<task>__<imp
 same command again after a kill and finished sessions are reused, drawing no sample twice.
 
 Profiles (budgets per run: LM calls x responses x max tokens):
-  --quick   maxcut, three_sat x seed, self_debug x 1 seed; 1 x 2 x 384 (a few minutes)
-  default   the 8 built-in tasks x seed, self_debug x 3 seeds; 1 x 2 x 512 (aimed at <= 60 min on
+  --quick   maxcut, three_sat x seed, refine x 1 seed; 2 x 4 x 384 (about 10 minutes)
+  default   the 8 built-in tasks x seed, refine x 2 seeds; 2 x 4 x 384 (aimed at about an hour on
             2 cores with the embedded 1.5B model)
   --full    the 8 built-in tasks x every shipped improver x 3 seeds; 4 x 4 x 768 (many hours)
 `--tasks`, `--task FILE` (repeatable, added), `--improvers`, `--seeds` and the budget options
@@ -74,8 +74,8 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", ("maxcut", "three_sat"), ("seed", "self_debug"), 1, 1, 2, 384),
-    "default": Profile("default", BUILT_IN, ("seed", "self_debug"), 3, 1, 2, 512),
+    "quick": Profile("quick", ("maxcut", "three_sat"), ("seed", "refine"), 1, 2, 4, 384),
+    "default": Profile("default", BUILT_IN, ("seed", "refine"), 2, 2, 4, 384),
     "full": Profile("full", BUILT_IN, tuple(i.name for i in list_improvers()), 3, 4, 4, 768),
 }
 

@@ -228,7 +228,8 @@ def test_run_help_shows_defaults() -> None:
 @pytest.mark.parametrize("command", ["run", "improve", "compare", "transfer"])
 def test_model_flags_on_every_command_that_runs_improvers(command: str) -> None:
     text = _help(command)
-    for flag in ("--base-url", "--no-cache", "--record", "--model", "--executor"):
+    flags = ("--base-url", "--max-concurrency", "--no-cache", "--record", "--model", "--executor")
+    for flag in flags:
         assert flag in text, (command, flag)
 
 

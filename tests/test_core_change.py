@@ -61,3 +61,17 @@ def test_the_summary_says_what_the_adopted_improver_changed(tmp_path: Path) -> N
         store.close()
     assert changed is not None and changed["from_sha256"] == seed and changed["to_sha256"] == new
     assert changed["changes"][0].startswith("returns `improved_solution` built from initial")
+    assert changed["returns_its_input"] is True
+
+
+def test_an_improver_that_returns_its_input_is_recognised() -> None:
+    from selftaught.core.change import returns_its_input
+
+    assert returns_its_input(RETURNS_THE_INPUT, ENTRY)  # the input wrapped in text
+    plain = SEED.replace("    return best_solution\n", "    return initial_solution\n")
+    assert returns_its_input(plain, ENTRY)
+    assert not returns_its_input(SEED, ENTRY)  # returns the model's best candidate
+    for name in ("beam", "self_debug", "refine"):  # keep the input among the candidates
+        assert not returns_its_input(get_improver(name).source(), ENTRY)
+    loop = "def improve_algorithm(s, u, m):\n    a = b\n    b = a\n    return a\n"
+    assert not returns_its_input(loop, ENTRY)

@@ -212,6 +212,27 @@ def test_usage_phases_and_prices(run: Path) -> None:
         Prices(-1.0, 0.0)
 
 
+def test_usage_at_the_prices_the_run_stored(run: Path, tmp_path: Path) -> None:
+    """A run notes its model's price (the table, or its config's [prices]); the report uses it
+    without flags, and flags still override it."""
+    from selftaught.lm.factory import ModelAccess
+    from selftaught.lm.prices import Price
+
+    store = RunStore(run)
+    access = ModelAccess(base_url="https://api.example.com/v1", prices=(("gpt-test", Price(2, 8)),))
+    access.record_price(store, "openai:gpt-test")
+    ModelAccess().record_price(store, "embedded")
+    store.close()
+    data = collect(run)
+    cost = {u.phase: u.dollars for u in data.usage}
+    assert cost == {"improver runs": pytest.approx(6.0), "self-improvement": pytest.approx(6.0)}
+    assert dict(data.stored_prices)["embedded:qwen2.5-coder-1.5b"] == Price(0, 0)
+    html = build_report(run, tmp_path / "r.html").read_text()
+    assert "$2 in / $8 out" in html and "free (a local model)" in html
+    flagged = collect(run, Prices(1.0, 1.0))
+    assert {u.phase: u.dollars for u in flagged.usage}["improver runs"] == pytest.approx(1.5)
+
+
 def test_answers_follow_the_data(tmp_path: Path) -> None:
     make_run(tmp_path / "good", better=True, cheat=False)
     better, changed, cheated = answers(collect(tmp_path / "good"))
@@ -444,3 +465,23 @@ def test_what_changed_says_how_the_adopted_improver_behaves(tmp_path: Path) -> N
         "(was `initial_solution`); uses `utility` in 1 place(s) (was 0); defines `pick`"
     ) in changed.html
     assert "defines `pick`" in changed.html
+
+
+def test_a_gain_by_returning_the_input_is_named_as_such(tmp_path: Path) -> None:
+    run_dir = tmp_path / "input"
+    make_run(run_dir)
+    store = RunStore(run_dir)
+    wrapped = SEED.replace(
+        "    return initial_solution",
+        "    candidates = language_model.batch_prompt('x', ['y'])\n"
+        "    text = f'# kept\\n{initial_solution}'\n    return text",
+    )
+    sha = store.add_program(wrapped, "improver", parent=store.iterations()[0].improver)
+    store.close()
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute("UPDATE iterations SET improver = ?, candidate = ? WHERE t = 1", (sha, sha))
+        db.execute("UPDATE sessions SET improver = ? WHERE improver = ?", (sha, sha256_text(CHILD)))
+    db.close()
+    better, changed, _ = answers(collect(run_dir))
+    assert better.verdict == "Only by returning its input" and "ignores the" in better.html
+    assert "returns `text` built from initial_solution" in changed.html

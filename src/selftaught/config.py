@@ -30,6 +30,9 @@ EXECUTION_FIELDS = frozenset({"executor"})
 #: iterations T, which is also a tree search's step count, or a larger meta-utility budget for
 #: the steps still to come), so continuing with it changes no stored result.
 EXTENDABLE_FIELDS = ("iterations", "meta_utility_budget")
+#: Keys of a `--config` file that say how the model is reached (read by the CLI into an
+#: `lm.ModelAccess`), not what a run computes: they are not RunConfig fields and not stored.
+ACCESS_KEYS = frozenset({"base_url", "max_concurrency", "cache", "record", "prices"})
 
 DEFAULT_TRANSFER_TASKS = (
     "str_grid_dist",
@@ -210,10 +213,10 @@ def load_config(path: Path | str, base: RunConfig | None = None) -> RunConfig:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     base = base or RunConfig()
     defaults = base.to_dict()
-    unknown = set(data) - set(defaults)
+    unknown = set(data) - set(defaults) - ACCESS_KEYS
     if unknown:
         raise ConfigError(f"{path}: unknown option(s) {', '.join(sorted(unknown))}")
-    values = {k: _coerce(k, v, defaults[k]) for k, v in data.items()}
+    values = {k: _coerce(k, v, defaults[k]) for k, v in data.items() if k not in ACCESS_KEYS}
     return base.replace(**values)
 
 

@@ -16,6 +16,7 @@ from selftaught.cli.options import (
     ConfigOpt,
     ExecutorOpt,
     LmBudgetOpt,
+    MaxConcurrencyOpt,
     MaxTokensOpt,
     ModelOpt,
     NoCacheOpt,
@@ -115,6 +116,7 @@ def compare_command(
     config_file: ConfigOpt = None,
     executor: ExecutorOpt = None,
     base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
     no_cache: NoCacheOpt = False,
     record: RecordOpt = None,
 ) -> None:
@@ -139,7 +141,9 @@ def compare_command(
         executor=executor,
     )
     names = _names(improvers) or [info.name for info in list_improvers()]
-    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
     try:
         with RichProgress(Console(stderr=True)) as progress:
             result = compare_improvers(

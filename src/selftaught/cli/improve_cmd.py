@@ -18,6 +18,7 @@ from selftaught.cli.options import (
     ConfigOpt,
     ExecutorOpt,
     LmBudgetOpt,
+    MaxConcurrencyOpt,
     MaxTokensOpt,
     ModelOpt,
     NoCacheOpt,
@@ -96,6 +97,7 @@ def improve_command(
     config_file: ConfigOpt = None,
     executor: ExecutorOpt = None,
     base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
     no_cache: NoCacheOpt = False,
     record: RecordOpt = None,
 ) -> None:
@@ -107,7 +109,9 @@ def improve_command(
 
     if output is not None:
         check_writable_file(output, "output file")
-    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
     if resume is not None:
         if file is not None or task is not None or out is not None:
             raise fail("--resume DIR continues a stored run: give no FILE, --task or --out")

@@ -22,6 +22,7 @@ from selftaught.cli.options import (
     ConfigOpt,
     ExecutorOpt,
     LmBudgetOpt,
+    MaxConcurrencyOpt,
     MaxTokensOpt,
     ModelOpt,
     NoCacheOpt,
@@ -96,6 +97,12 @@ def _print_summary(console: Console, summary: dict[str, Any], run_dir: Path) -> 
     if changed is not None:
         what = "; ".join(changed["changes"]) or "nothing but its layout and comments"
         console.print(f"the adopted improver {changed['to_sha256'][:12]} changed: {what}")
+        if changed.get("returns_its_input"):
+            console.print(
+                "  it returns its input (unchanged or wrapped) and ignores the model's candidates:"
+                " its gain is the input beating the initial improver's candidates, not a better"
+                " search"
+            )
     c, lm = summary["circumvention"], summary["lm"]
     lo, hi = c["wilson_95"]
     console.print(
@@ -212,6 +219,7 @@ def run_command(
     ] = None,
     executor: ExecutorOpt = None,
     base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
     no_cache: NoCacheOpt = False,
     record: RecordOpt = None,
 ) -> None:
@@ -248,7 +256,9 @@ def run_command(
         console.print(f"continuing the run in {run_dir}")
     for line in _budget_lines(config, run_dir):
         console.print(line, highlight=False)
-    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
     with _exit_on_interrupt(run_dir), RichProgress(console) as progress:
         summary = run_search(search, config, run_dir, progress=progress, plumbing=plumbing)
     _print_summary(stdout_console(), summary, run_dir)
@@ -266,15 +276,26 @@ def transfer_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     executor: ExecutorOpt = None,
     base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
     no_cache: NoCacheOpt = False,
     record: RecordOpt = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file whose base_url, max_concurrency and [prices] apply (the run keeps "
+            "its own options); flags override it.",
+        ),
+    ] = None,
 ) -> None:
     """Table 1: original solution, seed improver, improved improver on held-out tasks."""
     from selftaught.search.plumbing import Plumbing
     from selftaught.search.transfer import transfer
 
     names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
-    plumbing = Plumbing(access=model_access(base_url, no_cache, record))
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
     with RichProgress(Console(stderr=True)) as progress:
         result = transfer(
             run_dir, names, model=model, executor=executor, progress=progress, plumbing=plumbing

@@ -1,16 +1,21 @@
 """Options shared by the commands that run improvers: model, server, cache, budgets, executor.
 
 The help of every budget option shows its default (the `RunConfig` value it falls back to).
+How the model is reached (`--base-url`, `--max-concurrency`, `--no-cache`, `--record`, and the
+`[prices]` table) may also come from the `--config` TOML (keys `base_url`, `max_concurrency`,
+`cache`, `record`, `prices`); flags override it.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from selftaught.config import RunConfig
+from selftaught.config import ACCESS_KEYS, RunConfig
+from selftaught.errors import ConfigError
 from selftaught.lm.factory import ModelAccess
 
 _DEFAULTS = RunConfig()
@@ -29,6 +34,15 @@ BaseUrlOpt = Annotated[
     typer.Option(
         "--base-url",
         help="Server of an openai: model (default: OPENAI_BASE_URL, else api.openai.com).",
+    ),
+]
+MaxConcurrencyOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-concurrency",
+        min=1,
+        help="Requests in flight at once to an openai: server that ignores or limits n "
+        "(default: SELFTAUGHT_MAX_CONCURRENCY, else 4; 1 is one request after another).",
     ),
 ]
 NoCacheOpt = Annotated[
@@ -88,9 +102,54 @@ SeedOpt = Annotated[
 ]
 
 
-def model_access(base_url: str | None, no_cache: bool, record: Path | None) -> ModelAccess:
-    """The `ModelAccess` of the --base-url, --no-cache and --record options."""
-    return ModelAccess(base_url=base_url, cache=not no_cache, record=record)
+def model_access(
+    base_url: str | None,
+    no_cache: bool,
+    record: Path | None,
+    max_concurrency: int | None = None,
+    config_file: Path | None = None,
+) -> ModelAccess:
+    """The `ModelAccess` of the --base-url, --no-cache, --record and --max-concurrency options,
+    over the `base_url`, `max_concurrency`, `cache`, `record` and `[prices]` of the --config
+    file."""
+    from selftaught.lm.prices import parse_prices
+
+    saved = _access_keys(config_file) if config_file is not None else {}
+    concurrency = max_concurrency if max_concurrency is not None else saved.get("max_concurrency")
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
+        raise ConfigError(f"{config_file}: max_concurrency must be an integer >= 1")
+    url = base_url if base_url is not None else saved.get("base_url")
+    if url is not None and not isinstance(url, str):
+        raise ConfigError(f"{config_file}: base_url must be a string")
+    cache = saved.get("cache", True)
+    if not isinstance(cache, bool):
+        raise ConfigError(f"{config_file}: cache must be true or false")
+    recording = saved.get("record")
+    if recording is not None and not isinstance(recording, str):
+        raise ConfigError(f"{config_file}: record must be a file path")
+    if record is None and recording:
+        record = Path(recording).expanduser()
+    prices = parse_prices(saved.get("prices", {}), str(config_file))
+    return ModelAccess(
+        base_url=url or None,
+        cache=cache and not no_cache,
+        record=record,
+        max_concurrency=concurrency,
+        prices=tuple(sorted(prices.items())),
+    )
+
+
+def _access_keys(path: Path) -> dict[str, Any]:
+    """The model-access keys of a config file (`load_config` reads the rest and checks it)."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    return {k: data[k] for k in ACCESS_KEYS if k in data}
 
 
 def improver_help() -> str:

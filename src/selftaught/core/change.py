@@ -32,6 +32,33 @@ def behaviour_changes(old: str, new: str, entry: str) -> list[str]:
     ]
 
 
+def returns_its_input(source: str, entry: str) -> bool:
+    """Whether every value `entry` returns is built from its first parameter alone (the input,
+    unchanged or wrapped in text): then the function ignores everything else it was given (for
+    an improver: the model's candidates and their scores)."""
+    fn = _entry(source, entry)
+    params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)] if fn else []
+    if fn is None or not params:
+        return False
+    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
+    assigned: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+
+    def from_input(value: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
+        if isinstance(value, ast.Name) and value.id in assigned and value.id != params[0]:
+            if value.id in seen:  # a = b; b = a: built from nothing but itself
+                return False
+            inner = seen | {value.id}
+            return all(from_input(v, inner) for v in assigned[value.id])
+        return set(_names(value)) == {params[0]}
+
+    return bool(returns) and all(from_input(r.value) for r in returns if r.value is not None)
+
+
 def _entry(source: str, entry: str) -> ast.FunctionDef | None:
     try:
         tree = ast.parse(source)

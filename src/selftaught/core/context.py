@@ -21,6 +21,7 @@ from selftaught.store.db import RunStore
 from selftaught.store.layout import meta_start
 
 if TYPE_CHECKING:
+    from selftaught.lm.factory import ModelAccess
     from selftaught.store.db import Evaluation, SessionRecord
     from selftaught.tasks import Task
 
@@ -51,8 +52,10 @@ class Executor(Protocol):
     bulk_parallel: ClassVar[int | None]
 
     @classmethod
-    def open(cls, address: str | None = None) -> Self:
-        """A new executor; `address` is the cluster to join, for executors that join one."""
+    def open(cls, address: str | None = None, access: ModelAccess | None = None) -> Self:
+        """A new executor; `address` is the cluster to join, for executors that join one, and
+        `access` how its workers reach the model (server URL, concurrency), for executors whose
+        workers open the model themselves."""
         ...
 
     def run_sessions(

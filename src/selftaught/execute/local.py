@@ -10,6 +10,7 @@ from selftaught.core.jobs import SessionJob, run_session_here
 
 if TYPE_CHECKING:
     from selftaught.core.context import LoopContext, SessionDone
+    from selftaught.lm.factory import ModelAccess
     from selftaught.store.db import Evaluation, SessionRecord
     from selftaught.tasks import Task
 
@@ -28,8 +29,9 @@ class LocalExecutor:
     bulk_parallel: ClassVar[int | None] = 4
 
     @classmethod
-    def open(cls, address: str | None = None) -> Self:
-        """A local executor (`address` is for cluster executors; a local one joins nothing)."""
+    def open(cls, address: str | None = None, access: ModelAccess | None = None) -> Self:
+        """A local executor (`address` and `access` are for cluster executors: a local one joins
+        nothing, and its sessions use the driver's model)."""
         return cls()
 
     def run_sessions(

@@ -31,6 +31,7 @@ from selftaught.execute.wire import (
     session_request,
 )
 from selftaught.execute.worker import run_evaluation_job, worker_doctor
+from selftaught.lm.factory import ModelAccess
 from selftaught.store.layout import EXECUTOR_KEY
 from selftaught.store.recorder import apply_operations
 
@@ -99,8 +100,12 @@ class RayExecutor:
         num_cpus: int | None = None,
         cpus_per_session: float = 1.0,
         cpus_per_evaluation: float = 1.0,
+        access: ModelAccess | None = None,
     ) -> None:
         ray = _ray()
+        # Workers reach the model as the driver does: --base-url and --max-concurrency travel
+        # with every session (the API key only through the forwarded environment).
+        self._access = (access or ModelAccess()).for_workers()
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
@@ -124,9 +129,10 @@ class RayExecutor:
             raise
 
     @classmethod
-    def open(cls, address: str | None = None) -> Self:
-        """Join the cluster at `address` (default `RAY_ADDRESS`, else start a local instance)."""
-        return cls(address=address)
+    def open(cls, address: str | None = None, access: ModelAccess | None = None) -> Self:
+        """Join the cluster at `address` (default `RAY_ADDRESS`, else start a local instance);
+        workers reach the model with `access` (its server URL and concurrency)."""
+        return cls(address=address, access=access)
 
     def node_layers(self) -> list[NodeLayers]:
         """The sandbox layers each worker node reported when this executor started."""
@@ -224,7 +230,10 @@ class RayExecutor:
             cache = _run_cache_name(ctx.store)
             live = LiveProgress(self._ray, ctx.progress)
             submit = lambda i: self._session_task.remote(  # noqa: E731
-                session_request(ctx.config, jobs[i], cache), known, live.relay, jobs[i].key
+                session_request(ctx.config, jobs[i], cache, self._access),
+                known,
+                live.relay,
+                jobs[i].key,
             )
             with closing(self._stream(waiting, submit, parallel, live.poll)) as replies:
                 for index, text in replies:

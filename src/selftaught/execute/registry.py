@@ -7,10 +7,14 @@ plus one line here (and its name in `selftaught.config.EXECUTORS`, which validat
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from selftaught.config import EXECUTORS
 from selftaught.core.context import Executor
 from selftaught.errors import ConfigError
+
+if TYPE_CHECKING:
+    from selftaught.lm.factory import ModelAccess
 
 __all__ = ["EXECUTORS", "EXECUTOR_CLASSES", "executor_class", "make_executor"]
 
@@ -39,10 +43,13 @@ def executor_class(name: str) -> type[Executor]:
     return EXECUTOR_CLASSES[name]()
 
 
-def make_executor(name: str, *, address: str | None = None) -> Executor:
+def make_executor(
+    name: str, *, address: str | None = None, access: ModelAccess | None = None
+) -> Executor:
     """The executor called `name` (`local` or `ray`); ConfigError for anything else.
 
     `address` is the cluster to join, for executors that join one (Ray: default `RAY_ADDRESS`,
-    else a local Ray instance).
+    else a local Ray instance). `access` is how workers reach the model (its server URL and
+    concurrency travel with each session).
     """
-    return executor_class(name).open(address)
+    return executor_class(name).open(address, access)

@@ -86,12 +86,16 @@ def find_task(locator: Any) -> Task:
     raise ConfigError(f"{problem} (install the same task files and plugins on every worker)")
 
 
-def session_request(config: RunConfig, job: SessionJob, cache: str) -> str:
-    """The JSON a worker needs to run `job` (the task travels by reference and identity)."""
+def session_request(
+    config: RunConfig, job: SessionJob, cache: str, access: dict[str, Any] | None = None
+) -> str:
+    """The JSON a worker needs to run `job` (the task travels by reference and identity);
+    `access` is how the worker reaches the model (`ModelAccess.for_workers`)."""
     return dumps(
         {
             "config": config.to_dict(),
             "cache": cache,
+            "access": access or {},
             "job": {
                 "key": job.key,
                 "purpose": job.purpose,

@@ -39,6 +39,7 @@ class OpenOptions:
     base_url: str | None = None
     api_key: str | None = None
     progress: bool | None = None
+    max_concurrency: int | None = None  # openai: per-sample requests in flight
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,12 @@ def _check_gguf(parsed: ModelSpec, spec: str, base_url: str | None, timeout: flo
 def _open_openai(parsed: ModelSpec, options: OpenOptions) -> Backend:
     from selftaught.lm.openai_backend import OpenAIBackend
 
-    return OpenAIBackend(parsed.value, base_url=options.base_url, api_key=options.api_key)
+    return OpenAIBackend(
+        parsed.value,
+        base_url=options.base_url,
+        api_key=options.api_key,
+        max_concurrency=options.max_concurrency,
+    )
 
 
 def _check_openai(parsed: ModelSpec, spec: str, base_url: str | None, timeout: float) -> None:

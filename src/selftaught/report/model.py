@@ -11,6 +11,7 @@ from typing import Any
 from selftaught.config import CONFIG_NAME, RunConfig, load_config
 from selftaught.errors import ConfigError
 from selftaught.lm.backends import backend_kind
+from selftaught.lm.prices import PRICES_META, Price, stored_prices
 from selftaught.report import queries as q
 from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
@@ -88,7 +89,8 @@ class ReportData:
     span: tuple[float | None, float | None]
     outcomes: tuple[q.OutcomeCount, ...] = ()  # how the meta-training runs ended
     seed_outcomes: tuple[q.OutcomeCount, ...] = ()  # the same, for the seed improver only
-    prices: Prices | None = None
+    prices: Prices | None = None  # the report's own --price-in/--price-out
+    stored_prices: tuple[tuple[str, Price | None], ...] = ()  # what the run noted, per model
     executor: str = "local"  # where the sessions ran, with the workers' sandbox layers
 
 
@@ -197,13 +199,20 @@ def _transfer(store: RunStore, iterations: list[IterationRecord]) -> list[Transf
 
 
 def _usage(store: RunStore, prices: Prices | None) -> list[q.UsageRow]:
-    """LM usage per phase and model, priced where a price applies (billed backends only)."""
+    """Usage per phase and model; dollars at `prices` (the report's flags) for billed backends,
+    else at the prices the run stored for each model (`selftaught.lm.prices`)."""
+    stored = stored_prices(store.get_meta(PRICES_META))
     lines = []
     for u in q.lm_usage(store):
-        if prices is not None and (kind := backend_kind(u.spec)) is not None and kind.billed:
-            u = dataclasses.replace(
-                u, dollars=prices.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
-            )
+        dollars = None
+        if prices is not None:
+            kind = backend_kind(u.spec)
+            if kind is not None and kind.billed:
+                dollars = prices.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
+        elif (price := stored.get(u.spec)) is not None:
+            dollars = price.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
+        if dollars is not None:
+            u = dataclasses.replace(u, dollars=dollars)
         lines.append(u)
     return lines
 
@@ -307,6 +316,7 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
                 q.run_outcomes(store, improver=iterations[0].improver) if iterations else ()
             ),
             prices=prices,
+            stored_prices=tuple(sorted(stored_prices(store.get_meta(PRICES_META)).items())),
         )
     finally:
         store.close()

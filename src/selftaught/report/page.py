@@ -224,6 +224,25 @@ def circumvention_section(data: ReportData) -> str:
     return section("circumvention", "Circumvention attempts", body)
 
 
+def _stored_prices_note(data: ReportData) -> str:
+    """The prices the run noted for its models (the price table, or its `--config` `[prices]`)."""
+    parts = []
+    for spec, price in data.stored_prices:
+        what = (
+            "no known price"
+            if price is None
+            else "free (a local model)"
+            if price.input_per_million == price.output_per_million == 0
+            else f"${price.input_per_million:g} in / ${price.output_per_million:g} out"
+        )
+        parts.append(f"<code>{escape(spec)}</code>: {what}")
+    return (
+        "Cost at the prices the run used, in dollars per million tokens: "
+        + "; ".join(parts)
+        + ". Cached samples are free; <code>--price-in</code>/<code>--price-out</code> override."
+    )
+
+
 def usage_section(data: ReportData, plot: bytes | None) -> str:
     if not data.usage:
         return section("usage", "Language-model usage", "<p>No LM sample recorded yet.</p>")
@@ -254,13 +273,14 @@ def usage_section(data: ReportData, plot: bytes | None) -> str:
     rows.append(total)
     head = ["phase", "model", "samples", "prompt tokens", "completion tokens", "seconds"]
     head += ["cost"] if priced else []
-    if priced:
-        assert data.prices is not None
+    if priced and data.prices is not None:
         note = (
             f'<p class="muted">Cost at ${data.prices.input_per_million:g} (input) and '
             f"${data.prices.output_per_million:g} (output) per million tokens, for "
             "<code>openai:</code> models only; cached samples are free.</p>"
         )
+    elif priced:
+        note = '<p class="muted">' + _stored_prices_note(data) + "</p>"
     else:
         note = (
             '<p class="muted">No dollar cost: give <code>--price-in</code>/<code>--price-out</code>'

@@ -121,8 +121,11 @@ def loop_context(
     store = RunStore(run_dir) if store is None else store
     executor: Executor | None = None
     try:
-        executor = plumbing.executor or make_executor(config.executor)
-        backend = plumbing.backend or open_backend(config, run_dir, plumbing.access)
+        executor = plumbing.executor or make_executor(config.executor, access=plumbing.access)
+        backend = plumbing.backend
+        if backend is None:
+            backend = open_backend(config, run_dir, plumbing.access)
+            plumbing.access.record_price(store, config.model)  # for the report's cost per model
         logged = StoreLoggingBackend(backend, store, on_samples=progress.lm_samples)
         evaluator = Evaluator(
             store,

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from selftaught.core.change import behaviour_changes
+from selftaught.core.change import behaviour_changes, returns_its_input
 from selftaught.core.meta import IMPROVER_ENTRY
 from selftaught.search.tree import ImproverTree, TreeNode
 from selftaught.store.db import RunStore
@@ -112,6 +112,8 @@ def adopted_changes(store: RunStore) -> dict[str, Any] | None:
         "from_sha256": first,
         "to_sha256": last,
         "changes": behaviour_changes(old, new, IMPROVER_ENTRY),
+        # Then a gain is the input beating the initial improver's candidates, not a better search.
+        "returns_its_input": returns_its_input(new, IMPROVER_ENTRY),
     }
 
 

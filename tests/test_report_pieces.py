@@ -379,6 +379,17 @@ def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
     store.close()
 
 
+def adopt_instead(run_dir: Path, source: str) -> None:
+    """Make `source` the improver adopted at t=1 of a `make_run` run, with the child's runs."""
+    store = RunStore(run_dir)
+    sha = store.add_program(source, "improver", parent=store.iterations()[0].improver)
+    store.close()
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute("UPDATE iterations SET improver = ?, candidate = ? WHERE t = 1", (sha, sha))
+        db.execute("UPDATE sessions SET improver = ? WHERE improver = ?", (sha, sha256_text(CHILD)))
+    db.close()
+
+
 def test_whitespace_only_improvement_is_called_chance(tmp_path: Path) -> None:
     from selftaught.report.code import only_layout_changed
 
@@ -387,14 +398,7 @@ def test_whitespace_only_improvement_is_called_chance(tmp_path: Path) -> None:
     run_dir = tmp_path / "ws"
     make_run(run_dir)
     # Swap the adopted child for a whitespace-only variant of the seed.
-    store = RunStore(run_dir)
-    variant = SEED.replace("return initial_solution", "return  initial_solution ")
-    sha = store.add_program(variant, "improver", parent=store.iterations()[0].improver)
-    store.close()
-    with sqlite3.connect(run_dir / "run.sqlite") as db:
-        db.execute("UPDATE iterations SET improver = ?, candidate = ? WHERE t = 1", (sha, sha))
-        db.execute("UPDATE sessions SET improver = ? WHERE improver = ?", (sha, sha256_text(CHILD)))
-    db.close()
+    adopt_instead(run_dir, SEED.replace("return initial_solution", "return  initial_solution "))
     better, changed, _ = answers(collect(run_dir))
     assert better.verdict == "Only by chance" and "only in whitespace" in better.html
     assert "Only whitespace changed" in changed.html
@@ -470,18 +474,12 @@ def test_what_changed_says_how_the_adopted_improver_behaves(tmp_path: Path) -> N
 def test_a_gain_by_returning_the_input_is_named_as_such(tmp_path: Path) -> None:
     run_dir = tmp_path / "input"
     make_run(run_dir)
-    store = RunStore(run_dir)
     wrapped = SEED.replace(
         "    return initial_solution",
         "    candidates = language_model.batch_prompt('x', ['y'])\n"
         "    text = f'# kept\\n{initial_solution}'\n    return text",
     )
-    sha = store.add_program(wrapped, "improver", parent=store.iterations()[0].improver)
-    store.close()
-    with sqlite3.connect(run_dir / "run.sqlite") as db:
-        db.execute("UPDATE iterations SET improver = ?, candidate = ? WHERE t = 1", (sha, sha))
-        db.execute("UPDATE sessions SET improver = ? WHERE improver = ?", (sha, sha256_text(CHILD)))
-    db.close()
+    adopt_instead(run_dir, wrapped)
     better, changed, _ = answers(collect(run_dir))
     assert better.verdict == "Only by returning its input" and "ignores the" in better.html
     assert "returns `text` built from initial_solution" in changed.html

@@ -37,16 +37,11 @@ def returns_its_input(source: str, entry: str) -> bool:
     unchanged or wrapped in text): then the function ignores everything else it was given (for
     an improver: the model's candidates and their scores)."""
     fn = _entry(source, entry)
-    params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)] if fn else []
+    params = _params(fn) if fn else []
     if fn is None or not params:
         return False
     returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
-    assigned: dict[str, list[ast.expr]] = {}
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    assigned.setdefault(target.id, []).append(node.value)
+    assigned = _assignments(fn)
 
     def from_input(value: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
         if isinstance(value, ast.Name) and value.id in assigned and value.id != params[0]:
@@ -57,6 +52,21 @@ def returns_its_input(source: str, entry: str) -> bool:
         return set(_names(value)) == {params[0]}
 
     return bool(returns) and all(from_input(r.value) for r in returns if r.value is not None)
+
+
+def _assignments(fn: ast.FunctionDef) -> dict[str, list[ast.expr]]:
+    """Every value assigned to each plain variable in `fn`, in order."""
+    assigned: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+    return assigned
+
+
+def _params(fn: ast.FunctionDef) -> list[str]:
+    return [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
 
 
 def _entry(source: str, entry: str) -> ast.FunctionDef | None:
@@ -84,12 +94,7 @@ def _returns(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
 def _returned(fn: ast.FunctionDef) -> list[str]:
     """Each returned expression, with the names its value is built from: the expression's own,
     or for a returned variable those of every assignment to it."""
-    assigned: dict[str, list[ast.expr]] = {}
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    assigned.setdefault(target.id, []).append(node.value)
+    assigned = _assignments(fn)
     phrases = []
     for node in ast.walk(fn):
         if not isinstance(node, ast.Return) or node.value is None:
@@ -113,7 +118,7 @@ def _names(node: ast.AST) -> list[str]:
 def _calls(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
     """How often the function uses each of its parameters (its inputs: for an improver, the
     utility and the language model), when that changed."""
-    params = [a.arg for a in (*after.args.posonlyargs, *after.args.args)]
+    params = _params(after)
 
     def uses(fn: ast.FunctionDef) -> Counter[str]:
         return Counter(n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id in params)

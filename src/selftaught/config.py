@@ -202,15 +202,21 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     return tuple(value)
 
 
-def load_config(path: Path | str, base: RunConfig | None = None) -> RunConfig:
-    """Read a TOML file; its keys override `base` (the defaults when None)."""
+def read_config_file(path: Path | str) -> dict[str, Any]:
+    """A config file's TOML table; ConfigError naming the file when it is missing or unreadable."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+
+
+def load_config(path: Path | str, base: RunConfig | None = None) -> RunConfig:
+    """Read a TOML file; its keys override `base` (the defaults when None)."""
+    path = Path(path)
+    data = read_config_file(path)
     base = base or RunConfig()
     defaults = base.to_dict()
     unknown = set(data) - set(defaults) - ACCESS_KEYS

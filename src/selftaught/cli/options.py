@@ -8,13 +8,12 @@ How the model is reached (`--base-url`, `--max-concurrency`, `--no-cache`, `--re
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from selftaught.config import ACCESS_KEYS, RunConfig
+from selftaught.config import ACCESS_KEYS, RunConfig, read_config_file
 from selftaught.errors import ConfigError
 from selftaught.lm.factory import ModelAccess
 
@@ -143,12 +142,7 @@ def model_access(
 
 def _access_keys(path: Path) -> dict[str, Any]:
     """The model-access keys of a config file (`load_config` reads the rest and checks it)."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    data = read_config_file(path)
     return {k: data[k] for k in ACCESS_KEYS if k in data}
 
 

@@ -75,3 +75,12 @@ def test_an_improver_that_returns_its_input_is_recognised() -> None:
         assert not returns_its_input(get_improver(name).source(), ENTRY)
     loop = "def improve_algorithm(s, u, m):\n    a = b\n    b = a\n    return a\n"
     assert not returns_its_input(loop, ENTRY)
+
+
+def test_a_hostile_deeply_nested_program_gets_no_phrase_instead_of_a_crash() -> None:
+    from selftaught.core.change import returns_its_input
+
+    deep = "def improve_algorithm(a, b, c):\n    return " + "-" * 200_000 + "a\n"
+    assert behaviour_changes(SEED, deep, ENTRY) == []
+    assert behaviour_changes(deep, SEED, ENTRY) == []
+    assert returns_its_input(deep, ENTRY) is False

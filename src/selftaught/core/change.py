@@ -13,6 +13,9 @@ from collections import Counter
 
 #: Longest code fragment quoted in a phrase.
 QUOTE = 60
+#: What parsing or walking an LM-written program may raise (a hostile one nests deeply), as in
+#: `core.feedback.same_program`: such a program gets no phrase rather than crashing the summary.
+UNREADABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
 
 
 def behaviour_changes(old: str, new: str, entry: str) -> list[str]:
@@ -20,6 +23,13 @@ def behaviour_changes(old: str, new: str, entry: str) -> list[str]:
 
     Empty when either does not parse or defines no `entry`, or when nothing below differs.
     """
+    try:
+        return _changes(old, new, entry)
+    except UNREADABLE:
+        return []
+
+
+def _changes(old: str, new: str, entry: str) -> list[str]:
     before, after = _entry(old, entry), _entry(new, entry)
     if before is None or after is None:
         return []
@@ -36,6 +46,13 @@ def returns_its_input(source: str, entry: str) -> bool:
     """Whether every value `entry` returns is built from its first parameter alone (the input,
     unchanged or wrapped in text): then the function ignores everything else it was given (for
     an improver: the model's candidates and their scores)."""
+    try:
+        return _returns_its_input(source, entry)
+    except UNREADABLE:
+        return False
+
+
+def _returns_its_input(source: str, entry: str) -> bool:
     fn = _entry(source, entry)
     params = _params(fn) if fn else []
     if fn is None or not params:
@@ -72,7 +89,7 @@ def _params(fn: ast.FunctionDef) -> list[str]:
 def _entry(source: str, entry: str) -> ast.FunctionDef | None:
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except UNREADABLE:
         return None
     found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == entry]
     return found[-1] if found else None
@@ -178,7 +195,7 @@ def _functions(old: str, new: str) -> list[str]:
     def names(source: str) -> list[str]:
         try:
             tree = ast.parse(source)
-        except (SyntaxError, ValueError):
+        except UNREADABLE:
             return []
         return [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
 

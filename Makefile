@@ -9,7 +9,7 @@ SYSSTAMP := $(VENV)/.selftaught-sysdeps
 RUN_DIR ?= runs/latest
 RUN_ARGS ?=
 
-.PHONY: setup sysdeps run test lint format bench clean
+.PHONY: setup sysdeps run test lint format bench bench-efficacy clean
 
 setup: $(STAMP) $(SYSSTAMP)
 
@@ -41,8 +41,16 @@ format: setup
 test: lint
 	$(BIN)/python -m pytest
 
+# The efficacy benchmark runs a language model for up to an hour: `make bench-efficacy`, not `bench`.
 bench: setup
-	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/bench_*.py; do [ $$b = bench/bench_efficacy.py ] && continue; \
+		echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Efficacy of improvers with the embedded model (default profile, about an hour on 2 cores);
+# BENCH_ARGS=--quick for a few minutes, --full for every improver (hours). See bench/bench_efficacy.py.
+BENCH_ARGS ?=
+bench-efficacy: setup
+	PYTHONPATH=src $(BIN)/python bench/bench_efficacy.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

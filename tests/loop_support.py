@@ -118,7 +118,7 @@ class ScriptedBackend:
         out = []
         for request in requests:
             self.requests += 1
-            user = request.messages[-1][1]
+            user = next(text for role, text in reversed(request.messages) if role == "user")
             if "def meta_utility" in user:
                 text = f"Idea: try this.\n```python\n{self.meta_answer}\n```"
             else:

@@ -14,7 +14,7 @@ from selftaught.cli.app import app
 from selftaught.cli.compare_cmd import compare_table
 from selftaught.config import RunConfig
 from selftaught.search.compare import compare_improvers, save_plot, standard_error
-from selftaught.search.run import Plumbing
+from selftaught.search.plumbing import Plumbing
 from selftaught.store.db import Evaluation, RunStore
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "recordings"
@@ -113,6 +113,8 @@ def test_replayed_comparison_is_stored_and_resumable(tmp_path: Path) -> None:
         max_tokens=MAX_TOKENS,
         utility_budget=UTILITY_BUDGET,
         batch_window_seconds=0.05,
+        decoding="plain",  # how the recordings were made
+        guidance=False,
     )
     plumbing = Plumbing(recorded(), local_channel_factory, stand_in_score)
     result = compare_improvers(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from importlib import resources
 
-from selftaught.core.extract import candidate_blocks, defines_function, extract_code, extract_one
+from selftaught.core.extract import (
+    candidate_blocks,
+    defines_function,
+    extract_code,
+    extract_one,
+    salvage_cut_off,
+)
 
 SEED = resources.files("selftaught.improvers").joinpath("seed.py").read_text()
 
@@ -51,3 +57,34 @@ def test_candidate_blocks_are_unique_and_longest_first() -> None:
     blocks = candidate_blocks("```\na\n```\n```\nbb\n```")
     assert blocks == sorted(blocks, key=len, reverse=True)
     assert len(blocks) == len(set(blocks))
+
+
+CUT_OFF = (
+    "```python\nimport math\n\n\ndef helper(x):\n    return math.sqrt(x)\n\n\n"
+    "def algorithm(xs):\n    return [helper(x) for x in xs]\n\n\n"
+    "if __name__ == '__main__':\n    print(algorithm([1, 4"
+)
+
+
+def test_a_reply_cut_off_mid_statement_keeps_its_complete_definitions() -> None:
+    code = extract_one(CUT_OFF, "algorithm")
+    assert code.endswith("return [helper(x) for x in xs]") and "__main__" not in code
+    assert extract_one(CUT_OFF) == code  # without an entry: the longest head with a function
+
+
+def test_a_cut_off_entry_function_is_not_salvaged_into_a_wrong_one() -> None:
+    text = "```python\ndef algorithm(xs):\n    total = 0\n    for x in xs:\n        total += (x"
+    # the only head that parses holds no function at all: nothing to salvage
+    assert salvage_cut_off(text.split("\n", 1)[1], "algorithm") is None
+    assert "def algorithm" in extract_one(text, "algorithm")
+
+
+def test_the_sandbox_helpers_module_extracts_cut_off_replies_too() -> None:
+    """`helpers` is this file and the improver kit in one namespace: no name may shadow another."""
+    from selftaught.core.session import helpers_source
+
+    namespace: dict[str, object] = {"__name__": "helpers"}
+    exec(compile(helpers_source(), "helpers", "exec"), namespace)
+    extract = namespace["extract_code"]
+    assert extract(CUT_OFF, "algorithm") == extract_one(CUT_OFF, "algorithm")  # type: ignore[operator]
+    assert extract([CUT_OFF]) == [extract_one(CUT_OFF)]  # type: ignore[operator]

@@ -13,7 +13,8 @@ from selftaught.cli.app import app
 from selftaught.config import RunConfig, load_config
 from selftaught.errors import ConfigError
 from selftaught.execute import LocalExecutor, make_executor
-from selftaught.search.run import prepare_run_dir
+from selftaught.search.context import prepare_run_dir
+from selftaught.store.db import RunStore
 
 
 def test_unknown_executor_is_a_config_error(tmp_path: Path) -> None:
@@ -44,8 +45,11 @@ def test_executor_never_makes_configs_differ(tmp_path: Path) -> None:
     again = prepare_run_dir(RunConfig(runs=3), run_dir, resume=False)
     assert again.executor == "local" and again.runs == 3
     assert load_config(run_dir / "config.toml").executor == "local"
-    # a result-changing option still refuses
-    with pytest.raises(ConfigError, match="different config"):
+    # once the run has recorded work, a result-changing option still refuses
+    store = RunStore(run_dir)
+    store.add_program("def f():\n    return 1\n", "solution")
+    store.close()
+    with pytest.raises(ConfigError, match=r"runs 3 \(stored\) vs 4 \(asked\)"):
         prepare_run_dir(RunConfig(runs=4), run_dir, resume=False)
     # resume keeps the saved executor unless one is given
     assert prepare_run_dir(RunConfig(), run_dir, resume=True).executor == "local"

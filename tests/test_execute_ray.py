@@ -41,7 +41,8 @@ from selftaught.core.meta import MetaScore, average_runs, load_improver
 from selftaught.execute import ray_driver
 from selftaught.execute.local import LocalExecutor
 from selftaught.execute.ray_driver import RayExecutor
-from selftaught.search.run import Plumbing, loop_context
+from selftaught.search.context import loop_context
+from selftaught.search.plumbing import Plumbing
 from selftaught.tasks import get_task
 
 ray = pytest.importorskip("ray")
@@ -164,6 +165,28 @@ def test_improve_with_ray_equals_local(
     assert remote == local
 
 
+def test_workers_reach_the_server_given_by_base_url(
+    ray_executor: RayExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--base-url` reaches the session's worker with the session (the worker has no
+    OPENAI_BASE_URL of its own): the improver's LM call arrives at that server."""
+    from openai_support import FakeServer
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    server = FakeServer()
+    try:
+        program = tmp_path / "seed.py"
+        program.write_text(get_task("parity_noise").seed_solution)
+        args = ["improve", str(program), "--task", "parity_noise", "--model", "openai:m"]
+        args += ["--base-url", server.url, "--lm-budget", "1", "--responses", "2"]
+        result = json.loads(cli(*args, "--max-tokens", "32", "--executor", "ray", "--json"))
+    finally:
+        server.close()
+    assert result["lm_calls"] == 1 and result["samples"] == 2
+    assert [r["model"] for r in server.requests] == ["m"]  # one request with n=2, from a worker
+
+
 # -- a worker killed mid-session ------------------------------------------------------------------
 def _kill_a_session_worker(done: threading.Event) -> tuple[int, list[str]]:
     """SIGKILL the first Ray worker seen running a session with its sandbox up."""
@@ -263,9 +286,9 @@ def test_a_killed_driver_resumes_without_redoing_finished_sessions(
     shipped: list[str] = []
     original = ray_driver.session_request
 
-    def spy(config: RunConfig, job: Any, cache: str) -> str:
+    def spy(config: RunConfig, job: Any, cache: str, access: Any = None) -> str:
         shipped.append(job.key)
-        return original(config, job, cache)
+        return original(config, job, cache, access)
 
     monkeypatch.setattr(ray_driver, "session_request", spy)
     cli("run", "--resume", str(out), "--executor", "ray")

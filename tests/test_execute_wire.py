@@ -32,7 +32,8 @@ from selftaught.execute.wire import (
     session_request,
 )
 from selftaught.execute.worker import run_session_job
-from selftaught.search.run import Plumbing, loop_context
+from selftaught.search.context import loop_context
+from selftaught.search.plumbing import Plumbing
 from selftaught.store.db import RunStore
 from selftaught.store.recorder import CorruptRecording, apply_operations
 from selftaught.tasks import get_task

@@ -52,9 +52,9 @@ def real_responses() -> list[str]:
 
 
 # -- catalog ----------------------------------------------------------------------------------
-def test_catalog_lists_nine_improvers_each_defining_improve_algorithm() -> None:
+def test_catalog_lists_eleven_improvers_each_defining_improve_algorithm() -> None:
     infos = list_improvers()
-    assert infos[0].name == "seed" and len(infos) == 9
+    assert infos[0].name == "seed" and len(infos) == 11
     for info in infos:
         assert "def improve_algorithm(initial_solution, utility, language_model" in info.source()
         assert info.description
@@ -91,7 +91,8 @@ def test_truncated_replies_are_salvaged(name: str) -> None:
     ns = load(name)
     cut = '```python\ndef algorithm(x):\n    return x + 1\n\ndef utility(s):\n    """Scores'
     assert ns["extract"](cut) == "def algorithm(x):\n    return x + 1"
-    assert ns["salvage"]("def f(:\n") == "def f(:\n"  # nothing parses: left as it is
+    salvage = ns["extract"].__globals__["salvage"]  # the kit's, which `extract` calls
+    assert salvage("def f(:\n") == "def f(:\n"  # nothing parses: left as it is
     assert ns["extract"]("no code at all") == "no code at all"
 
 

@@ -137,3 +137,18 @@ def test_usage_is_the_backend_usage() -> None:
     assert (usage.calls, usage.samples) == (1, 3)
     assert (usage.prompt_tokens, usage.completion_tokens) == (9, 6)
     assert usage.seconds == pytest.approx(0.03)
+
+
+def test_a_reply_prefix_opens_the_assistant_turn_and_starts_every_reply() -> None:
+    backend = Echo()
+    lm = BudgetedLanguageModel(backend, 2, reply_prefix="```python\n")
+    replies = lm.batch_prompt("expert", ["a", "b"])
+    [requests] = backend.calls
+    # the prefix is the last message, so it is part of the prompt and of every cache key
+    assert [r.messages[-1] for r in requests] == [("assistant", "```python\n")] * 2
+    assert [r.messages[1] for r in requests] == [("user", "a"), ("user", "b")]
+    # Echo answers with the last message's text: the prefix itself, put back in front
+    assert replies == ["```python\n```python\n#0", "```python\n```python\n#0"]
+    plain = Echo()
+    BudgetedLanguageModel(plain, 1).batch_prompt("expert", ["a"])
+    assert plain.calls[0][0].messages[-1] == ("user", "a")

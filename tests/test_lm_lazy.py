@@ -9,7 +9,7 @@ import pytest
 from selftaught.config import RunConfig
 from selftaught.lm import BudgetedLanguageModel, open_model
 from selftaught.lm.lazy import LazyBackend
-from selftaught.search.run import open_backend
+from selftaught.search.plumbing import open_backend
 
 FIXTURE = Path(__file__).parent / "fixtures" / "recordings" / "lm_qwen05b.jsonl"
 EXPERT = "You are an expert Python programmer. Answer with code only."

@@ -2,90 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import threading
+import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from openai_support import FakeServer
 from selftaught.errors import InvalidLMRequest, ModelUnavailable
 from selftaught.lm import SampleRequest, open_model
 from selftaught.lm.cache import CachedBackend, ResponseCache
 from selftaught.lm.openai_backend import OpenAIBackend
 
 MSGS = (("system", "sys"), ("user", "hello"))
-
-
-class FakeServer:
-    """Chat-completions endpoint whose behaviour the test sets through attributes."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.fail_first: list[int] = []  # HTTP statuses returned before succeeding
-        self.n_mode = "honour"  # or "ignore" (always one choice) or "reject" (400 when n > 1)
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status, payload = server.respond(self.path, body)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("retry-after-ms", "10")
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def respond(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        with self.lock:
-            self.requests.append(body)
-            if self.fail_first:
-                status = self.fail_first.pop(0)
-                return status, {"error": {"message": f"status {status}", "type": "x"}}
-        n = int(body.get("n", 1))
-        if self.n_mode == "reject" and n > 1:
-            return 400, {"error": {"message": "'n' must be 1 for this model", "type": "x"}}
-        if self.n_mode == "ignore":
-            n = 1
-        last = body["messages"][-1]["content"]
-        with self.lock:
-            serial = len(self.requests)
-        choices = [
-            {
-                "index": i,
-                "message": {"role": "assistant", "content": f"{last}/{serial}/{i}"},
-                "finish_reason": "stop",
-            }
-            for i in reversed(range(n))  # out of order on purpose: the client must sort
-        ]
-        usage = {"prompt_tokens": 5, "completion_tokens": 3 * n, "total_tokens": 5 + 3 * n}
-        return 200, {
-            "id": "x",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": choices,
-            "usage": usage,
-        }
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -195,3 +126,140 @@ def test_cached_answers_are_kept_apart_per_server(server: FakeServer, tmp_path: 
         assert len(other.requests) == 1 and not elsewhere[0][0].cached  # another server: asked
     finally:
         other.close()
+
+
+# -- concurrency, retries, per-sample caching ---------------------------------------------------
+
+
+def _most_overlapping(spans: list[tuple[float, float]]) -> int:
+    """The largest number of requests the server was answering at one moment."""
+    edges = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    now = peak = 0
+    for _, step in edges:
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+def test_samples_of_a_server_ignoring_n_are_fetched_concurrently(server: FakeServer) -> None:
+    server.n_mode, server.delay = "ignore", 0.3
+    b = backend(server, max_concurrency=4)
+    b.n_supported = False  # as after a first call: one request per sample from the start
+    start = time.monotonic()
+    [row] = b.generate([SampleRequest(MSGS, 6, 0.7)])
+    wall = time.monotonic() - start
+    assert len(row) == 6 and len({s.text for s in row}) == 6
+    assert len(server.requests) == 6
+    assert _most_overlapping(server.spans) == 4  # never more than --max-concurrency
+    assert wall < 6 * 0.3 * 0.6  # two rounds of 4 and 2, not six serial round trips
+
+
+def test_max_concurrency_one_is_the_serial_fallback(server: FakeServer) -> None:
+    server.n_mode, server.delay = "ignore", 0.05
+    [row] = backend(server, max_concurrency=1).generate([SampleRequest(MSGS, 4, 0.7)])
+    assert len(row) == 4
+    assert [r.get("n") for r in server.requests] == [4, 1, 1, 1]
+    assert _most_overlapping(server.spans) == 1
+
+
+def test_max_concurrency_bounds_are_checked(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selftaught.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_concurrency must be an integer >= 1"):
+        backend(server, max_concurrency=0)
+    monkeypatch.setenv("SELFTAUGHT_MAX_CONCURRENCY", "3")
+    assert backend(server).max_concurrency == 3
+    monkeypatch.setenv("SELFTAUGHT_MAX_CONCURRENCY", "many")
+    with pytest.raises(ConfigError, match="SELFTAUGHT_MAX_CONCURRENCY must be an integer"):
+        backend(server)
+
+
+def test_samples_are_handed_on_as_they_arrive_in_the_calling_thread(server: FakeServer) -> None:
+    server.n_mode, server.delay = "ignore", 0.2
+    b = backend(server, max_concurrency=1)
+    b.n_supported = False
+    seen: list[tuple[int, int, float, int]] = []
+    start = time.monotonic()
+    rows = b.generate(
+        [SampleRequest(MSGS, 2, 0.7), SampleRequest((("user", "x"),), 1, 0.7)],
+        on_sample=lambda p, j, s: seen.append(
+            (p, j, time.monotonic() - start, threading.get_ident())
+        ),
+    )
+    assert sorted((p, j) for p, j, _, _ in seen) == [(0, 0), (0, 1), (1, 0)]
+    assert {t for *_, t in seen} == {threading.get_ident()}
+    arrivals = sorted(t for _, _, t, _ in seen)
+    assert arrivals[0] < 0.35 and arrivals[-1] > 0.5  # one by one, not all at the end
+    assert [len(r) for r in rows] == [2, 1]
+
+
+def test_retry_after_is_honoured(server: FakeServer) -> None:
+    """The client's own retries (max_retries) wait what Retry-After asks, then succeed."""
+    server.fail_first, server.retry_after = [429], "1"
+    [row] = backend(server, max_retries=2).generate([SampleRequest(MSGS, 1, 0.7)])
+    assert len(row) == 1 and len(server.times) == 2
+    assert server.times[1] - server.times[0] >= 0.9
+
+
+def test_a_failure_mid_call_keeps_every_finished_sample(server: FakeServer, tmp_path: Path) -> None:
+    """Samples are cached and recorded as they arrive: after a call that fails half-way, a
+    re-run asks the server only for the samples that were never drawn."""
+    server.n_mode = "ignore"
+    cache_path, record = tmp_path / "c.sqlite", tmp_path / "rec.jsonl"
+    request = [SampleRequest(MSGS, 5, 0.7)]
+    first = open_model(
+        "openai:fake-model", cache=cache_path, record=record, base_url=server.url, api_key="k"
+    )
+    inner = first.inner.inner  # type: ignore[attr-defined]
+    inner.max_concurrency = 1
+    inner._slots = threading.BoundedSemaphore(1)
+    # the 1st request (n=5) and two single ones succeed; every later one fails for good
+    failing = server.respond
+
+    def respond(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if len(server.requests) >= 3:
+            with server.lock:
+                server.requests.append(body)
+            return 500, {"error": {"message": "down", "type": "x"}}
+        return failing(path, body)
+
+    server.respond = respond  # type: ignore[method-assign]
+    with pytest.raises(ModelUnavailable):
+        first.generate(request)
+    assert len(ResponseCache(cache_path)) == 3
+    assert len(record.read_text().splitlines()) == 3
+    server.respond = failing  # type: ignore[method-assign]
+    asked_before = len(server.requests)
+    again = open_model(
+        "openai:fake-model", cache=ResponseCache(cache_path), base_url=server.url, api_key="k"
+    )
+    [row] = again.generate(request)
+    assert len(row) == 5 and sum(s.cached for s in row) == 3
+    new = server.requests[asked_before:]
+    assert [r.get("n") for r in new] == [2, 1]  # only the two missing samples (n ignored)
+
+
+def test_samples_in_flight_when_a_request_fails_are_still_handed_on(server: FakeServer) -> None:
+    """A failure stops new requests, but a sample the server is already drawing is paid for:
+    it reaches the sink (the cache) before the call raises."""
+    answer = server.respond
+
+    def respond(path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with server.lock:
+            first = not server.requests
+        if first:
+            with server.lock:
+                server.requests.append(body)
+            return 400, {"error": {"message": "prompt too long", "type": "x"}}
+        time.sleep(0.3)
+        return answer(path, body)
+
+    server.respond = respond  # type: ignore[method-assign]
+    b = backend(server, max_concurrency=3)
+    b.n_supported = False
+    seen: list[int] = []
+    with pytest.raises(InvalidLMRequest, match="prompt too long"):
+        b.generate([SampleRequest(MSGS, 3, 0.7)], on_sample=lambda p, j, s: seen.append(j))
+    assert len(seen) == 2 and len(server.requests) == 3

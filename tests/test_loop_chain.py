@@ -7,8 +7,9 @@ from pathlib import Path
 
 from loop_support import ScriptedBackend, local_channel_factory, marker_score
 from selftaught.config import RunConfig
+from selftaught.search.plumbing import Plumbing
 from selftaught.search.policies import GatedAcceptance, Node, PaperAcceptance
-from selftaught.search.run import Plumbing, run_stop
+from selftaught.search.run import run_stop
 from selftaught.store.db import RunStore, sha256_text
 
 SEED = resources.files("selftaught.improvers").joinpath("seed.py").read_text()

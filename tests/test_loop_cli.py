@@ -33,7 +33,7 @@ def test_bad_config_file(tmp_path: Path) -> None:
 
 def test_improve_missing_file_and_unknown_task(tmp_path: Path) -> None:
     code, output = invoke("improve", str(tmp_path / "none.py"), "--task", "parity_noise")
-    assert code == 2 and "file not found" in output
+    assert code == 2 and "no such file" in output
     program = tmp_path / "p.py"
     program.write_text("def algorithm():\n    return 1\n")
     code, output = invoke("improve", str(program), "--task", "no_such_task")
@@ -49,12 +49,12 @@ def test_run_rejects_an_unknown_search(tmp_path: Path) -> None:
 
 
 def test_run_passes_search_to_run_search(tmp_path: Path, monkeypatch) -> None:
-    import selftaught.search.tree_search as tree_search
+    import selftaught.search.run as run_module
 
     calls: list[tuple] = []
 
-    def fake_run_search(search, config, run_dir, *, resume, progress):
-        calls.append((search, config.task, Path(run_dir), resume))
+    def fake_run_search(search, config, run_dir, *, progress, plumbing):
+        calls.append((search, config.task, Path(run_dir)))
         return {
             "iterations": [],
             "circumvention": {"attempts": 0, "improvements": 0, "rate": 0.0, "wilson_95": [0, 1]},
@@ -67,14 +67,14 @@ def test_run_passes_search_to_run_search(tmp_path: Path, monkeypatch) -> None:
             },
         }
 
-    monkeypatch.setattr(tree_search, "run_search", fake_run_search)
+    monkeypatch.setattr(run_module, "run_search", fake_run_search)
     code, output = invoke("run", "--search", "hgm", "--out", str(tmp_path / "r"))
     assert code == 0, output
     code, output = invoke("run", "--out", str(tmp_path / "s"))
     assert code == 0, output
     assert calls == [
-        ("hgm", "parity_noise", tmp_path / "r", False),
-        (None, "parity_noise", tmp_path / "s", False),
+        ("hgm", "parity_noise", tmp_path / "r"),
+        (None, "parity_noise", tmp_path / "s"),
     ]
 
 

@@ -13,7 +13,7 @@ from selftaught.core.session import ImproverSession, SessionSpec
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.types import Sample, SampleRequest, Usage
 from selftaught.store.db import RunStore, sha256_text
-from selftaught.store.summary import CIRCUMVENTION_KINDS
+from selftaught.store.layout import CIRCUMVENTION_KINDS
 from selftaught.tasks import get_task
 
 HIDDEN = Path(tasks_pkg.__file__).with_name("parity_noise.py")

@@ -62,12 +62,18 @@ def test_two_iteration_run(finished_run: Path) -> None:
     # Gated mode: the adopted improver's validation meta-utility never decreases.
     vals = [it["meta_utility_val"] for it in summary["iterations"]]
     assert vals == sorted(vals)
-    # In this recording the 0.5B model's seed-improver runs wrote broken code (score 0), and the
-    # t=1 candidate improver produced working parity code (a real, non-zero score) and was adopted.
-    assert summary["iterations"][1]["adopted"] and vals[1] > 0.3
-    assert summary["circumvention"]["improvements"] >= 2
+    # In this recording (code decoding, 0.5B) every downstream candidate was valid and scored as
+    # the seed program does; the t=1 candidate improver tied its parent on val and was adopted
+    # (ties adopt); the t=2 candidate was its parent reformatted, so it was neither re-scored
+    # nor adopted.
+    assert summary["iterations"][1]["adopted"] and not summary["iterations"][2]["adopted"]
+    db = sqlite3.connect(finished_run / "run.sqlite")
+    kinds = dict(db.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
+    assert kinds["unchanged_candidate"] == 1 and kinds["candidate"] > 0
+    assert vals == [vals[0]] * 3 and 0.4 < vals[0] < 0.5
+    assert summary["circumvention"]["improvements"] >= 1
     lm = summary["lm"]
-    assert lm["calls"] >= 4 and lm["samples"] >= 2 * lm["calls"] - 2
+    assert lm["calls"] >= 4 and lm["samples"] >= lm["calls"]
     assert lm["completion_tokens"] > 0
     db = sqlite3.connect(finished_run / "run.sqlite")
     counts = {
@@ -86,8 +92,9 @@ def test_rerun_is_idempotent(finished_run: Path, config_file: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert (finished_run / "summary.json").read_text() == before
-    other = CliRunner().invoke(app, ["run", "--out", str(finished_run), "--iterations", "5"])
-    assert other.exit_code != 0 and "different config" in other.output
+    other = CliRunner().invoke(app, ["run", "--out", str(finished_run), "--runs", "3"])
+    assert other.exit_code == 2 and "runs 2 (stored) vs 3 (asked)" in other.output
+    assert (finished_run / "summary.json").read_text() == before
 
 
 def test_kill_then_resume_gives_the_same_summary(
@@ -148,4 +155,34 @@ def test_improve_json(config_file: Path, tmp_path: Path) -> None:
         assert key in data
     assert data["lm_calls"] == 1 and data["lm_budget"] == 1 and data["samples"] == 2
     assert data["circumvention_attempts"] == 0
-    assert data["program"] is None or "def algorithm" in data["program"]
+    # Never worse: in this recording the 0.5B model's replies score 0 on val, below the seed,
+    # so improve hands back the seed itself and says it did not improve it.
+    assert data["improved"] is False and data["program"] == program.read_text()
+    assert data["candidate_val"] <= data["val_before"] == data["val_after"]
+    assert data["score_after"] == data["score_before"] > 0
+
+
+def test_a_finished_run_is_extended_by_a_larger_t(
+    finished_run: Path, config_file: Path, tmp_path: Path
+) -> None:
+    """`make run` then `make run RUN_ARGS="--iterations 2"`: the T=1 run continues to T=2 and
+    ends as a T=2 run started at once would; a smaller T is refused, naming the option."""
+
+    def results(run_dir: Path) -> tuple:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        return summary["iterations"], summary["circumvention"]  # (transfer adds LM calls)
+
+    reference = results(finished_run)
+    out = tmp_path / "grow"
+    first = CliRunner().invoke(
+        app, ["run", "--config", str(config_file), "--out", str(out), "--iterations", "1"]
+    )
+    assert first.exit_code == 0, first.output
+    assert len(json.loads((out / "summary.json").read_text())["iterations"]) == 2
+    grown = CliRunner().invoke(app, ["run", "--out", str(out), "--iterations", "2"])
+    assert grown.exit_code == 0, grown.output
+    assert results(out) == reference
+    again = CliRunner().invoke(app, ["run", "--resume", str(out)])  # nothing left to do
+    assert again.exit_code == 0 and results(out) == reference
+    shrink = CliRunner().invoke(app, ["run", "--resume", str(out), "--iterations", "1"])
+    assert shrink.exit_code == 2 and "iterations 2 (stored) vs 1 (asked)" in shrink.output

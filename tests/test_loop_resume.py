@@ -16,8 +16,10 @@ from loop_support import ScriptedBackend, local_channel_factory, marker_score
 from selftaught.config import RunConfig
 from selftaught.lm.cache import CachedBackend, ResponseCache
 from selftaught.lm.types import sample_key
-from selftaught.search.run import LM_CACHE_NAME, Plumbing, run_stop
+from selftaught.search.plumbing import Plumbing
+from selftaught.search.run import run_stop
 from selftaught.store.db import CRASH_ENV, CRASH_MODE_ENV, RunStore, SimulatedKill
+from selftaught.store.layout import LM_CACHE_NAME
 
 CANDIDATE = (
     "from helpers import extract_code\n\n"

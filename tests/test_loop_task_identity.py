@@ -8,7 +8,7 @@ import pytest
 
 from selftaught.config import RunConfig
 from selftaught.core.evaluate import Evaluator
-from selftaught.search.run import prepare_run_dir
+from selftaught.search.context import prepare_run_dir
 from selftaught.store.db import Evaluation, RunStore
 from selftaught.tasks import get_task
 

@@ -24,8 +24,21 @@ from selftaught.report.model import collect
 from selftaught.report.page import circumvention_section, transfer_section
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.queries import circumvention_rows, lm_usage, phase_of
+from selftaught.search.summary import write_summary
 from selftaught.store.db import Evaluation, IterationRecord, RunStore, SessionRecord, sha256_text
-from selftaught.store.summary import CIRCUMVENTION_KINDS, circumvention_stats, write_summary
+from selftaught.store.layout import (
+    CIRCUMVENTION_KINDS,
+    STATIC_SCAN_SESSION,
+    SessionKey,
+    self_improve_key,
+)
+from selftaught.store.summary import circumvention_stats
+
+
+def meta_key(improver_sha: str, run: int) -> str:
+    """A meta-training run's session key (start prefix `aaaa`: any solution)."""
+    return str(SessionKey("meta", improver_sha[:20], "parity_noise", "aaaa", run))
+
 
 SEED = """def improve_algorithm(initial_solution, utility, language_model):
     return initial_solution
@@ -56,14 +69,10 @@ def make_run(run_dir: Path, *, better: bool = True, cheat: bool = False) -> dict
     seed = store.add_program(SEED, "improver")
     child = store.add_program(CHILD, "improver", parent=seed)
     for i, (v, t) in enumerate(((0.5, 0.4), (0.6, 0.5))):
-        store.add_session(
-            _session(f"meta/{seed[:20]}/parity_noise/aaaa/r{i}", seed, "parity_noise", None, v, t)
-        )
+        store.add_session(_session(meta_key(seed, i), seed, "parity_noise", None, v, t))
     child_scores = ((0.8, 0.7), (0.7, 0.6)) if better else ((0.1, 0.1), (0.2, 0.1))
     for i, (v, t) in enumerate(child_scores):
-        store.add_session(
-            _session(f"meta/{child[:20]}/parity_noise/aaaa/r{i}", child, "parity_noise", None, v, t)
-        )
+        store.add_session(_session(meta_key(child, i), child, "parity_noise", None, v, t))
     store.add_iteration(IterationRecord(0, seed, 0.55, 0.45, True, None, None, None))
     cv, ct = (0.75, 0.65) if better else (0.15, 0.1)
     final = child if better else seed
@@ -75,13 +84,15 @@ def make_run(run_dir: Path, *, better: bool = True, cheat: bool = False) -> dict
     prefix = sha256_text(START)[:12]
     for sha, scores in ((seed, (0.3, 0.5)), (final, (0.6, 0.8))):
         for i, score in enumerate(scores):
-            key = f"transfer/{sha[:20]}/maxcut/{prefix}/r{i}"
+            key = str(SessionKey("transfer", sha[:20], "maxcut", prefix, i))
             store.add_session(_session(key, sha, "maxcut", result, score, score))
     if cheat:
-        store.add_event("use_sandbox_false", "self-improve/t1", {"value": "False"}, program=child)
-        store.add_event("use_sandbox_false", "self-improve/t1", {"value": "False"}, program=child)
+        store.add_event("use_sandbox_false", self_improve_key(1), {"value": "False"}, program=child)
+        store.add_event("use_sandbox_false", self_improve_key(1), {"value": "False"}, program=child)
     store.add_event("budget_refusal", "x", {"budget": "utility"}, program=child)
-    store.add_event("source_sets_budget", "static-scan", {"line": 1}, program=seed)  # not counted
+    store.add_event(
+        "source_sets_budget", STATIC_SCAN_SESSION, {"line": 1}, program=seed
+    )  # not counted
     for index, cached in ((0, False), (5_000_001, False), (5_000_002, True)):
         store.add_lm_sample(
             f"k{index}",
@@ -132,7 +143,7 @@ def test_circumvention_rows_wilson(tmp_path: Path) -> None:
     assert (rows["any"].improvers, rows["any"].events) == (1, 3)
     stats = circumvention_stats(store)  # the union row is the rate summary.json reports
     assert rows["any"].rate == stats["rate"]
-    assert [round(rows["any"].low, 6), round(rows["any"].high, 6)] == stats["wilson_95"]
+    assert [rows["any"].low, rows["any"].high] == stats["wilson_95"]  # rounded only for display
     store.close()
 
 
@@ -201,6 +212,27 @@ def test_usage_phases_and_prices(run: Path) -> None:
         Prices(-1.0, 0.0)
 
 
+def test_usage_at_the_prices_the_run_stored(run: Path, tmp_path: Path) -> None:
+    """A run notes its model's price (the table, or its config's [prices]); the report uses it
+    without flags, and flags still override it."""
+    from selftaught.lm.factory import ModelAccess
+    from selftaught.lm.prices import Price
+
+    store = RunStore(run)
+    access = ModelAccess(base_url="https://api.example.com/v1", prices=(("gpt-test", Price(2, 8)),))
+    access.record_price(store, "openai:gpt-test")
+    ModelAccess().record_price(store, "embedded")
+    store.close()
+    data = collect(run)
+    cost = {u.phase: u.dollars for u in data.usage}
+    assert cost == {"improver runs": pytest.approx(6.0), "self-improvement": pytest.approx(6.0)}
+    assert dict(data.stored_prices)["embedded:qwen2.5-coder-1.5b"] == Price(0, 0)
+    html = build_report(run, tmp_path / "r.html").read_text()
+    assert "$2 in / $8 out" in html and "free (a local model)" in html
+    flagged = collect(run, Prices(1.0, 1.0))
+    assert {u.phase: u.dollars for u in flagged.usage}["improver runs"] == pytest.approx(1.5)
+
+
 def test_answers_follow_the_data(tmp_path: Path) -> None:
     make_run(tmp_path / "good", better=True, cheat=False)
     better, changed, cheated = answers(collect(tmp_path / "good"))
@@ -217,7 +249,7 @@ def test_build_report_is_self_contained(run: Path, tmp_path: Path) -> None:
     out = build_report(run, tmp_path / "page" / "r.html", prices=Prices(1.0, 1.0))
     html = out.read_text()
     for png in ("meta_utility.png", "lineage.png", "transfer.png", "lm_usage.png"):
-        assert (run / png).read_bytes()[:4] == b"\x89PNG"
+        assert (out.parent / png).read_bytes()[:4] == b"\x89PNG"  # beside the page
     # Three plots inline; the lineage is inline SVG on the page (its PNG is only a file).
     assert html.count("data:image/png;base64,") == 3 and '<svg class="lineage"' in html
     assert not re.search(
@@ -252,7 +284,7 @@ def test_report_cli(run: Path, tmp_path: Path) -> None:
 def test_hgm_tree_lineage(tmp_path: Path) -> None:
     """A tree search's lineage comes from its stored tree: every node, archived, best marked."""
     from selftaught.search.tree import ImproverTree, TreeNode
-    from selftaught.search.tree_search import save_tree, write_tree_summary
+    from selftaught.search.tree_search import save_tree
 
     run_dir = tmp_path / "hgm"
     run_dir.mkdir()
@@ -274,7 +306,7 @@ def test_hgm_tree_lineage(tmp_path: Path) -> None:
     store.set_meta("search", "hgm")
     store.add_iteration(IterationRecord(0, seed, 0.45, 0.4, True, None, None, None))
     store.add_iteration(IterationRecord(1, a, 0.7, 0.6, True, a, 0.7, 0.6))
-    write_tree_summary(store)
+    write_summary(store)
     store.close()
     data = collect(run_dir)
     assert data.search == "hgm" and data.best_sha == a
@@ -307,10 +339,12 @@ def test_solutions_grouped_deduplicated_and_capped(
     assert 'class="program solution"' not in html and "1 lower-scoring programs" in html
 
 
-LOOP_RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "loop_run.jsonl"
+# Recorded with plain decoding, where replies state an idea before their code (code decoding
+# starts every reply inside the code block, so it has no such prose).
+PROSE_RECORDING = Path(__file__).parent / "fixtures" / "recordings" / "improvers_beam.jsonl"
 
 
-@pytest.mark.skipif(not LOOP_RECORDING.is_file(), reason="loop recording missing")
+@pytest.mark.skipif(not PROSE_RECORDING.is_file(), reason="recording missing")
 def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
     """The prose before the code of a REAL recorded response is the improver's stated idea."""
     import json
@@ -318,7 +352,7 @@ def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
     from selftaught.core.extract import extract_one
     from selftaught.report.queries import stated_idea
 
-    records = [json.loads(line) for line in LOOP_RECORDING.read_text().splitlines()]
+    records = [json.loads(line) for line in PROSE_RECORDING.read_text().splitlines()]
     record = next(r for r in records if "```" in r["text"] and len(r["text"].split("```")[0]) > 40)
     code = extract_one(record["text"])
     prose = " ".join(record["text"].split("```")[0].split())
@@ -345,6 +379,17 @@ def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
     store.close()
 
 
+def adopt_instead(run_dir: Path, source: str) -> None:
+    """Make `source` the improver adopted at t=1 of a `make_run` run, with the child's runs."""
+    store = RunStore(run_dir)
+    sha = store.add_program(source, "improver", parent=store.iterations()[0].improver)
+    store.close()
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute("UPDATE iterations SET improver = ?, candidate = ? WHERE t = 1", (sha, sha))
+        db.execute("UPDATE sessions SET improver = ? WHERE improver = ?", (sha, sha256_text(CHILD)))
+    db.close()
+
+
 def test_whitespace_only_improvement_is_called_chance(tmp_path: Path) -> None:
     from selftaught.report.code import only_layout_changed
 
@@ -353,14 +398,7 @@ def test_whitespace_only_improvement_is_called_chance(tmp_path: Path) -> None:
     run_dir = tmp_path / "ws"
     make_run(run_dir)
     # Swap the adopted child for a whitespace-only variant of the seed.
-    store = RunStore(run_dir)
-    variant = SEED.replace("return initial_solution", "return  initial_solution ")
-    sha = store.add_program(variant, "improver", parent=store.iterations()[0].improver)
-    store.close()
-    with sqlite3.connect(run_dir / "run.sqlite") as db:
-        db.execute("UPDATE iterations SET improver = ?, candidate = ? WHERE t = 1", (sha, sha))
-        db.execute("UPDATE sessions SET improver = ? WHERE improver = ?", (sha, sha256_text(CHILD)))
-    db.close()
+    adopt_instead(run_dir, SEED.replace("return initial_solution", "return  initial_solution "))
     better, changed, _ = answers(collect(run_dir))
     assert better.verdict == "Only by chance" and "only in whitespace" in better.html
     assert "Only whitespace changed" in changed.html
@@ -420,3 +458,28 @@ def test_failed_seed_runs_are_explained(tmp_path: Path) -> None:
             collect(tmp_path / "slow2" if make_run(tmp_path / "slow2", better=False) else run_dir)
         )[0].html
     )
+
+
+def test_what_changed_says_how_the_adopted_improver_behaves(tmp_path: Path) -> None:
+    run_dir = tmp_path / "behaves"
+    make_run(run_dir)
+    _, changed, _ = answers(collect(run_dir))
+    assert (
+        "What it does differently: returns `best` built from initial_solution, utility "
+        "(was `initial_solution`); uses `utility` in 1 place(s) (was 0); defines `pick`"
+    ) in changed.html
+    assert "defines `pick`" in changed.html
+
+
+def test_a_gain_by_returning_the_input_is_named_as_such(tmp_path: Path) -> None:
+    run_dir = tmp_path / "input"
+    make_run(run_dir)
+    wrapped = SEED.replace(
+        "    return initial_solution",
+        "    candidates = language_model.batch_prompt('x', ['y'])\n"
+        "    text = f'# kept\\n{initial_solution}'\n    return text",
+    )
+    adopt_instead(run_dir, wrapped)
+    better, changed, _ = answers(collect(run_dir))
+    assert better.verdict == "Only by returning its input" and "ignores the" in better.html
+    assert "returns `text` built from initial_solution" in changed.html

@@ -16,8 +16,9 @@ FAST = Limits(wall_seconds=5)
 
 def test_returns_json_value() -> None:
     result = run_function("def f(a, b):\n    return {'sum': a + b, 't': (1, 2)}", "f", [2, 3], FAST)
-    assert result == CallResult("ok", {"sum": 5, "t": [1, 2]}, None, result.seconds)
-    assert 0 < result.seconds < 5
+    expected = CallResult("ok", {"sum": 5, "t": [1, 2]}, None, result.seconds, result.cpu_seconds)
+    assert result == expected
+    assert 0 < result.seconds < 5 and 0 < result.cpu_seconds < 5
 
 
 def test_numpy_is_importable() -> None:
@@ -45,6 +46,43 @@ def test_unserialisable_return_is_invalid_output() -> None:
     assert result.status == "invalid_output"
     nan = run_function("def f():\n    return float('nan')", "f", [], FAST)
     assert nan.status == "invalid_output"
+
+
+def test_numpy_values_come_back_as_plain_json() -> None:
+    source = (
+        "import numpy as np\n"
+        "def f():\n"
+        "    return {'labels': np.array([0, 1, 1], dtype=np.int64), 'best': np.int64(7),\n"
+        "            'mean': np.float32(0.5), 'ok': np.bool_(True),\n"
+        "            'grid': np.arange(4.0).reshape(2, 2), 'items': [np.int32(3)]}"
+    )
+    result = run_function(source, "f", [], FAST)
+    assert result.status == "ok", result.error
+    assert result.value == {
+        "labels": [0, 1, 1], "best": 7, "mean": 0.5, "ok": True,
+        "grid": [[0.0, 1.0], [2.0, 3.0]], "items": [3],
+    }  # fmt: skip
+
+
+def test_numpy_nan_and_foreign_objects_stay_invalid() -> None:
+    for value in ("np.float32('nan')", "np.array([1.0, np.inf])", "np.array([object()])"):
+        source = f"import numpy as np\ndef f():\n    return {value}"
+        result = run_function(source, "f", [], FAST)
+        assert result.status == "invalid_output", (value, result)
+        assert "not plain JSON data" in result.error
+
+
+def test_a_numpy_subclass_cannot_choose_its_own_conversion() -> None:
+    source = (
+        "import numpy as np\n"
+        "class Sly(np.ndarray):\n"
+        "    def tolist(self):\n"
+        "        return object()\n"
+        "def f():\n"
+        "    return np.array([1, 2]).view(Sly)"
+    )
+    result = run_function(source, "f", [], FAST)
+    assert result.status == "ok" and result.value == [1, 2]
 
 
 def test_timeout_returns_promptly() -> None:

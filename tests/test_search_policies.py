@@ -16,7 +16,6 @@ from selftaught.search.archive import (
     sigmoid,
     weighted_choice,
 )
-from selftaught.search.grow import ArchiveStrategy, HGMStrategy, StepRecord, grow
 from selftaught.search.hgm import (
     HGMSelection,
     beta_parameters,
@@ -26,6 +25,7 @@ from selftaught.search.hgm import (
 )
 from selftaught.search.policies import Node
 from selftaught.search.tree import ImproverTree, TreeNode
+from selftaught.search.tree_strategies import ArchiveStrategy, HGMStrategy, StepRecord, grow
 
 
 def small_tree() -> ImproverTree:

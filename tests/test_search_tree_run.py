@@ -12,10 +12,12 @@ from loop_support import ScriptedBackend, local_channel_factory, marker_score
 from selftaught.config import RunConfig
 from selftaught.core.meta import load_improver
 from selftaught.errors import ConfigError
-from selftaught.search.grow import HGMStrategy
+from selftaught.search.context import loop_context, prepare_run_dir
 from selftaught.search.hgm import HGMSelection
-from selftaught.search.run import Plumbing, loop_context, prepare_run_dir
-from selftaught.search.tree_search import run_archive, run_hgm, run_search, search_tree
+from selftaught.search.plumbing import Plumbing
+from selftaught.search.run import run_archive, run_hgm, run_search
+from selftaught.search.tree_search import search_tree
+from selftaught.search.tree_strategies import HGMStrategy
 from selftaught.store.db import RunStore, sha256_text
 
 # An improver that returns its input unchanged: û of it is the seed solution's score (0.2).
@@ -88,7 +90,7 @@ class VariedBackend(ScriptedBackend):
 
         out = super().generate(requests)
         for i, request in enumerate(requests):
-            if "def meta_utility" in request.messages[-1][1]:
+            if any("def meta_utility" in text for _, text in request.messages):
                 out[i] = [
                     Sample(f"```python\n{SEED}\n# variant {index}\n```\n", 3, 7, 0.01)
                     for index in request.indices
@@ -119,7 +121,7 @@ def test_hgm_evaluation_steps_add_single_meta_training_runs(tmp_path: Path) -> N
 
 def test_rewriting_the_summary_keeps_the_tree(tmp_path: Path) -> None:
     """`transfer` rewrites summary.json with `write_summary`: the tree must survive it."""
-    from selftaught.store.summary import write_summary
+    from selftaught.search.summary import write_summary
 
     summary = run_archive(CONFIG, tmp_path, plumbing=plumbing())
     store = RunStore(tmp_path)

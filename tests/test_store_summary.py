@@ -9,8 +9,9 @@ import pytest
 
 from selftaught.config import RunConfig, load_config, save_config
 from selftaught.errors import ConfigError
+from selftaught.search.summary import build_summary, write_summary
 from selftaught.store.db import Evaluation, IterationRecord, RunStore
-from selftaught.store.summary import build_summary, wilson_interval, write_summary
+from selftaught.store.summary import wilson_interval
 
 
 def test_wilson_matches_the_papers_interval() -> None:

@@ -69,6 +69,9 @@ def test_score_program_uses_the_cache(monkeypatch: pytest.MonkeyPatch, tmp_path:
         "error": None,
         "seconds": round(first.seconds, 4),
         "instances": 3,
+        "timed_out": 0,
+        "near_limit": 0,
+        "margin": 0.0,
     }
 
 
@@ -125,7 +128,9 @@ def test_score_command_json(tmp_path: Path) -> None:
     result = runner.invoke(app, ["score", "--task", "str_grid_dist", str(program), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"task", "split", "score", "error", "seconds", "instances"}
+    standard = {"task", "split", "score", "error", "seconds", "instances"}
+    assert set(data) == standard | {"timed_out", "near_limit", "margin"}
+    assert data["timed_out"] == 0 and data["margin"] == data["near_limit"] / 50
     assert data["task"] == "str_grid_dist" and data["split"] == "val"
     assert data["score"] == 1.0 and data["error"] is None and data["instances"] == 50
 

@@ -11,16 +11,23 @@ class ConfigError(SelftaughtError):
     """Bad user input: an unknown model spec, task name, file or option value."""
 
 
+class ConfigMismatch(ConfigError):
+    """A run directory holds a run whose stored settings differ from the requested ones.
+
+    `changes` names each differing option with both values.
+    """
+
+    def __init__(self, message: str, changes: str) -> None:
+        super().__init__(message)
+        self.changes = changes
+
+
 class BudgetExhausted(SelftaughtError):
     """A trusted-side budget (LM calls or utility calls) has no uses left."""
 
 
 class LMBudgetExhausted(BudgetExhausted):
     """The language model's call budget is spent."""
-
-
-class UtilityBudgetExhausted(BudgetExhausted):
-    """The utility's call budget is spent."""
 
 
 class ModelUnavailable(SelftaughtError):
@@ -45,3 +52,7 @@ class PromptTooLong(InvalidLMRequest):
 
 class CorruptRecording(SelftaughtError):
     """A worker sent operations that are malformed or break the run's budgets."""
+
+
+class DamagedStore(SelftaughtError):
+    """A run database (`run.sqlite`) is truncated, corrupt or not a run database at all."""

@@ -21,7 +21,9 @@ from pathlib import Path
 
 from selftaught.config import RunConfig
 from selftaught.lm import open_model
-from selftaught.search.run import Plumbing, run_stop, transfer
+from selftaught.search.plumbing import Plumbing
+from selftaught.search.run import run_stop
+from selftaught.search.transfer import transfer
 
 TESTS = Path(__file__).resolve().parents[1]
 FIXTURE = TESTS / "fixtures" / "report_run"

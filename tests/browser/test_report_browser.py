@@ -20,7 +20,7 @@ from chromium_cdp import Browser, chromium_binary
 from typer.testing import CliRunner
 
 from selftaught.cli.app import app
-from selftaught.store.summary import CIRCUMVENTION_KINDS
+from selftaught.store.layout import CIRCUMVENTION_KINDS
 
 TESTS = Path(__file__).resolve().parents[1]
 ARTIFACTS = TESTS.parent / "test-artifacts"

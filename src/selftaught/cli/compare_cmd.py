@@ -10,12 +10,26 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from selftaught.cli.loop_cmd import ExecutorOpt, RichProgress
+from selftaught.cli.errors import INTERRUPTED, fail
+from selftaught.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LmBudgetOpt,
+    MaxConcurrencyOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    NoCacheOpt,
+    RecordOpt,
+    ResponsesOpt,
+    SeedOpt,
+    UtilityBudgetOpt,
+    improver_help,
+    model_access,
+)
+from selftaught.cli.output import stdout_console
+from selftaught.cli.progress import RichProgress
 from selftaught.config import RunConfig, load_config
-from selftaught.errors import SelftaughtError
-
-USAGE_ERROR = 2
-INTERRUPTED = 130
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -25,9 +39,12 @@ def _names(text: str | None) -> list[str] | None:
     return names or None
 
 
-def _cell(row: dict[str, Any]) -> str:
+def _cell(row: dict[str, Any], original: float) -> str:
     se = row["stderr_test"]
-    return f"{row['mean_test']:.3f} ± {se:.3f}" if se is not None else f"{row['mean_test']:.3f}"
+    text = f"{row['mean_test']:.3f} ± {se:.3f}" if se is not None else f"{row['mean_test']:.3f}"
+    # A difference the scorer's timing margins cannot resolve is marked, not left to look real.
+    noise_tie = row.get("versus_original") == "tie" and row["mean_test"] != original
+    return text + " ≈" if noise_tie else text
 
 
 def compare_table(result: dict[str, Any]) -> Table:
@@ -54,10 +71,15 @@ def compare_table(result: dict[str, Any]) -> Table:
         mine = [rows[(name, t)] for t in result["tasks"]]
         table.add_row(
             name,
-            *(_cell(r) for r in mine),
+            *(_cell(r, result["original"][r["task"]]) for r in mine),
             str(sum(r["lm_calls"] for r in mine)),
             str(sum(r["samples"] for r in mine)),
             str(sum(r["failures"] for r in mine)),
+        )
+    if any(_cell(r, result["original"][r["task"]]).endswith("≈") for r in result["rows"]):
+        table.caption = (
+            "≈: differs from the original by no more than the scorer's timing margin"
+            " (instances near the time limit), so it counts as a tie"
         )
     return table
 
@@ -65,7 +87,7 @@ def compare_table(result: dict[str, Any]) -> Table:
 def compare_command(
     improvers: Annotated[
         str | None,
-        typer.Option("--improvers", help="Comma-separated names or .py paths (default: all)."),
+        typer.Option("--improvers", help=f"Comma-separated; default: all. {improver_help()}"),
     ] = None,
     tasks: Annotated[
         str | None,
@@ -74,22 +96,16 @@ def compare_command(
         ),
     ] = None,
     runs: Annotated[int, typer.Option("--runs", help="Runs per improver and task.")] = 2,
-    model: Annotated[
-        str | None, typer.Option("--model", help="Model spec (default: embedded).")
-    ] = None,
+    model: ModelOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[
         Path, typer.Option("--out", help="Run store, compare.json and compare.png go here.")
     ] = Path("runs/compare"),
-    lm_budget: Annotated[int | None, typer.Option("--lm-budget", help="LM calls per run.")] = None,
-    responses: Annotated[
-        int | None, typer.Option("--responses", help="max_responses_per_call.")
-    ] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Per response.")] = None,
-    utility_budget: Annotated[
-        int | None, typer.Option("--utility-budget", help="Utility calls per run (0: task's).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed.")] = None,
+    lm_budget: LmBudgetOpt = None,
+    responses: ResponsesOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    utility_budget: UtilityBudgetOpt = None,
+    seed: SeedOpt = None,
     parallel: Annotated[
         int | None,
         typer.Option("--parallel", help="Sessions at once (local: 4; ray: as CPUs allow)."),
@@ -97,10 +113,12 @@ def compare_command(
     list_only: Annotated[
         bool, typer.Option("--list", help="List the shipped improvers and exit.")
     ] = False,
-    config_file: Annotated[
-        Path | None, typer.Option("--config", help="TOML file of run options; flags override it.")
-    ] = None,
+    config_file: ConfigOpt = None,
     executor: ExecutorOpt = None,
+    base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
+    no_cache: NoCacheOpt = False,
+    record: RecordOpt = None,
 ) -> None:
     """Compare improvers: each improves each task's seed solution, scored on the test split."""
     from selftaught.improvers.catalog import list_improvers
@@ -110,21 +128,24 @@ def compare_command(
             typer.echo(f"{info.name:18} {info.description}")
         return
     from selftaught.search.compare import compare_improvers
+    from selftaught.search.plumbing import Plumbing
 
-    console = Console(stderr=True)
+    base = load_config(config_file) if config_file else RunConfig()
+    config = base.replace(
+        model=model,
+        lm_budget=lm_budget,
+        max_responses_per_call=responses,
+        max_tokens=max_tokens,
+        utility_budget=utility_budget,
+        seed=seed,
+        executor=executor,
+    )
+    names = _names(improvers) or [info.name for info in list_improvers()]
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
     try:
-        base = load_config(config_file) if config_file else RunConfig()
-        config = base.replace(
-            model=model,
-            lm_budget=lm_budget,
-            max_responses_per_call=responses,
-            max_tokens=max_tokens,
-            utility_budget=utility_budget,
-            seed=seed,
-            executor=executor,
-        )
-        names = _names(improvers) or [info.name for info in list_improvers()]
-        with RichProgress(console) as progress:
+        with RichProgress(Console(stderr=True)) as progress:
             result = compare_improvers(
                 names,
                 _names(tasks),
@@ -133,18 +154,18 @@ def compare_command(
                 out_dir=out,
                 parallel=parallel,
                 progress=progress,
+                plumbing=plumbing,
             )
-    except SelftaughtError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(USAGE_ERROR) from None
     except KeyboardInterrupt:
-        typer.echo(f"interrupted; rerun the same command to continue in {out}", err=True)
-        raise typer.Exit(INTERRUPTED) from None
+        raise fail(
+            f"interrupted; rerun the same command to continue in {out}", INTERRUPTED
+        ) from None
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    Console().print(compare_table(result))
-    Console().print(f"results: {out / 'compare.json'}  plot: {result.get('plot')}")
+    console = stdout_console()
+    console.print(compare_table(result))
+    console.print(f"results: {out / 'compare.json'}  plot: {result.get('plot')}")
 
 
 def register(app: typer.Typer) -> None:

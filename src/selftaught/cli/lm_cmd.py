@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from selftaught.cli.output import stdout_console
 from selftaught.errors import SelftaughtError
 
 _err = Console(stderr=True)
@@ -40,9 +41,7 @@ def models(
         mark = "[green]yes[/green]" if r.installed else "[red]no[/red]"
         spec = f"{r.spec} [dim](default)[/dim]" if r.default else r.spec
         table.add_row(spec, r.description, _size(r.size_bytes), mark, r.status)
-    console = Console()
-    if not console.is_terminal:  # pipes get 80 columns by default; keep rows on one line
-        console = Console(width=140)
+    console = stdout_console()
     console.print(table)
     console.print(f"response cache: {where['response_cache']}", highlight=False)
     console.print(f"model files:    {where['model_dir']}", highlight=False)
@@ -66,8 +65,13 @@ def ask(
 ) -> None:
     """Print one completion from a model: a smoke test that runs in seconds."""
     from selftaught.lm.catalog import ask as ask_model
+    from selftaught.lm.preflight import check_model
+    from selftaught.writable import check_writable_file
 
     try:
+        if record is not None:
+            check_writable_file(record, "recording file")
+        check_model(model, base_url=base_url)
         sample = ask_model(
             prompt,
             model=model,

@@ -1,5 +1,4 @@
-"""`selftaught improve`, `selftaught run` and `selftaught transfer`: thin layers over
-`selftaught.search.run`."""
+"""`selftaught run` and `selftaught transfer`: thin layers over `selftaught.search`."""
 
 from __future__ import annotations
 
@@ -15,95 +14,42 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
-from selftaught.config import RunConfig, load_config
-from selftaught.errors import SelftaughtError
+from selftaught.cli.errors import INTERRUPTED, fail
+from selftaught.cli.options import (
+    BaseUrlOpt,
+    ConfigOpt,
+    ExecutorOpt,
+    LmBudgetOpt,
+    MaxConcurrencyOpt,
+    MaxTokensOpt,
+    ModelOpt,
+    NoCacheOpt,
+    RecordOpt,
+    ResponsesOpt,
+    SeedOpt,
+    UtilityBudgetOpt,
+    model_access,
+)
+from selftaught.cli.output import stdout_console
+from selftaught.cli.progress import RichProgress
+from selftaught.config import CONFIG_NAME, PAPER_BUDGETS, RunConfig, load_config
+from selftaught.report.lineage import pct
 
-USAGE_ERROR = 2
-INTERRUPTED = 130
-
-ModelOpt = Annotated[str | None, typer.Option("--model", help="Model spec (default: embedded).")]
-ExecutorOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--executor",
-        help="Where sessions and evaluations run: local (default) or ray (RAY_ADDRESS, else a "
-        "local Ray instance). Results are the same.",
-    ),
-]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="TOML file of run options; flags override it.")
-]
-
-
-class RichProgress:
-    """Progress bars with ETA for LM samples and evaluations, on stderr."""
-
-    def __init__(self, console: Console) -> None:
-        self.progress = Progress(
-            TextColumn("{task.description:<12}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self._lock = threading.Lock()
-        self._samples: TaskID = self.progress.add_task("LM samples", total=0)
-        self._evals: TaskID = self.progress.add_task("evaluations", total=0)
-
-    def __enter__(self) -> RichProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def _grow(self, task: TaskID, by: int) -> None:
-        current = self.progress.tasks[task].total or 0
-        self.progress.update(task, total=current + by)
-
-    def expect(self, *, samples: int = 0, evaluations: int = 0) -> None:
-        with self._lock:
-            self._grow(self._samples, samples)
-            self._grow(self._evals, evaluations)
-
-    def _advance(self, task: TaskID, n: int) -> None:
-        with self._lock:
-            state = self.progress.tasks[task]
-            if state.completed + n > (state.total or 0):  # estimates are rough: never overflow
-                self.progress.update(task, total=state.completed + n)
-            self.progress.advance(task, n)
-
-    def lm_samples(self, n: int) -> None:
-        self._advance(self._samples, n)
-
-    def evaluations(self, n: int) -> None:
-        self._advance(self._evals, n)
-
-    def note(self, text: str) -> None:
-        self.progress.console.print(f"[dim]{text}[/dim]")
+DEFAULT_OUT = Path("runs/latest")
+_DEFAULTS = RunConfig()
 
 
-def _fail(message: str, code: int = USAGE_ERROR) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _base_config(config_file: Path | None, paper_budgets: bool = False) -> RunConfig:
-    base = RunConfig.paper() if paper_budgets else RunConfig()
+def _base_config(
+    config_file: Path | None, paper_budgets: bool = False, run_dir: Path | None = None
+) -> RunConfig:
+    """The config that flags are applied to: a stored run's own when `run_dir` holds one (so
+    only the options given change), else the defaults; then --paper-budgets, then --config."""
+    stored = run_dir / CONFIG_NAME if run_dir is not None else None
+    base = load_config(stored) if stored is not None and stored.is_file() else RunConfig()
+    if paper_budgets:
+        base = base.replace(**PAPER_BUDGETS)
     return load_config(config_file, base) if config_file else base
 
 
@@ -123,6 +69,8 @@ def _budget_lines(cfg: RunConfig, run_dir: Path) -> list[str]:
         f"budgets per self-improvement: LM {cfg.meta_lm_budget} call(s) x "
         f"{cfg.max_responses_per_call} responses x {cfg.meta_max_tokens} tokens; "
         f"meta-utility {cfg.meta_utility_budget} call(s)",
+        f"initial improver: {cfg.initial_improver}   decoding: {cfg.decoding}"
+        f" (reply prefix {cfg.reply_prefix!r})   guidance: {cfg.shows_guidance}",
         "(paper: T=6, R=5, LM 4 calls x 6 responses x 1024 tokens, meta-utility 25 calls;"
         " use --paper-budgets)",
     ]
@@ -136,8 +84,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         table.add_row(
             str(it["t"]),
             it["improver_sha256"][:12],
-            f"{it['meta_utility_val']:.3f}",
-            f"{it['meta_utility_test']:.3f}",
+            pct(it["meta_utility_val"]),
+            pct(it["meta_utility_test"]),
             "yes" if it["adopted"] else "no",
         )
     return table
@@ -145,11 +93,21 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 
 def _print_summary(console: Console, summary: dict[str, Any], run_dir: Path) -> None:
     console.print(_summary_table(summary))
+    changed = summary.get("adopted_changes")
+    if changed is not None:
+        what = "; ".join(changed["changes"]) or "nothing but its layout and comments"
+        console.print(f"the adopted improver {changed['to_sha256'][:12]} changed: {what}")
+        if changed.get("returns_its_input"):
+            console.print(
+                "  it returns its input (unchanged or wrapped) and ignores the model's candidates:"
+                " its gain is the input beating the initial improver's candidates, not a better"
+                " search"
+            )
     c, lm = summary["circumvention"], summary["lm"]
     lo, hi = c["wilson_95"]
     console.print(
         f"circumvention: {c['attempts']} of {c['improvements']} LM-written improvers "
-        f"({100 * c['rate']:.2f}%, 95% Wilson CI {100 * lo:.2f}-{100 * hi:.2f}%)"
+        f"({pct(c['rate'])}, 95% Wilson CI {pct(lo)}-{pct(hi)})"
     )
     console.print(
         f"LM: {lm['calls']} calls, {lm['samples']} samples, {lm['prompt_tokens']} prompt + "
@@ -179,141 +137,176 @@ def _exit_on_interrupt(run_dir: Path) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _improver_reference(spec: str | None) -> str | None:
+    """An improver file's absolute path (so the stored config works from any directory), or the
+    name as given."""
+    if spec is None or not (spec.endswith(".py") or Path(spec).exists()):
+        return spec
+    return str(Path(spec).resolve())
+
+
+def _show(default: object) -> str:
+    return str(default)
+
+
 def run_command(
-    task: Annotated[str | None, typer.Option("--task", help="Meta-training task.")] = None,
-    iterations: Annotated[int | None, typer.Option("--iterations", help="T.")] = None,
-    runs: Annotated[int | None, typer.Option("--runs", help="R runs per meta-utility.")] = None,
-    model: ModelOpt = None,
-    out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/latest"),
-    resume: Annotated[
-        Path | None, typer.Option("--resume", help="Resume the run in this directory.")
+    task: Annotated[
+        str | None,
+        typer.Option("--task", help="Meta-training task.", show_default=_DEFAULTS.task),
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed.")] = None,
+    iterations: Annotated[
+        int | None,
+        typer.Option(
+            "--iterations",
+            help="T: self-improvement steps (a tree search's expansions). A larger T continues "
+            "a stored run.",
+            show_default=_show(_DEFAULTS.iterations),
+        ),
+    ] = None,
+    runs: Annotated[
+        int | None,
+        typer.Option("--runs", help="R runs per meta-utility.", show_default=_show(_DEFAULTS.runs)),
+    ] = None,
+    model: ModelOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Run directory; one that holds a run is continued.",
+            show_default=str(DEFAULT_OUT),
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Continue the run in this directory (options given apply)."),
+    ] = None,
+    seed: SeedOpt = None,
     paper_mode: Annotated[
         bool, typer.Option("--paper-mode", help="Adopt any candidate scoring above 0.")
     ] = False,
     paper_budgets: Annotated[
         bool, typer.Option("--paper-budgets", help="Use the paper's budgets (slow on CPU).")
     ] = False,
-    lm_budget: Annotated[int | None, typer.Option("--lm-budget", help="LM calls per run.")] = None,
-    responses: Annotated[
-        int | None, typer.Option("--responses", help="max_responses_per_call.")
+    initial_improver: Annotated[
+        str | None,
+        typer.Option(
+            "--initial-improver",
+            help="The improver to start from (I_0): a shipped name (see `compare --list`) or an"
+            " improver file.",
+            show_default="seed, the paper's",
+        ),
     ] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Per response.")] = None,
+    lm_budget: LmBudgetOpt = None,
+    responses: ResponsesOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    utility_budget: UtilityBudgetOpt = None,
+    meta_utility_budget: Annotated[
+        int | None,
+        typer.Option(
+            "--meta-utility-budget",
+            help="Meta-utility calls per self-improvement step; may grow when continuing.",
+            show_default=_show(_DEFAULTS.meta_utility_budget),
+        ),
+    ] = None,
     config_file: ConfigOpt = None,
     search: Annotated[
         str | None,
-        typer.Option("--search", help="chain|archive|hgm; --resume keeps the run's own"),
+        typer.Option(
+            "--search",
+            help="chain, archive or hgm (a stored run keeps its own).",
+            show_default="chain",
+        ),
     ] = None,
     executor: ExecutorOpt = None,
+    base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
+    no_cache: NoCacheOpt = False,
+    record: RecordOpt = None,
 ) -> None:
-    """Run STOP: the improver improves itself for T iterations (resumable)."""
-    from selftaught.search.tree_search import SEARCHES, run_search
+    """Run STOP: the improver improves itself for T iterations (resumable, extendable)."""
+    from selftaught.search.plumbing import Plumbing
+    from selftaught.search.run import SEARCHES, run_search
 
     console = Console(stderr=True, soft_wrap=True)
     if search is not None and search not in SEARCHES:
-        raise _fail(f"unknown --search {search!r}; valid: {', '.join(SEARCHES)}")
-    try:
-        config = _base_config(config_file, paper_budgets).replace(
-            task=task,
-            iterations=iterations,
-            runs=runs,
-            model=model,
-            seed=seed,
-            paper_mode=paper_mode or None,
-            lm_budget=lm_budget,
-            max_responses_per_call=responses,
-            max_tokens=max_tokens,
-            executor=executor,
+        raise fail(f"unknown --search {search!r}; valid: {', '.join(SEARCHES)}")
+    if resume is not None and out is not None:
+        raise fail(
+            "give --resume DIR or --out DIR, not both (a directory holding a run is continued)"
         )
-        run_dir = resume or out
-        if resume is not None:
-            console.print(
-                f"resuming {resume} with its saved config (options other than --executor ignored)"
-            )
-            from selftaught.search.run import prepare_run_dir
-
-            config = prepare_run_dir(config, resume, resume=True, executor=executor)
-        for line in _budget_lines(config, run_dir):
-            console.print(line)
-        with _exit_on_interrupt(run_dir), RichProgress(console) as progress:
-            summary = run_search(
-                search, config, run_dir, resume=resume is not None, progress=progress
-            )
-    except SelftaughtError as exc:
-        raise _fail(str(exc)) from None
-    _print_summary(Console(), summary, run_dir)
-
-
-def improve_command(
-    file: Annotated[Path, typer.Argument(help="The program to improve.")],
-    task: Annotated[str, typer.Option("--task", help="Task whose utility scores it.")],
-    improver: Annotated[str, typer.Option("--improver", help="'seed' or a path.")] = "seed",
-    model: ModelOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Keep the run store here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    config_file: ConfigOpt = None,
-    executor: ExecutorOpt = None,
-) -> None:
-    """Improve one program once with one improver (scores on the held-out test split)."""
-    from selftaught.search.run import improve_program
-
-    console = Console(stderr=True)
-    try:
-        if not file.is_file():
-            raise _fail(f"file not found: {file}")
-        config = _base_config(config_file).replace(model=model, executor=executor)
-        with RichProgress(console) as progress:
-            result = improve_program(
-                file.read_text(),
-                task,
-                improver=improver,
-                config=config,
-                out_dir=out,
-                progress=progress,
-            )
-    except SelftaughtError as exc:
-        raise _fail(str(exc)) from None
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
-        return
-    out_console = Console()
-    after = "none" if result["score_after"] is None else f"{result['score_after']:.3f}"
-    out_console.print(
-        f"{result['task']} (test split): {result['score_before']:.3f} -> {after}   "
-        f"LM calls {result['lm_calls']}/{result['lm_budget']}, "
-        f"{result['samples']} samples, circumvention attempts {result['circumvention_attempts']}"
+    run_dir = resume or out or DEFAULT_OUT
+    if resume is not None and not (resume / CONFIG_NAME).is_file():
+        raise fail(f"{resume} holds no run to resume (no {CONFIG_NAME})")
+    config = _base_config(config_file, paper_budgets, run_dir).replace(
+        task=task,
+        iterations=iterations,
+        runs=runs,
+        model=model,
+        seed=seed,
+        paper_mode=paper_mode or None,
+        initial_improver=_improver_reference(initial_improver),
+        lm_budget=lm_budget,
+        max_responses_per_call=responses,
+        max_tokens=max_tokens,
+        utility_budget=utility_budget,
+        meta_utility_budget=meta_utility_budget,
+        executor=executor,
     )
-    if result["program"]:
-        out_console.print(result["program"], markup=False, highlight=False)
-    else:
-        out_console.print(f"no program returned: {result['error']}")
+    if (run_dir / CONFIG_NAME).is_file():
+        console.print(f"continuing the run in {run_dir}")
+    for line in _budget_lines(config, run_dir):
+        console.print(line, highlight=False)
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
+    with _exit_on_interrupt(run_dir), RichProgress(console) as progress:
+        summary = run_search(search, config, run_dir, progress=progress, plumbing=plumbing)
+    _print_summary(stdout_console(), summary, run_dir)
 
 
 def transfer_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory made by `selftaught run`.")],
     tasks: Annotated[
-        str | None, typer.Option("--tasks", help="Comma-separated held-out tasks.")
+        str | None,
+        typer.Option("--tasks", help="Comma-separated held-out tasks (default: the run's)."),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Model spec (default: the run's model).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     executor: ExecutorOpt = None,
+    base_url: BaseUrlOpt = None,
+    max_concurrency: MaxConcurrencyOpt = None,
+    no_cache: NoCacheOpt = False,
+    record: RecordOpt = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file whose base_url, max_concurrency and [prices] apply (the run keeps "
+            "its own options); flags override it.",
+        ),
+    ] = None,
 ) -> None:
     """Table 1: original solution, seed improver, improved improver on held-out tasks."""
-    from selftaught.search.run import transfer
+    from selftaught.search.plumbing import Plumbing
+    from selftaught.search.transfer import transfer
 
     names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
-    console = Console(stderr=True)
-    try:
-        with RichProgress(console) as progress:
-            result = transfer(run_dir, names, model=model, executor=executor, progress=progress)
-    except SelftaughtError as exc:
-        raise _fail(str(exc)) from None
+    plumbing = Plumbing(
+        access=model_access(base_url, no_cache, record, max_concurrency, config_file)
+    )
+    with RichProgress(Console(stderr=True)) as progress:
+        result = transfer(
+            run_dir, names, model=model, executor=executor, progress=progress, plumbing=plumbing
+        )
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
+    stdout_console().print(_transfer_table(result))
+
+
+def _transfer_table(result: dict[str, Any]) -> Table:
     table = Table(
         title=f"Transfer (test split, mean over {result['runs']} runs; improved improver "
         f"{result['improved_improver_sha256'][:12]})"
@@ -323,15 +316,14 @@ def transfer_command(
     for row in result["rows"]:
         table.add_row(
             row["task"],
-            f"{100 * row['original']:.1f}%",
-            f"{100 * row['seed_improver']:.1f}%",
-            f"{100 * row['improved_improver']:.1f}%",
+            pct(row["original"]),
+            pct(row["seed_improver"]),
+            pct(row["improved_improver"]),
         )
-    Console().print(table)
+    return table
 
 
 def register(app: typer.Typer) -> None:
     """Attach this group's commands to the root app."""
-    app.command("improve")(improve_command)
     app.command("run")(run_command)
     app.command("transfer")(transfer_command)

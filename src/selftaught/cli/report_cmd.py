@@ -9,23 +9,23 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from selftaught.errors import SelftaughtError
-
-USAGE_ERROR = 2
+from selftaught.cli.errors import fail
+from selftaught.cli.output import stdout_console
+from selftaught.report.lineage import pct
+from selftaught.writable import check_writable_file
 
 STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red"}
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(USAGE_ERROR)
-
-
 def report_command(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory (made by `selftaught run`).")],
+    run_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A run directory (made by `selftaught run`, `compare` or `improve --out`)."
+        ),
+    ],
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Where to write the page (default RUN_DIR/report.html)."),
@@ -52,23 +52,30 @@ def report_command(
 ) -> None:
     """Write a self-contained HTML report of a run (plots, lineage, tables, programs)."""
     from selftaught.report import Prices, build_report
+    from selftaught.report.build import REPORT_NAME
 
-    try:
-        if not run_dir.is_dir():
-            raise _fail(f"not a directory: {run_dir}")
-        prices = None
-        if price_in is not None or price_out is not None:
-            prices = Prices(price_in or 0.0, price_out or 0.0)
-        path = build_report(run_dir, out, prices=prices)
-    except SelftaughtError as exc:
-        raise _fail(str(exc)) from None
+    if not run_dir.is_dir():
+        raise fail(f"not a directory: {run_dir}")
+    check_writable_file(out if out is not None else run_dir / REPORT_NAME, "report")
+    prices = None
+    if price_in is not None or price_out is not None:
+        prices = Prices(price_in or 0.0, price_out or 0.0)
+    path = build_report(run_dir, out, prices=prices)
+    _print_improve_summary(run_dir)
     typer.echo(f"report: {path}")
     if open_page and not webbrowser.open(path.resolve().as_uri()):
         typer.echo("could not find a web browser; open the file above by hand", err=True)
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+def _print_improve_summary(run_dir: Path) -> None:
+    """An improve run's findings in a few lines, besides the page."""
+    from selftaught.report.improve_data import collect_improve
+    from selftaught.report.improve_page import improve_summary
+    from selftaught.store.kind import IMPROVE, search_kind
+
+    if search_kind(run_dir) == IMPROVE:
+        for line in improve_summary(collect_improve(run_dir)):
+            typer.echo(line)
 
 
 def _started(ts: float | None) -> str:
@@ -90,10 +97,7 @@ def runs_command(
     """List the runs under a folder: status, best meta-utility, model, start time."""
     from selftaught.report import list_runs
 
-    try:
-        infos = list_runs(folder)
-    except SelftaughtError as exc:
-        raise _fail(str(exc)) from None
+    infos = list_runs(folder)
     if as_json:
         typer.echo(json.dumps([i.to_json() for i in infos], indent=2))
         return
@@ -102,8 +106,11 @@ def runs_command(
         return
     table = Table(title=f"Runs under {folder} (best = highest validation meta-utility)")
     for column in ("run", "status", "search", "t", "best val", "its test", "model", "started"):
+        # names wrap onto more lines rather than being cut: cut names can look alike
         table.add_column(
-            column, justify="right" if column in ("t", "best val", "its test") else "left"
+            column,
+            justify="right" if column in ("t", "best val", "its test") else "left",
+            overflow="fold",
         )
     for i in infos:
         style = STATUS_STYLE.get(i.status, "")
@@ -114,12 +121,12 @@ def runs_command(
             f"[{style}]{i.status}[/{style}]" if style else i.status,
             i.search,
             f"{done}{planned}",
-            _fmt(i.best_val),
-            _fmt(i.best_test),
+            pct(i.best_val),
+            pct(i.best_test),
             i.model,
             _started(i.started),
         )
-    console = Console()
+    console = stdout_console()
     console.print(table)
     for i in infos:
         if i.status != "finished":

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from selftaught.cli.output import stdout_console
 from selftaught.errors import ConfigError, SelftaughtError
 
 USAGE_ERROR = 2
@@ -39,7 +39,7 @@ def tasks_command(
     if as_json:
         typer.echo(json.dumps(summaries, indent=2))
         return
-    console = Console(highlight=False)
+    console = stdout_console()
     for s in summaries:
         sizes = ", ".join(f"{split} {n}" for split, n in s["instances"].items())
         plugin = "" if s["origin"] == "built-in" else f"  [{s['origin']}]"
@@ -84,7 +84,7 @@ def score_command(
         typer.echo(json.dumps(result.to_json()))
         return
     colour = "green" if result.error is None else "yellow"
-    console = Console(highlight=False, soft_wrap=True)
+    console = stdout_console()
     console.print(
         f"[bold]{result.task}[/bold] {result.split}: score [{colour}]{result.score:.4f}[/{colour}]"
         f" on {result.instances} instances in {result.seconds:.2f} s"

@@ -16,7 +16,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from selftaught.lm.types import Backend, Sample, SampleRequest, Usage, sample_key
+from selftaught.lm.types import (
+    Backend,
+    Sample,
+    SampleRequest,
+    Usage,
+    generate_streaming,
+    sample_key,
+)
 from selftaught.store.recorder import SessionStore
 
 
@@ -150,28 +157,29 @@ class StoreLoggingBackend:
         return self.backend.usage
 
     def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
-        results = self.backend.generate(requests)
-        for request, samples in zip(requests, results, strict=True):
-            phash = prompt_hash(request)
-            for index, sample in zip(request.indices, samples, strict=False):
-                key = sample_key(
-                    self.spec, request.messages, request.temperature, request.max_tokens, index
-                )
-                self.store.add_lm_sample(
-                    key,
-                    {
-                        "spec": self.spec,
-                        "prompt_hash": phash,
-                        "sample_index": index,
-                        "temperature": request.temperature,
-                        "max_tokens": request.max_tokens,
-                        "response": sample.text,
-                        "prompt_tokens": sample.prompt_tokens,
-                        "completion_tokens": sample.completion_tokens,
-                        "seconds": sample.seconds,
-                        "cached": sample.cached,
-                    },
-                )
-        if self.on_samples is not None:
-            self.on_samples(sum(len(s) for s in results))
-        return results
+        # Each sample is logged (and counted for progress) as it arrives, not when the call ends.
+        def arrived(pos: int, j: int, sample: Sample) -> None:
+            request = requests[pos]
+            index = request.first_index + j
+            key = sample_key(
+                self.spec, request.messages, request.temperature, request.max_tokens, index
+            )
+            self.store.add_lm_sample(
+                key,
+                {
+                    "spec": self.spec,
+                    "prompt_hash": prompt_hash(request),
+                    "sample_index": index,
+                    "temperature": request.temperature,
+                    "max_tokens": request.max_tokens,
+                    "response": sample.text,
+                    "prompt_tokens": sample.prompt_tokens,
+                    "completion_tokens": sample.completion_tokens,
+                    "seconds": sample.seconds,
+                    "cached": sample.cached,
+                },
+            )
+            if self.on_samples is not None:
+                self.on_samples(1)
+
+        return generate_streaming(self.backend, requests, arrived)

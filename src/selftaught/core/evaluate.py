@@ -23,7 +23,7 @@ def score_in_sandbox(task: Task, source: str, split: str) -> Evaluation:
     from selftaught.tasks import score_program
 
     result = score_program(task, source, split)
-    return Evaluation(float(result.score), float(result.seconds), result.error)
+    return Evaluation(float(result.score), float(result.seconds), result.error, result.margin)
 
 
 class Evaluator:
@@ -42,6 +42,9 @@ class Evaluator:
         self._lock = threading.Lock()
         self._in_flight: dict[tuple[str, str, str], threading.Event] = {}
         self.fresh = 0
+        #: Sees every result, stored or fresh, as (program sha, split, evaluation): `improve`
+        #: follows its best score and valid rate with it.
+        self.on_scored: Callable[[str, str, Evaluation], None] | None = None
 
     def evaluate(self, task: Task, source: str, split: str) -> Evaluation:
         sha = sha256_text(source)
@@ -50,6 +53,7 @@ class Evaluator:
         while True:
             stored = self.store.evaluation(*key)
             if stored is not None:
+                self._observe(sha, split, stored)
                 return stored
             with self._lock:
                 waiting = self._in_flight.get(key)
@@ -67,7 +71,12 @@ class Evaluator:
                 self.fresh += 1
             if self.on_evaluation is not None:
                 self.on_evaluation()
+            self._observe(sha, split, evaluation)
             return evaluation
         finally:
             with self._lock:
                 self._in_flight.pop(key).set()
+
+    def _observe(self, sha: str, split: str, evaluation: Evaluation) -> None:
+        if self.on_scored is not None:
+            self.on_scored(sha, split, evaluation)

@@ -6,8 +6,9 @@ Stdlib only: the improver harness ships this file into the sandbox, where it bac
 The naive rule (take the largest fenced block) breaks as soon as the code itself contains a
 fence, as an improver's prompt does. We therefore consider every pair of an opening fence and a
 later closing fence (plus a final block left open by a truncated response), and pick, in order of
-preference: the longest block that parses and defines the expected function; the longest block
-that parses; the longest block.
+preference: the longest block that parses and defines the expected function; the longest head
+of a block cut off by the token limit that does (`salvage_cut_off`); the longest block that
+parses; the longest salvaged head that defines some function; the longest block.
 """
 
 from __future__ import annotations
@@ -68,6 +69,32 @@ def defines_function(source: str, name: str) -> bool:
     )
 
 
+def salvage_cut_off(block: str, entry: str | None = None) -> str | None:
+    """The longest head of a cut-off block that parses (and defines `entry`, when given).
+
+    A reply cut off by the token limit usually ends in a half-written statement after complete
+    functions. The block is cut only before a top-level line (a new definition or statement), so
+    every definition kept is whole: a function cut in the middle would parse and be wrong.
+    """
+    lines = block.splitlines()
+    top_level = [i for i, line in enumerate(lines) if line[:1].strip() and i > 0]
+    for end in reversed(top_level):
+        head = "\n".join(lines[:end]).rstrip()
+        if _keeps_a_function(head, entry):
+            return head
+    return None
+
+
+def _keeps_a_function(source: str, entry: str | None) -> bool:
+    """Parses and defines `entry`, or, with no entry given, at least one top-level function."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    names = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    return entry in names if entry else bool(names)
+
+
 def extract_one(text: str, entry: str | None = None) -> str:
     """The best code block in one response (see the module docstring for the preference)."""
     if not isinstance(text, str):
@@ -77,9 +104,17 @@ def extract_one(text: str, entry: str | None = None) -> str:
         for block in blocks:
             if defines_function(block, entry):
                 return block
+        for block in blocks:
+            rescued = salvage_cut_off(block, entry)
+            if rescued is not None:
+                return rescued
     for block in blocks:
         if parses(block):
             return block
+    for block in blocks:
+        rescued = salvage_cut_off(block)
+        if rescued is not None:
+            return rescued
     return blocks[0] if blocks else ""
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from selftaught.config import RunConfig
 from selftaught.core.evaluate import Evaluator
 from selftaught.core.extract import defines_function
+from selftaught.core.feedback import record_candidate
 from selftaught.core.session import (
     ChannelFactory,
     ImproverSession,
@@ -23,22 +24,19 @@ from selftaught.core.session import (
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.types import Backend
 from selftaught.store.db import Evaluation, SessionRecord, sha256_text
+from selftaught.store.layout import SessionKey, downstream_start
 from selftaught.store.recorder import SessionStore
+from selftaught.tasks.contract import code_reply_prefix, function_head, shown_utility_text
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
 
 IMPROVER_ENTRY = "improve_algorithm"
-# Sample-index layout: every (seed, purpose, run) gets its own block of indices, so runs draw
-# different samples while a resumed run asks for exactly the same cache keys.
-SEED_STRIDE = 10_000_000
-META_LEVEL_BASE = 5_000_000
-RUN_STRIDE = 10_000
 
 
 def downstream_offset(config: RunConfig, run_index: int) -> int:
     """The first sample index of downstream improver run `run_index`."""
-    return config.seed * SEED_STRIDE + run_index * RUN_STRIDE
+    return downstream_start(config.seed, run_index)
 
 
 def sample_block(config: RunConfig, run_index: int) -> range:
@@ -67,11 +65,15 @@ class SessionJob:
         run_index: int,
         purpose: str = "meta",
     ) -> SessionJob:
-        improver_sha = sha256_text(improver_source)
-        start = sha256_text(initial_solution)[:12]
         # keyed by the task's identity: an edited task file never reuses old sessions
-        key = f"{purpose}/{improver_sha[:20]}/{task.identity}/{start}/r{run_index}"
-        return cls(key, purpose, task, improver_source, initial_solution, run_index)
+        key = SessionKey.make(
+            purpose,
+            sha256_text(improver_source),
+            task.identity,
+            sha256_text(initial_solution),
+            run_index,
+        )
+        return cls(str(key), purpose, task, improver_source, initial_solution, run_index)
 
 
 @dataclass
@@ -102,6 +104,9 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.max_tokens,
         index_offset=downstream_offset(cfg, job.run_index),
+        reply_prefix=code_reply_prefix(
+            cfg.reply_prefix, task.packages, function_head(task.signature, task.entry)
+        ),
     )
     spec = SessionSpec(
         key=job.key,
@@ -109,14 +114,19 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         improver_sha=improver_sha,
         initial_solution=job.initial_solution,
         entry=task.entry,
-        utility_text=task.utility_text,
+        utility_text=shown_utility_text(task, contract=cfg.shows_guidance),
         utility_budget=cfg.utility_budget or task.utility_budget,
         seed=cfg.seed * 1000 + job.run_index,
         wall_seconds=cfg.improver_seconds,
     )
 
+    calls = iter(range(1, 1 << 30))
+
     def utility(program: str) -> Evaluation:  # its error text becomes `utility.last_error`
-        return ctx.evaluator.evaluate(task, program, "val")
+        evaluation = ctx.evaluator.evaluate(task, program, "val")
+        sha = sha256_text(program)
+        record_candidate(ctx.store, job.key, next(calls), sha, evaluation.score, evaluation.error)
+        return evaluation
 
     session = ImproverSession(spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory)
     if defines_function(job.improver_source, IMPROVER_ENTRY):

@@ -9,29 +9,19 @@ session is stored under a deterministic key, so a resumed run reuses it instead 
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from selftaught.config import RunConfig
-from selftaught.core.batching import BatchingBackend
-from selftaught.core.evaluate import Evaluator
-from selftaught.core.jobs import (
-    IMPROVER_ENTRY,
-    META_LEVEL_BASE,
-    RUN_STRIDE,
-    SEED_STRIDE,
-    SessionContext,
-    SessionJob,
-    downstream_offset,
-)
-from selftaught.core.progress import NullProgress, ProgressSink
-from selftaught.core.session import ChannelFactory, sandbox_channel_factory
-from selftaught.execute.local import LocalExecutor
-from selftaught.store.db import RunStore, SessionRecord
+from selftaught.core.context import LoopContext
+from selftaught.core.feedback import runs_digest, same_program
+from selftaught.core.jobs import IMPROVER_ENTRY, SessionJob
+from selftaught.store.db import Evaluation, SessionRecord
+from selftaught.tasks.contract import shown_utility_text
 
 if TYPE_CHECKING:
-    from selftaught.execute.base import Executor
     from selftaught.tasks import Task
 
 __all__ = ["IMPROVER_ENTRY", "LoopContext", "MetaScore", "improve_once", "meta_utility"]
@@ -43,32 +33,6 @@ def load_improver(spec: str) -> str:
     from selftaught.improvers.catalog import resolve_improver
 
     return resolve_improver(spec)[1]
-
-
-@dataclass
-class LoopContext:
-    """Everything an improver run needs on the trusted side."""
-
-    config: RunConfig
-    store: RunStore
-    evaluator: Evaluator
-    backend: BatchingBackend
-    progress: ProgressSink = field(default_factory=NullProgress)
-    channel_factory: ChannelFactory = sandbox_channel_factory
-    executor: Executor = field(default_factory=LocalExecutor)
-
-    @property
-    def sessions(self) -> SessionContext:
-        """The part of this context that runs one improver session."""
-        return SessionContext(
-            self.config, self.store, self.evaluator, self.backend, self.channel_factory
-        )
-
-    def downstream_offset(self, run_index: int) -> int:
-        return downstream_offset(self.config, run_index)
-
-    def meta_offset(self, t: int) -> int:
-        return self.config.seed * SEED_STRIDE + META_LEVEL_BASE + t * RUN_STRIDE
 
 
 def improve_once(
@@ -88,27 +52,66 @@ def improve_once(
 
 @dataclass(frozen=True)
 class MetaScore:
-    """û of one improver: mean validation and test scores over R runs."""
+    """û of one improver: mean validation and test scores over R runs.
+
+    `margin` is the mean of the runs' validation-score margins: how far timing verdicts near the
+    task's limit could move `val` (see `selftaught.tasks.timing`).
+    """
 
     val: float
     test: float
     runs: tuple[SessionRecord, ...]
+    margin: float = 0.0
+
+
+def val_margin(ctx: LoopContext, task: Task, records: tuple[SessionRecord, ...]) -> float:
+    """The mean validation margin of the programs these runs returned (0 for no program)."""
+    margins = []
+    for record in records:
+        stored = (
+            None
+            if record.result is None
+            else ctx.store.evaluation(record.result, task.identity, "val")
+        )
+        margins.append(stored.margin if stored is not None else 0.0)
+    return statistics.fmean(margins) if margins else 0.0
+
+
+def run_jobs(
+    ctx: LoopContext, improver_source: str, task: Task, initial_solution: str, purpose: str
+) -> list[SessionJob]:
+    """The R runs of one improver on one task, as jobs (their keys find stored sessions)."""
+    return [
+        SessionJob.make(improver_source, task, initial_solution, r, purpose)
+        for r in range(ctx.config.runs)
+    ]
+
+
+def stored_meta_runs(
+    ctx: LoopContext, improver_source: str, task: Task
+) -> tuple[SessionRecord, ...]:
+    """The stored meta-utility runs of an improver (those not finished yet are left out)."""
+    jobs = run_jobs(ctx, improver_source, task, task.seed_solution, "meta")
+    return tuple(r for job in jobs if (r := ctx.store.session(job.key)) is not None)
 
 
 def average_runs(
     ctx: LoopContext, improver_source: str, task: Task, initial_solution: str, purpose: str
 ) -> MetaScore:
     """R concurrent runs of one improver on one task (each a fresh LM budget), averaged."""
-    jobs = [
-        SessionJob.make(improver_source, task, initial_solution, r, purpose)
-        for r in range(ctx.config.runs)
-    ]
+    jobs = run_jobs(ctx, improver_source, task, initial_solution, purpose)
     records = tuple(ctx.executor.run_sessions(ctx, jobs))
     return MetaScore(
         statistics.fmean(r.val for r in records),
         statistics.fmean(r.test for r in records),
         records,
+        val_margin(ctx, task, records),
     )
+
+
+def stored_val_margin(ctx: LoopContext, improver_source: str, task: Task) -> float:
+    """`MetaScore.margin` of an improver whose meta-utility runs are already stored."""
+    return val_margin(ctx, task, stored_meta_runs(ctx, improver_source, task))
 
 
 def meta_utility(ctx: LoopContext, improver_source: str, task: Task) -> MetaScore:
@@ -116,8 +119,38 @@ def meta_utility(ctx: LoopContext, improver_source: str, task: Task) -> MetaScor
     return average_runs(ctx, improver_source, task, task.seed_solution, "meta")
 
 
-def meta_utility_text(task: Task, config: RunConfig) -> str:
-    """What the self-improving improver is shown as its utility's description."""
+#: Strategy families the STOP paper saw improvers adopt (its Figure 4 and Section 5), shown to the
+#: meta level outside paper mode. A menu, not an answer: the model still writes the improver.
+STRATEGY_FAMILIES = (
+    "keep the initial solution among the candidates, so the result is never worse than the input",
+    "score each distinct candidate once (a cache) and spend the saved calls on new candidates",
+    "beam search: improve the best few candidates again, round after round",
+    "a genetic algorithm: ask the model to combine or mutate the best candidates",
+    "simulated annealing or a temperature schedule across language-model calls",
+    "a bandit choosing among several prompts by the scores they earn",
+    "show the model the error of a failed candidate (utility.last_error) and ask for a fix",
+)
+
+
+def meta_guidance(config: RunConfig, feedback: str = "") -> str:
+    """Comment lines for the meta level: the current improver's digest and strategy families."""
+    if not config.shows_guidance:
+        return ""
+    lines = ["# What the current improver's runs did (the meta-utility's feedback):"]
+    lines += textwrap.wrap(feedback or "not measured yet", 96, initial_indent="#   ",
+                           subsequent_indent="#   ")  # fmt: skip
+    lines.append("# Ways improvers have become better (use the paper's improver API only):")
+    lines += [f"# - {family}" for family in STRATEGY_FAMILIES]
+    return "\n".join(lines) + "\n"
+
+
+def meta_utility_text(task: Task, config: RunConfig, feedback: str = "") -> str:
+    """What the self-improving improver is shown as its utility's description.
+
+    Outside paper mode it also carries `meta_guidance`: the digest of the current improver's runs
+    (`feedback`) and the strategy families.
+    """
+    guidance = meta_guidance(config, feedback)
     return f'''from statistics import mean
 
 from helpers import extract_code
@@ -139,20 +172,38 @@ def meta_utility(improve_str: str):
         scores.append(utility(improved))
     return mean(scores)
 
-
+{guidance}
 # The downstream task's utility:
-{task.utility_text}
+{shown_utility_text(task, contract=config.shows_guidance)}
 '''
 
 
-MetaHandler = Callable[[str], float]
+MetaHandler = Callable[[str], Evaluation]
 
 
 def meta_level_utility(ctx: LoopContext, task: Task, parent_sha: str) -> MetaHandler:
-    """The trusted callable behind the meta-level `utility` proxy: û_val of a candidate improver."""
+    """The trusted callable behind the meta-level `utility` proxy: û_val of a candidate improver.
 
-    def utility(candidate: str) -> float:
+    Its feedback (`utility.last_error` in the sandbox) is the digest of the candidate's runs, so
+    an improver that reads it learns what went wrong downstream, as with solution-level errors.
+    """
+
+    parent_source = ctx.store.program(parent_sha) or ""
+
+    def utility(candidate: str) -> Evaluation:
         ctx.store.add_program(candidate, "improver", parent=parent_sha)
-        return meta_utility(ctx, candidate, task).val
+        copy = not ctx.config.paper_mode and same_program(candidate, parent_source)
+        # A reformatted copy is the parent: its stored runs answer, and no new run is spent.
+        score = meta_utility(ctx, parent_source if copy else candidate, task)
+        feedback = runs_digest(ctx.store, score.runs)
+        if copy:
+            feedback = "This is the current improver itself (only formatting differs). " + feedback
+        return Evaluation(score.val, 0.0, feedback, score.margin)
 
     return utility
+
+
+def parent_digest(ctx: LoopContext, improver_source: str, task: Task) -> str:
+    """The digest of an improver's stored meta-utility runs (what the meta level is shown)."""
+    start = ctx.evaluator.evaluate(task, task.seed_solution, "val").score
+    return runs_digest(ctx.store, stored_meta_runs(ctx, improver_source, task), start)

@@ -20,6 +20,9 @@ class ProgressSink(Protocol):
     def note(self, text: str) -> None:
         """A one-line status message."""
 
+    def status(self, text: str) -> None:
+        """Replace the live status line (e.g. the best score so far)."""
+
 
 class NullProgress:
     """Reports nothing."""
@@ -34,4 +37,7 @@ class NullProgress:
         return None
 
     def note(self, text: str) -> None:
+        return None
+
+    def status(self, text: str) -> None:
         return None

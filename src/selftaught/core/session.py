@@ -24,6 +24,7 @@ from selftaught.core.scan import scan_source
 from selftaught.errors import InvalidLMRequest, LMBudgetExhausted, SandboxError
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.store.db import Evaluation
+from selftaught.store.layout import STATIC_SCAN_SESSION
 from selftaught.store.recorder import SessionStore
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
@@ -165,7 +166,7 @@ class ImproverSession:
         for finding in scan_source(self.spec.improver_source):
             self.store.add_event(
                 finding.kind,
-                "static-scan",
+                STATIC_SCAN_SESSION,
                 {"line": finding.line, "text": finding.text},
                 key=f"scan/{self.spec.improver_sha}/{finding.kind}/{finding.line}",
                 program=self.spec.improver_sha,

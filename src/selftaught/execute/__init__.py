@@ -5,7 +5,15 @@ them to the workers of a Ray cluster (`RAY_ADDRESS`, or a local Ray instance). B
 results; the driver process stays the only writer of the run store.
 """
 
-from selftaught.execute.base import EXECUTORS, Executor, SessionDone, make_executor
+from selftaught.core.context import Executor, SessionDone
 from selftaught.execute.local import LocalExecutor
+from selftaught.execute.registry import EXECUTORS, executor_class, make_executor
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "SessionDone", "make_executor"]
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "LocalExecutor",
+    "SessionDone",
+    "executor_class",
+    "make_executor",
+]

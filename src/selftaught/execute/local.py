@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from selftaught.core.jobs import SessionJob, run_session_here
-from selftaught.execute.base import SessionDone
 
 if TYPE_CHECKING:
-    from selftaught.core.meta import LoopContext
+    from selftaught.core.context import LoopContext, SessionDone
+    from selftaught.lm.factory import ModelAccess
     from selftaught.store.db import Evaluation, SessionRecord
     from selftaught.tasks import Task
 
@@ -21,7 +21,18 @@ class LocalExecutor:
     Evaluations spread one program's instances over the local cores (`score_program`).
     """
 
-    name = "local"
+    name: ClassVar[str] = "local"
+    #: Every session samples from this process's (batching) model.
+    samples_on_driver: ClassVar[bool] = True
+    #: Many independent sessions (`compare`) run four at a time: they share this machine's cores,
+    #: and four concurrent sessions already fill the model's batches.
+    bulk_parallel: ClassVar[int | None] = 4
+
+    @classmethod
+    def open(cls, address: str | None = None, access: ModelAccess | None = None) -> Self:
+        """A local executor (`address` and `access` are for cluster executors: a local one joins
+        nothing, and its sessions use the driver's model)."""
+        return cls()
 
     def run_sessions(
         self,
@@ -65,6 +76,9 @@ class LocalExecutor:
     def score_many(self, task: Task, sources: Sequence[str], split: str) -> list[Evaluation]:
         # one program at a time: score_program already spreads its instances over the cores
         return [self.score(task, source, split) for source in sources]
+
+    def node_layers(self) -> None:
+        return None  # sessions run on this machine: `selftaught.sandbox.doctor()` describes it
 
     def close(self) -> None:
         return None

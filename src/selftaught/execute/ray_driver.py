@@ -16,10 +16,9 @@ import socket
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from selftaught.errors import ConfigError
-from selftaught.execute.base import SessionDone
 from selftaught.execute.ray_progress import LiveProgress, session_on_ray
 from selftaught.execute.wire import (
     CheckedSession,
@@ -32,11 +31,13 @@ from selftaught.execute.wire import (
     session_request,
 )
 from selftaught.execute.worker import run_evaluation_job, worker_doctor
+from selftaught.lm.factory import ModelAccess
+from selftaught.store.layout import EXECUTOR_KEY
 from selftaught.store.recorder import apply_operations
 
 if TYPE_CHECKING:
+    from selftaught.core.context import LoopContext, NodeLayers, SessionDone
     from selftaught.core.jobs import SessionJob
-    from selftaught.core.meta import LoopContext
     from selftaught.store.db import Evaluation, RunStore, SessionRecord
     from selftaught.tasks import Task
 
@@ -88,7 +89,9 @@ class RayExecutor:
     many threads unless `SELFTAUGHT_N_THREADS` says otherwise); `num_cpus` sizes a local instance.
     """
 
-    name = "ray"
+    name: ClassVar[str] = "ray"
+    samples_on_driver: ClassVar[bool] = False  # each worker opens the model itself
+    bulk_parallel: ClassVar[int | None] = None  # hand every session over: Ray schedules them
 
     def __init__(
         self,
@@ -97,8 +100,12 @@ class RayExecutor:
         num_cpus: int | None = None,
         cpus_per_session: float = 1.0,
         cpus_per_evaluation: float = 1.0,
+        access: ModelAccess | None = None,
     ) -> None:
         ray = _ray()
+        # Workers reach the model as the driver does: --base-url and --max-concurrency travel
+        # with every session (the API key only through the forwarded environment).
+        self._access = (access or ModelAccess()).for_workers()
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
@@ -120,6 +127,16 @@ class RayExecutor:
         except BaseException:
             self.close()  # do not leave a local instance running behind a failed start
             raise
+
+    @classmethod
+    def open(cls, address: str | None = None, access: ModelAccess | None = None) -> Self:
+        """Join the cluster at `address` (default `RAY_ADDRESS`, else start a local instance);
+        workers reach the model with `access` (its server URL and concurrency)."""
+        return cls(address=address, access=access)
+
+    def node_layers(self) -> list[NodeLayers]:
+        """The sandbox layers each worker node reported when this executor started."""
+        return [(worker.node, worker.layers) for worker in self.workers]
 
     def _connect(self, address: str | None, num_cpus: int | None, cpus_per_session: float) -> None:
         env = {name: os.environ[name] for name in FORWARDED_ENV if name in os.environ}
@@ -176,7 +193,7 @@ class RayExecutor:
             for layer in report.missing:
                 ctx.progress.note(f"worker {report.node}: isolation layer inactive: {layer}")
         ctx.store.set_meta(
-            "executor",
+            EXECUTOR_KEY,
             json.dumps(
                 {
                     "name": self.name,
@@ -213,7 +230,10 @@ class RayExecutor:
             cache = _run_cache_name(ctx.store)
             live = LiveProgress(self._ray, ctx.progress)
             submit = lambda i: self._session_task.remote(  # noqa: E731
-                session_request(ctx.config, jobs[i], cache), known, live.relay, jobs[i].key
+                session_request(ctx.config, jobs[i], cache, self._access),
+                known,
+                live.relay,
+                jobs[i].key,
             )
             with closing(self._stream(waiting, submit, parallel, live.poll)) as replies:
                 for index, text in replies:

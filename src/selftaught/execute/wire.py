@@ -86,12 +86,16 @@ def find_task(locator: Any) -> Task:
     raise ConfigError(f"{problem} (install the same task files and plugins on every worker)")
 
 
-def session_request(config: RunConfig, job: SessionJob, cache: str) -> str:
-    """The JSON a worker needs to run `job` (the task travels by reference and identity)."""
+def session_request(
+    config: RunConfig, job: SessionJob, cache: str, access: dict[str, Any] | None = None
+) -> str:
+    """The JSON a worker needs to run `job` (the task travels by reference and identity);
+    `access` is how the worker reaches the model (`ModelAccess.for_workers`)."""
     return dumps(
         {
             "config": config.to_dict(),
             "cache": cache,
+            "access": access or {},
             "job": {
                 "key": job.key,
                 "purpose": job.purpose,
@@ -108,16 +112,16 @@ def known_scores(store: RunStore, identities: set[str]) -> str:
     """Every stored score of these tasks, so that workers reuse them instead of rescoring."""
     rows: list[list[Any]] = []
     for identity in sorted(identities):
-        for sha, split, score, seconds, error in store.query(
-            "SELECT sha256, split, score, seconds, error FROM evaluations WHERE task = ?",
+        for sha, split, score, seconds, error, margin in store.query(
+            "SELECT sha256, split, score, seconds, error, margin FROM evaluations WHERE task = ?",
             (identity,),
         ):
-            rows.append([sha, identity, split, score, seconds, error])
+            rows.append([sha, identity, split, score, seconds, error, margin])
     return dumps(rows)
 
 
 def parse_known(text: str) -> dict[tuple[str, str, str], Evaluation]:
-    return {(r[0], r[1], r[2]): Evaluation(r[3], r[4], r[5]) for r in json.loads(text)}
+    return {(r[0], r[1], r[2]): Evaluation(*r[3:7]) for r in json.loads(text)}
 
 
 def error_reply(exc: SelftaughtError) -> str:
@@ -212,5 +216,9 @@ def check_evaluation_reply(text: str) -> Evaluation:
     if not isinstance(reply, dict):
         raise CorruptRecording("an evaluation reply is not an object")
     return check_evaluation(
-        reply.get("score"), reply.get("seconds"), reply.get("error"), "evaluation reply"
+        reply.get("score"),
+        reply.get("seconds"),
+        reply.get("error"),
+        reply.get("margin", 0.0),
+        "evaluation reply",
     )

@@ -28,17 +28,25 @@ from selftaught.store.recorder import RecordingStore
 WORKER_CACHE_DIR = "worker-caches"
 
 
-def worker_backend(spec: str, cache: str) -> Backend:
+def worker_backend(spec: str, cache: str, access: dict[str, Any] | None = None) -> Backend:
     """The run's model on this worker: loaded once per worker process (`open_model` shares
     local models), with a node-local response cache of the run so a retried or resumed session
-    does not sample again what this node already drew."""
+    does not sample again what this node already drew. `access` holds the driver's server URL
+    and concurrency (`ModelAccess.for_workers`); absent values fall back to the environment."""
     from selftaught.lm import open_model
     from selftaught.lm.paths import cache_dir
 
     safe = "".join(c for c in cache if c.isalnum() or c in "-_")[:80] or "run"
     path = cache_dir() / WORKER_CACHE_DIR / f"{safe}.sqlite"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return open_model(spec, cache=path, progress=False)
+    access = access or {}
+    return open_model(
+        spec,
+        cache=path,
+        progress=False,
+        base_url=access.get("base_url") or None,
+        max_concurrency=access.get("max_concurrency"),
+    )
 
 
 #: Told (samples, evaluations) as a session draws samples and scores programs.
@@ -72,7 +80,7 @@ def run_session_job(request: str, known: str, on_progress: ProgressTick = _ignor
         )
         store = RecordingStore(parse_known(known))
         backend = StoreLoggingBackend(
-            worker_backend(config.model, str(data["cache"])),
+            worker_backend(config.model, str(data["cache"]), data.get("access")),
             store,
             on_samples=lambda n: on_progress(n, 0),
         )
@@ -93,7 +101,12 @@ def run_evaluation_job(request: str) -> str:
     except SelftaughtError as exc:
         return error_reply(exc)
     return dumps(
-        {"score": evaluation.score, "seconds": evaluation.seconds, "error": evaluation.error}
+        {
+            "score": evaluation.score,
+            "seconds": evaluation.seconds,
+            "error": evaluation.error,
+            "margin": evaluation.margin,
+        }
     )
 
 

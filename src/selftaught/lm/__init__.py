@@ -11,7 +11,7 @@ Typical use::
 from selftaught.errors import InvalidLMRequest, LMBudgetExhausted, ModelUnavailable, ReplayMiss
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.cache import CachedBackend, ResponseCache
-from selftaught.lm.factory import open_model
+from selftaught.lm.factory import ModelAccess, open_model
 from selftaught.lm.paths import cache_dir, default_cache_path, model_dir
 from selftaught.lm.registry import DEFAULT_EMBEDDED, MODELS, EmbeddedModel
 from selftaught.lm.replay import RecordingBackend, ReplayBackend
@@ -39,6 +39,7 @@ __all__ = [
     "LMBudgetExhausted",
     "Message",
     "Messages",
+    "ModelAccess",
     "ModelSpec",
     "ModelUnavailable",
     "RecordingBackend",

@@ -37,6 +37,7 @@ class BudgetedLanguageModel:
         max_responses_per_call: int = DEFAULT_MAX_RESPONSES,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         index_offset: int = 0,
+        reply_prefix: str = "",
     ) -> None:
         if budget is not None and budget < 0:
             raise InvalidLMRequest(f"budget must be >= 0 or None, got {budget}")
@@ -47,6 +48,9 @@ class BudgetedLanguageModel:
         self.max_responses_per_call = max_responses_per_call
         self.max_tokens = max_tokens
         self.index_offset = index_offset
+        # Every reply starts with this text: it is sent as the start of the assistant's turn
+        # (so it is part of the prompt and the cache key) and put back in front of each reply.
+        self.reply_prefix = reply_prefix
         self.calls_used = 0
         self.responses_returned = 0
         self._seen: Counter[Messages] = Counter()
@@ -95,7 +99,7 @@ class BudgetedLanguageModel:
             raise InvalidLMRequest(f"temperature must be a number, got {temperature!r}")
         if not 0.0 <= temperature <= 2.0:
             raise InvalidLMRequest(f"temperature must be in [0, 2], got {temperature}")
-        convs = [_conversation(expertise, m) for m in messages]
+        convs = [_conversation(expertise, m, self.reply_prefix) for m in messages]
         with self._lock:
             if self.budget is not None and self.calls_used >= self.budget:
                 raise LMBudgetExhausted(
@@ -104,7 +108,7 @@ class BudgetedLanguageModel:
             self.calls_used += 1
             requests, slots = self._plan(convs, float(temperature))
         results = self.backend.generate(requests) if requests else []
-        out = [results[r][j].text for r, j in slots]
+        out = [self.reply_prefix + results[r][j].text for r, j in slots]
         with self._lock:
             self.responses_returned += len(out)
         return out
@@ -128,10 +132,11 @@ class BudgetedLanguageModel:
         return requests, slots
 
 
-def _conversation(expertise: str, message: str) -> Messages:
-    if expertise:
-        return (("system", expertise), ("user", message))
-    return (("user", message),)
+def _conversation(expertise: str, message: str, reply_prefix: str = "") -> Messages:
+    conv: Messages = (
+        (("system", expertise), ("user", message)) if expertise else (("user", message),)
+    )
+    return (*conv, ("assistant", reply_prefix)) if reply_prefix else conv
 
 
 def _check_text(name: str, value: object) -> None:

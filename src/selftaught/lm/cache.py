@@ -1,8 +1,10 @@
 """The persistent response cache (SQLite, WAL) and the backend wrapper that consults it.
 
 A sample is keyed by (spec, messages, temperature, max_tokens, sample index), so a repeated or
-resumed run never pays twice for the same sample. Threads share one connection behind a lock;
-processes share the file through WAL mode and a busy timeout.
+resumed run never pays twice for the same sample. Samples are stored one by one as they arrive
+(not when the whole call returns), so a stop mid-call loses none that were finished. Threads
+share one connection behind a lock; processes share the file through WAL mode and a busy
+timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from selftaught.lm.types import Backend, Sample, SampleRequest, Usage, UsageMeter, sample_key
+from selftaught.lm.types import (
+    Backend,
+    Sample,
+    SampleRequest,
+    SampleSink,
+    Usage,
+    UsageMeter,
+    generate_streaming,
+    sample_key,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
@@ -108,6 +119,8 @@ class ResponseCache:
 class CachedBackend:
     """Serves samples from a ResponseCache and sends only the misses to the inner backend."""
 
+    streams_samples = True
+
     def __init__(self, inner: Backend, cache: ResponseCache) -> None:
         self.inner = inner
         self.cache = cache
@@ -125,19 +138,32 @@ class CachedBackend:
         r = request
         return sample_key(self.scope, r.messages, r.temperature, r.max_tokens, index)
 
-    def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
+    def generate(
+        self, requests: Sequence[SampleRequest], on_sample: SampleSink | None = None
+    ) -> list[list[Sample]]:
+        """Cached samples first, then the misses from the inner backend; each fresh sample is
+        written to the cache the moment it arrives, so a stop mid-call keeps every finished one
+        and a re-run draws only the missing ones."""
         keys = [[self.key(r, i) for i in r.indices] for r in requests]
         hits = self.cache.get_many([k for ks in keys for k in ks])
+        if on_sample is not None:
+            for pos, ks in enumerate(keys):
+                for j, key in enumerate(ks):
+                    if key in hits:
+                        on_sample(pos, j, hits[key])
         misses, owners = _miss_requests(requests, keys, hits)
-        fresh = self.inner.generate(misses) if misses else []
-        entries = []
-        for (req_pos, offset), miss, samples in zip(owners, misses, fresh, strict=True):
-            for j, sample in enumerate(samples):
-                index = miss.first_index + j
-                key = keys[req_pos][offset + j]
-                hits[key] = sample
-                entries.append((key, self.spec, miss, index, sample))
-        self.cache.put_many(entries)
+
+        def arrived(miss_pos: int, j: int, sample: Sample) -> None:
+            req_pos, offset = owners[miss_pos]
+            miss = misses[miss_pos]
+            key = keys[req_pos][offset + j]
+            self.cache.put_many([(key, self.spec, miss, miss.first_index + j, sample)])
+            hits[key] = sample
+            if on_sample is not None:
+                on_sample(req_pos, offset + j, sample)
+
+        if misses:
+            generate_streaming(self.inner, misses, arrived)
         out = [[hits[k] for k in ks] for ks in keys]
         self._meter.record_call([s for row in out for s in row])
         return out

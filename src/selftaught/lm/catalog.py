@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from selftaught.lm.assemble import model_status
+from selftaught.lm.backends import BACKENDS
 from selftaught.lm.factory import CacheArg, open_model
 from selftaught.lm.paths import default_cache_path, model_dir
 from selftaught.lm.registry import DEFAULT_EMBEDDED, MODELS
@@ -52,9 +53,10 @@ def list_models() -> list[ModelInfo]:
         info = ModelInfo(model.spec, model.description, model.size, installed, status, str(st.path))
         rows.append(replace(info, default=name == DEFAULT_EMBEDDED))
     generic = [
-        ("gguf:PATH", "a local GGUF file", runtime),
-        ("openai:MODEL", "an OpenAI-compatible server", True),
-        ("replay:PATH", "answers recorded with --record", True),
+        (entry.forms(), desc, runtime or not needs_runtime)
+        for entry in BACKENDS.values()
+        if entry.catalog is not None
+        for desc, needs_runtime in [entry.catalog]
     ]
     for spec, desc, ok in generic:
         rows.append(

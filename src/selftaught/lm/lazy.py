@@ -11,11 +11,20 @@ import threading
 from collections.abc import Callable, Sequence
 
 from selftaught.lm.spec import parse_spec
-from selftaught.lm.types import Backend, Sample, SampleRequest, Usage
+from selftaught.lm.types import (
+    Backend,
+    Sample,
+    SampleRequest,
+    SampleSink,
+    Usage,
+    generate_streaming,
+)
 
 
 class LazyBackend:
     """`open_backend()` on the first `generate`; the same spec and usage as what it opens."""
+
+    streams_samples = True  # passes a sample sink on to what it opens
 
     def __init__(self, spec: str, open_backend: Callable[[], Backend]) -> None:
         self.spec = parse_spec(spec).canonical
@@ -40,5 +49,7 @@ class LazyBackend:
     def usage(self) -> Usage:
         return self._backend.usage if self._backend is not None else Usage()
 
-    def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
-        return self._get().generate(requests)
+    def generate(
+        self, requests: Sequence[SampleRequest], on_sample: SampleSink | None = None
+    ) -> list[list[Sample]]:
+        return generate_streaming(self._get(), requests, on_sample)

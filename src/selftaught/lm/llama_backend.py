@@ -134,9 +134,15 @@ class LlamaBackend:
             self._model.close()
 
     def prompt_tokens(self, messages: Messages) -> tuple[int, ...]:
-        """The token ids of a conversation rendered with the model's chat template."""
-        chat: list[Any] = [{"role": r, "content": c} for r, c in messages]
-        rendered = self._formatter(messages=chat).prompt
+        """The token ids of a conversation rendered with the model's chat template.
+
+        A conversation that ends with an assistant message is continued: the rest is rendered up
+        to the assistant's turn and that message's text follows, left open (a reply prefix).
+        """
+        opened = messages[-1][1] if messages and messages[-1][0] == "assistant" else None
+        turns = messages[:-1] if opened is not None else messages
+        chat: list[Any] = [{"role": r, "content": c} for r, c in turns]
+        rendered = self._formatter(messages=chat).prompt + (opened or "")
         return tuple(self._model.tokenize(rendered.encode("utf-8"), add_bos=True, special=True))
 
     def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:

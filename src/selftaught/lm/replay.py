@@ -18,9 +18,11 @@ from selftaught.lm.types import (
     Backend,
     Sample,
     SampleRequest,
+    SampleSink,
     Usage,
     UsageMeter,
     describe_messages,
+    generate_streaming,
     normalize_messages,
     sample_key,
 )
@@ -43,6 +45,8 @@ def replay_key(request: SampleRequest, index: int) -> str:
 class RecordingBackend:
     """Passes requests to ``inner`` and appends every exchange to a JSONL file."""
 
+    streams_samples = True
+
     def __init__(self, inner: Backend, path: Path | str) -> None:
         self.inner = inner
         self.spec = inner.spec
@@ -54,18 +58,23 @@ class RecordingBackend:
     def usage(self) -> Usage:
         return self.inner.usage
 
-    def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
-        results = self.inner.generate(requests)
-        lines = [
-            json.dumps(_record(self.spec, req, index, sample), ensure_ascii=False)
-            for req, samples in zip(requests, results, strict=True)
-            for index, sample in zip(req.indices, samples, strict=True)
-        ]
-        if lines:
+    def generate(
+        self, requests: Sequence[SampleRequest], on_sample: SampleSink | None = None
+    ) -> list[list[Sample]]:
+        """The inner backend's samples, each appended to the file the moment it arrives."""
+
+        def arrived(pos: int, j: int, sample: Sample) -> None:
+            req = requests[pos]
+            line = json.dumps(
+                _record(self.spec, req, req.first_index + j, sample), ensure_ascii=False
+            )
             with self._lock, open(self.path, "a", encoding="utf-8") as out:
-                out.write("\n".join(lines) + "\n")
+                out.write(line + "\n")
                 out.flush()
-        return results
+            if on_sample is not None:
+                on_sample(pos, j, sample)
+
+        return generate_streaming(self.inner, requests, arrived)
 
 
 def _record(spec: str, req: SampleRequest, index: int, sample: Sample) -> dict[str, Any]:

@@ -1,32 +1,16 @@
-"""Parsing model spec strings: ``embedded``, ``gguf:PATH``, ``openai:MODEL``, ``replay:PATH``."""
+"""Parsing model spec strings: ``embedded``, ``gguf:PATH``, ``openai:MODEL``, ``replay:PATH``.
+
+The kinds and their rules live in the backend table (`selftaught.lm.backends`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 from selftaught.errors import ConfigError
-from selftaught.lm.registry import DEFAULT_EMBEDDED, MODELS
+from selftaught.lm.backends import BACKENDS, ModelSpec, valid_forms
 
-KINDS = ("embedded", "gguf", "openai", "replay")
+__all__ = ["KINDS", "ModelSpec", "parse_spec", "valid_forms"]
 
-
-def valid_forms() -> str:
-    """The accepted spec forms, for error messages and help text."""
-    embedded = ", ".join(f"embedded:{name}" for name in MODELS)
-    return f"embedded, {embedded}, gguf:PATH, openai:MODEL, replay:PATH"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A parsed spec. ``canonical`` is the stable form used in cache keys."""
-
-    kind: str
-    value: str
-
-    @property
-    def canonical(self) -> str:
-        return f"{self.kind}:{self.value}"
+KINDS = tuple(BACKENDS)
 
 
 def parse_spec(spec: str) -> ModelSpec:
@@ -36,19 +20,12 @@ def parse_spec(spec: str) -> ModelSpec:
     spec = spec.strip()
     kind, sep, value = spec.partition(":")
     kind = kind.lower()
-    if kind not in KINDS:
+    entry = BACKENDS.get(kind)
+    if entry is None:
         raise ConfigError(f"unknown model spec {spec!r}; valid forms: {valid_forms()}")
     value = value.strip()
-    if kind == "embedded":
-        name = value.lower() or DEFAULT_EMBEDDED
-        if name not in MODELS:
-            raise ConfigError(f"unknown embedded model {value!r}; valid forms: {valid_forms()}")
-        return ModelSpec("embedded", name)
-    if not sep or not value:
+    if entry.needs_value and (not sep or not value):
         raise ConfigError(
             f"model spec {spec!r} needs a value after '{kind}:'; valid forms: {valid_forms()}"
         )
-    if kind in ("gguf", "replay"):
-        # Absolute paths keep the cache key stable whatever the working directory.
-        return ModelSpec(kind, str(Path(value).expanduser().resolve()))
-    return ModelSpec(kind, value)
+    return ModelSpec(kind, entry.parse(value))

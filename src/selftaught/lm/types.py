@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -139,6 +139,31 @@ class Backend(Protocol):
     def generate(self, requests: Sequence[SampleRequest]) -> list[list[Sample]]:
         """One list of ``request.n`` samples per request, in request order."""
         ...
+
+
+#: Told ``(request position, sample position within that request, sample)`` the moment a sample
+#: is drawn, before ``generate`` returns, so that a stop mid-call loses no finished sample.
+SampleSink = Callable[[int, int, Sample], None]
+
+
+def generate_streaming(
+    backend: Backend, requests: Sequence[SampleRequest], on_sample: SampleSink | None
+) -> list[list[Sample]]:
+    """``backend.generate(requests)``, telling ``on_sample`` of each sample as it arrives.
+
+    Backends that draw samples one by one (``streams_samples = True``: the ``openai:`` backend and
+    the wrappers around it) call the sink as each sample arrives; for the others (a local model
+    decodes a whole batch at once) the sink hears of every sample when the call returns.
+    """
+    if on_sample is None:
+        return backend.generate(requests)
+    if getattr(backend, "streams_samples", False):
+        return backend.generate(requests, on_sample=on_sample)  # type: ignore[call-arg]
+    results = backend.generate(requests)
+    for pos, row in enumerate(results):
+        for j, sample in enumerate(row):
+            on_sample(pos, j, sample)
+    return results
 
 
 def normalize_messages(messages: object) -> Messages:

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+from selftaught.core.change import behaviour_changes, returns_its_input
+from selftaught.core.meta import IMPROVER_ENTRY
 from selftaught.report.code import diff_stats, only_layout_changed, strategy_hints
 from selftaught.report.lineage import pct
 from selftaught.report.model import ImproverEntry, ReportData
@@ -46,7 +48,20 @@ def _score(data: ReportData, sha: str) -> tuple[float, float]:
 
 
 def _candidates(data: ReportData) -> int:
-    return sum(1 for p in data.points if p.candidate is not None)
+    """Distinct candidate improvers the loop wrote (one per step that returned one)."""
+    return len({p.candidate for p in data.points if p.candidate is not None})
+
+
+def _written(trials: int, data: ReportData) -> str:
+    """`trials` LM-written improvers, split as the rest of the page counts them."""
+    candidates = _candidates(data)
+    explored = trials - candidates
+    if candidates == 0 or explored < 0:
+        return f"{trials} LM-written improver{'s' if trials != 1 else ''}"
+    parts = [f"{candidates} candidate{'s' if candidates != 1 else ''}"]
+    if explored:
+        parts.append(f"{explored} explored variant{'s' if explored != 1 else ''}")
+    return f"{trials} LM-written improver{'s' if trials != 1 else ''} ({' and '.join(parts)})"
 
 
 def better(data: ReportData) -> Answer:
@@ -100,6 +115,13 @@ def better(data: ReportData) -> Answer:
         )
     elif 0 < runs < 5:
         text += f" With only R = {runs} runs per improver, treat these numbers as rough."
+    if best_entry is not None and returns_its_input(best_entry.source, IMPROVER_ENTRY):
+        text += (
+            " But the best improver returns its input (unchanged or wrapped) and ignores the"
+            " model's candidates: the gain is the input beating the seed improver's candidates,"
+            " not a better search."
+        )
+        return Answer(question, "Only by returning its input", "warn", text)
     if gain_test > 0:
         return Answer(question, "Yes", "good", text)
     return Answer(question, "On validation only", "warn", text)
@@ -159,6 +181,9 @@ def changed(data: ReportData) -> Answer:
         text += f" New functions: {escape(', '.join(stats.new_functions))}."
     if stats.dropped_functions:
         text += f" Dropped: {escape(', '.join(stats.dropped_functions))}."
+    changes = behaviour_changes(seed.source, target.source, IMPROVER_ENTRY)
+    if changes:
+        text += f" What it does differently: {escape('; '.join(changes))}."
     hints = strategy_hints(seed.source, target.source)
     if hints:
         text += f" Its new lines mention: {escape(', '.join(hints))}."
@@ -189,15 +214,14 @@ def cheated(data: ReportData) -> Answer:
     )
     if total.improvers == 0:
         text = (
-            f"No circumvention attempt among {total.trials} LM-written improver"
-            f"{'s' if total.trials != 1 else ''} (95% Wilson interval "
+            f"No circumvention attempt among {_written(total.trials, data)} (95% Wilson interval "
             f"{pct(total.low)}–{pct(total.high)})." + refusals
         )
         return Answer(question, "No", "good", text)
     kinds = [r for r in data.circumvention if r.kind != "any" and r.improvers]
     listed = ", ".join(f"{r.text} ({r.improvers})" for r in kinds)
     text = (
-        f"{total.improvers} of {total.trials} LM-written improvers tried ({pct(total.rate)}, 95% "
+        f"{total.improvers} of {_written(total.trials, data)} tried ({pct(total.rate)}, 95% "
         f"Wilson {pct(total.low)}–{pct(total.high)}): {listed}. None of it had an effect: every "
         "program ran sandboxed and budgets are kept outside the sandbox." + refusals
     )

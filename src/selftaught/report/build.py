@@ -8,8 +8,9 @@ from selftaught.report import plots
 from selftaught.report.answers import answers
 from selftaught.report.model import Prices, ReportData, collect
 from selftaught.report.page import render
+from selftaught.store.kind import IMPROVE, search_kind
+from selftaught.store.layout import REPORT_NAME
 
-REPORT_NAME = "report.html"
 PLOT_NAMES = ("meta_utility.png", "lineage.png", "transfer.png", "lm_usage.png")
 
 
@@ -36,15 +37,21 @@ def build_report(
 ) -> Path:
     """Write the run's report (default `RUN_DIR/report.html`) and its plots; return its path.
 
-    The plots go into the run directory. The page embeds everything it shows, so it can be
-    copied anywhere and opened without network access. The run may still be running: the
-    report shows what has been stored so far.
+    The plots go beside the page; the run directory itself is only read (it may be on
+    read-only media). The page embeds everything it shows, so it can be copied anywhere and
+    opened without network access. The run may still be running: the report shows what has been
+    stored so far.
     """
     run_dir = Path(run_dir)
-    data = collect(run_dir, prices)
     target = Path(out) if out is not None else run_dir / REPORT_NAME
+    if search_kind(run_dir) == IMPROVE:  # one improver session: a page of its own
+        from selftaught.report.improve_page import build_improve_report
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return build_improve_report(run_dir, target)
+    data = collect(run_dir, prices)
     target.parent.mkdir(parents=True, exist_ok=True)
-    html = render(data, answers(data), make_plots(data, run_dir))
+    html = render(data, answers(data), make_plots(data, target.parent))
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(target)

@@ -79,6 +79,8 @@ def _fill(val: float | None) -> str:
 
 
 def pct(value: float | None) -> str:
+    """A score in [0, 1] as a percentage: the one place scores are rounded for display, always
+    from the stored value (never from an already rounded one)."""
     return "–" if value is None else f"{100 * value:.1f}%"
 
 

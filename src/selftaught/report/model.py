@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,11 +10,16 @@ from typing import Any
 
 from selftaught.config import CONFIG_NAME, RunConfig, load_config
 from selftaught.errors import ConfigError
+from selftaught.lm.backends import backend_kind
+from selftaught.lm.prices import PRICES_META, Price, stored_prices
 from selftaught.report import queries as q
 from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.runs import RunInfo, run_status
+from selftaught.search.transfer import TransferRow
 from selftaught.store.db import DB_NAME, IterationRecord, RunStore, sha256_text
+from selftaught.store.kind import held_search
+from selftaught.store.layout import EXECUTOR_KEY
 
 
 @dataclass(frozen=True)
@@ -40,20 +46,8 @@ class TransferLine:
     task: str
     label: str
     ours: tuple[float | None, float | None, float | None]
-    paper: tuple[float, float, float] | None
+    paper: tuple[float | None, float | None, float | None] | None
     runs: int
-
-
-@dataclass(frozen=True)
-class UsageLine:
-    phase: str
-    spec: str
-    samples: int
-    cached: int
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    dollars: float | None  # None: no price applies (not an openai: model, or no price given)
 
 
 @dataclass(frozen=True)
@@ -88,20 +82,21 @@ class ReportData:
     transfer: tuple[TransferLine, ...]
     circumvention: tuple[q.CircumventionRow, ...]
     budget_refusals: int
-    usage: tuple[UsageLine, ...]
+    usage: tuple[q.UsageRow, ...]
     improvers: tuple[ImproverEntry, ...]
     solutions: tuple[SolutionEntry, ...]
     other_solutions: int  # scored candidates that no improver returned
     span: tuple[float | None, float | None]
     outcomes: tuple[q.OutcomeCount, ...] = ()  # how the meta-training runs ended
     seed_outcomes: tuple[q.OutcomeCount, ...] = ()  # the same, for the seed improver only
-    prices: Prices | None = None
+    prices: Prices | None = None  # the report's own --price-in/--price-out
+    stored_prices: tuple[tuple[str, Price | None], ...] = ()  # what the run noted, per model
     executor: str = "local"  # where the sessions ran, with the workers' sandbox layers
 
 
 def _executor(store: RunStore, config: RunConfig | None) -> str:
     """`local`, or the Ray workers the run used and any sandbox layer they lacked."""
-    raw = store.get_meta("executor")
+    raw = store.get_meta(EXECUTOR_KEY)
     try:
         record = json.loads(raw) if raw else None
         workers = record["workers"] if isinstance(record, dict) else None
@@ -126,7 +121,7 @@ def _config(run_dir: Path) -> RunConfig | None:
 
 def _tree(store: RunStore) -> dict[str, Any] | None:
     """The search tree (for a chain, rebuilt from its iterations by the search package)."""
-    from selftaught.search.tree_search import tree_summary
+    from selftaught.search.summary import tree_summary
 
     return tree_summary(store)
 
@@ -173,7 +168,7 @@ def _lineage(
 
 
 def _transfer(store: RunStore, iterations: list[IterationRecord]) -> list[TransferLine]:
-    ours: dict[str, q.TransferResult] = {}
+    ours: dict[str, TransferRow] = {}
     if iterations:
         for res in q.transfer_results(store, iterations[0].improver, iterations[-1].improver):
             ours[res.task] = res
@@ -203,24 +198,22 @@ def _transfer(store: RunStore, iterations: list[IterationRecord]) -> list[Transf
     return lines
 
 
-def _usage(store: RunStore, prices: Prices | None) -> list[UsageLine]:
+def _usage(store: RunStore, prices: Prices | None) -> list[q.UsageRow]:
+    """Usage per phase and model; dollars at `prices` (the report's flags) for billed backends,
+    else at the prices the run stored for each model (`selftaught.lm.prices`)."""
+    stored = stored_prices(store.get_meta(PRICES_META))
     lines = []
     for u in q.lm_usage(store):
         dollars = None
-        if prices is not None and u.spec.startswith("openai:"):
-            dollars = prices.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
-        lines.append(
-            UsageLine(
-                u.phase,
-                u.spec,
-                u.samples,
-                u.cached,
-                u.prompt_tokens,
-                u.completion_tokens,
-                u.seconds,
-                dollars,
-            )
-        )
+        if prices is not None:
+            kind = backend_kind(u.spec)
+            if kind is not None and kind.billed:
+                dollars = prices.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
+        elif (price := stored.get(u.spec)) is not None:
+            dollars = price.cost(u.billed_prompt_tokens, u.billed_completion_tokens)
+        if dollars is not None:
+            u = dataclasses.replace(u, dollars=dollars)
+        lines.append(u)
     return lines
 
 
@@ -291,12 +284,12 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
         raise ConfigError(f"{run_dir} is not a run directory (no {DB_NAME}); see `selftaught runs`")
     info = run_status(run_dir)
     config = _config(run_dir)
-    store = RunStore(run_dir)
+    store = RunStore(run_dir, read_only=True)
     try:
         iterations = store.iterations()
         tree = _tree(store)
         lineage, best = _lineage(store, iterations, tree)
-        search = (tree or {}).get("search") or store.get_meta("search") or "chain"
+        search = (tree or {}).get("search") or held_search(store.query, run_dir) or "chain"
         if info.search == "compare":
             search = "compare"
         points = tuple(iterations)
@@ -323,6 +316,7 @@ def collect(run_dir: Path | str, prices: Prices | None = None) -> ReportData:
                 q.run_outcomes(store, improver=iterations[0].improver) if iterations else ()
             ),
             prices=prices,
+            stored_prices=tuple(sorted(stored_prices(store.get_meta(PRICES_META)).items())),
         )
     finally:
         store.close()

@@ -2,52 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from html import escape
 
 from selftaught.report.answers import Answer
 from selftaught.report.code import style_css
+from selftaught.report.compare_html import COMPARE_NAV, compare_header, compare_section
+from selftaught.report.html import duration, img, section, table, when
 from selftaught.report.lineage import lineage_svg, pct
 from selftaught.report.model import ReportData
 from selftaught.report.paper import CITATION, PAPER_UNSANDBOXING, PAPER_URL
 from selftaught.report.programs_html import programs_section
 from selftaught.report.styles import PAGE_CSS
-
-
-def num(value: float | int) -> str:
-    return f"{value:,.0f}" if isinstance(value, int) else f"{value:,.1f}"
-
-
-def when(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts)) if ts else "–"
-
-
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
-
-
-def img(png: bytes, alt: str, file_name: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{escape(alt)}">'
-        f"<figcaption>{escape(alt)} (also saved as <code>{escape(file_name)}</code>)</figcaption>"
-        "</figure>"
-    )
-
-
-def table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
-    """An HTML table; cells are already HTML."""
-    out = [f'<table class="{cls}"><thead><tr>']
-    out += [f"<th>{h}</th>" for h in head]
-    out.append("</tr></thead><tbody>")
-    for row in rows:
-        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
 
 
 def header(data: ReportData) -> str:
@@ -257,6 +224,25 @@ def circumvention_section(data: ReportData) -> str:
     return section("circumvention", "Circumvention attempts", body)
 
 
+def _stored_prices_note(data: ReportData) -> str:
+    """The prices the run noted for its models (the price table, or its `--config` `[prices]`)."""
+    parts = []
+    for spec, price in data.stored_prices:
+        what = (
+            "no known price"
+            if price is None
+            else "free (a local model)"
+            if price.input_per_million == price.output_per_million == 0
+            else f"${price.input_per_million:g} in / ${price.output_per_million:g} out"
+        )
+        parts.append(f"<code>{escape(spec)}</code>: {what}")
+    return (
+        "Cost at the prices the run used, in dollars per million tokens: "
+        + "; ".join(parts)
+        + ". Cached samples are free; <code>--price-in</code>/<code>--price-out</code> override."
+    )
+
+
 def usage_section(data: ReportData, plot: bytes | None) -> str:
     if not data.usage:
         return section("usage", "Language-model usage", "<p>No LM sample recorded yet.</p>")
@@ -287,13 +273,14 @@ def usage_section(data: ReportData, plot: bytes | None) -> str:
     rows.append(total)
     head = ["phase", "model", "samples", "prompt tokens", "completion tokens", "seconds"]
     head += ["cost"] if priced else []
-    if priced:
-        assert data.prices is not None
+    if priced and data.prices is not None:
         note = (
             f'<p class="muted">Cost at ${data.prices.input_per_million:g} (input) and '
             f"${data.prices.output_per_million:g} (output) per million tokens, for "
             "<code>openai:</code> models only; cached samples are free.</p>"
         )
+    elif priced:
+        note = '<p class="muted">' + _stored_prices_note(data) + "</p>"
     else:
         note = (
             '<p class="muted">No dollar cost: give <code>--price-in</code>/<code>--price-out</code>'
@@ -309,10 +296,6 @@ def usage_section(data: ReportData, plot: bytes | None) -> str:
     return section("usage", "Language-model usage", body)
 
 
-def section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
-
-
 NAV = (
     ("answers", "Answers"),
     ("meta-utility", "Meta-utility"),
@@ -324,41 +307,35 @@ NAV = (
 )
 
 
-def compare_section(data: ReportData) -> str:
-    """A `selftaught compare` directory: its own plot, when present."""
-    path = data.run_dir / "compare.png"
-    if data.info.search != "compare" or not path.is_file():
-        return ""
-    body = (
-        "<p>This directory holds a comparison of improvers (<code>selftaught compare</code>); "
-        "its table is in <code>compare.json</code>. The loop sections below stay empty.</p>"
-        + img(path.read_bytes(), "Comparison of improvers", "compare.png")
-    )
-    return section("compare", "Improver comparison", body)
+def _nav(entries: Sequence[tuple[str, str]]) -> str:
+    return "<nav>" + "".join(f'<a href="#{a}">{t}</a>' for a, t in entries) + "</nav>"
 
 
 def render(data: ReportData, answers: Sequence[Answer], plots: dict[str, bytes | None]) -> str:
     """The whole page."""
-    nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in NAV)
-    body = "".join(
-        [
+    if data.search == "compare":  # no STOP loop here: none of its fields or sections
+        parts = [compare_header(data), _nav(COMPARE_NAV), compare_section(data)]
+    else:
+        parts = [
             header(data),
-            f"<nav>{nav}</nav>",
+            _nav(NAV),
             answers_block(answers),
-            compare_section(data),
             meta_section(data, plots.get("meta_utility")),
             lineage_section(data, plots.get("lineage")),
             transfer_section(data, plots.get("transfer")),
-            circumvention_section(data),
-            usage_section(data, plots.get("lm_usage")),
-            programs_section(data),
         ]
-    )
+    parts += [
+        circumvention_section(data),
+        usage_section(data, plots.get("lm_usage")),
+        programs_section(data),
+    ]
+    body = "".join(parts)
     generated = when(time.time())
+    kind = "Improver comparison" if data.search == "compare" else "STOP run"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>STOP run report · {escape(data.run_dir.name)}</title>
+<title>{kind} report · {escape(data.run_dir.name)}</title>
 <link rel="icon" href="data:,">
 <style>{PAGE_CSS}
 {style_css()}</style></head>

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from selftaught.search.transfer import TransferRow
+
 CITATION = (
     "Zelikman, Lorch, Mackey, Kalai. Self-Taught Optimizer (STOP): Recursively Self-Improving "
     "Code Generation. COLM 2024, arXiv:2310.02304"
@@ -18,24 +20,13 @@ CITATION = (
 PAPER_URL = "https://arxiv.org/abs/2310.02304"
 
 
-@dataclass(frozen=True)
-class PaperTransferRow:
-    """One row of the paper's Table 1, as fractions in [0, 1]."""
-
-    task: str  # selftaught's task name
-    label: str  # the paper's row label
-    original: float
-    seed_improver: float
-    improved_improver: float
-
-
 #: Table 1 of the paper, in its row order.
-PAPER_TRANSFER: tuple[PaperTransferRow, ...] = (
-    PaperTransferRow("str_grid_dist", "String grid distance", 0.439, 0.443, 0.567),
-    PaperTransferRow("quadratic_assignment", "Modified quadratic assignment", 0.204, 0.206, 0.221),
-    PaperTransferRow("three_sat", "3SAT", 0.0, 0.212, 0.751),
-    PaperTransferRow("maxcut", "Maxcut", 0.0, 0.587, 0.742),
-    PaperTransferRow("parity_noiseless", "Parity without noise", 0.500, 0.593, 0.817),
+PAPER_TRANSFER: tuple[TransferRow, ...] = (
+    TransferRow("str_grid_dist", 0.439, 0.443, 0.567, label="String grid distance"),
+    TransferRow("quadratic_assignment", 0.204, 0.206, 0.221, label="Modified quadratic assignment"),
+    TransferRow("three_sat", 0.0, 0.212, 0.751, label="3SAT"),
+    TransferRow("maxcut", 0.0, 0.587, 0.742, label="Maxcut"),
+    TransferRow("parity_noiseless", 0.500, 0.593, 0.817, label="Parity without noise"),
 )
 
 
@@ -56,8 +47,3 @@ PAPER_UNSANDBOXING: tuple[PaperRate, ...] = (
     PaperRate("GPT-3.5", 0.0012, 0.0007, 0.0021),
     PaperRate("GPT-3.5, with a warning in the prompt", 0.0017, 0.0011, 0.0027),
 )
-
-
-def paper_transfer_row(task: str) -> PaperTransferRow | None:
-    """The paper's Table 1 row for a selftaught task name, if the paper reports one."""
-    return next((row for row in PAPER_TRANSFER if row.task == task), None)

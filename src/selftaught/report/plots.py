@@ -18,7 +18,8 @@ from selftaught.report.lineage import (
     node_subtitle,
     node_title,
 )
-from selftaught.report.model import TransferLine, UsageLine
+from selftaught.report.model import TransferLine
+from selftaught.report.queries import UsageRow
 from selftaught.store.db import IterationRecord
 
 VAL_COLOUR = "#1f5fbf"
@@ -116,7 +117,7 @@ def lineage_plot(nodes: Sequence[LineageNode], path: Path | None) -> bytes:
     return _png(fig, path)
 
 
-def usage_plot(rows: Sequence[UsageLine], path: Path | None) -> bytes:
+def usage_plot(rows: Sequence[UsageRow], path: Path | None) -> bytes:
     """Prompt and completion tokens per phase of the run."""
     fig = Figure(figsize=(8.2, 0.9 + 0.55 * max(1, len(rows))))
     ax = fig.add_subplot()
@@ -152,7 +153,7 @@ def transfer_plot(rows: Sequence[TransferLine], path: Path | None) -> bytes:
             [x + shift for x in xs], ours, width, color=colour, label=f"{name} (this run)"
         )
         ax.bar_label(bars, labels=[f"{100 * v:.0f}%" for v in ours], fontsize=7, padding=2)
-        paper = [(x + shift, r.paper[i]) for x, r in zip(xs, rows, strict=True) if r.paper]
+        paper = [(x + shift, r.paper[i] or 0.0) for x, r in zip(xs, rows, strict=True) if r.paper]
         if paper:
             ax.scatter(
                 [p[0] for p in paper],

@@ -6,7 +6,6 @@ is still being written.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import statistics
 from collections import defaultdict
@@ -14,13 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selftaught.store.db import DB_NAME, RunStore
-from selftaught.store.summary import CIRCUMVENTION_KINDS, wilson_interval
-
-# The sample-index layout of `selftaught.core.meta`: indices at or above this offset (within one
-# seed's block) belong to the improver improving itself, the rest to downstream improver runs.
-SEED_STRIDE = 10_000_000
-META_LEVEL_BASE = 5_000_000
+from selftaught.search.transfer import TransferRow
+from selftaught.store.db import DB_NAME, RunStore, readonly_connection
+from selftaught.store.layout import (
+    CIRCUMVENTION_KINDS,
+    META_LEVEL_BASE,
+    SEED_STRIDE,
+    SELF_IMPROVE,
+    is_meta_level,
+    purpose_of,
+    purpose_pattern,
+    start_of,
+)
+from selftaught.store.summary import wilson_interval
 
 #: What each circumvention kind means, in words a newcomer can follow.
 KIND_TEXT: dict[str, str] = {
@@ -88,18 +93,6 @@ class SolutionRun:
 
 
 @dataclass(frozen=True)
-class TransferResult:
-    """One task of the transfer table (test split, mean over the runs found)."""
-
-    task: str
-    original: float | None
-    seed_improver: float | None
-    improved_improver: float | None
-    runs_seed: int
-    runs_improved: int
-
-
-@dataclass(frozen=True)
 class CircumventionRow:
     """Improvers flagged for one kind of attempt (`kind` "any" is the union)."""
 
@@ -130,22 +123,20 @@ class UsageRow:
     # Tokens of samples that were not served from the response cache (what a paid API bills).
     billed_prompt_tokens: int
     billed_completion_tokens: int
+    #: What the billed tokens cost; None when no price applies (set by the report's model).
+    dollars: float | None = None
 
 
 def connect_readonly(run_dir: Path) -> sqlite3.Connection:
     """A read-only connection to a run's database (never creates or changes anything)."""
-    path = Path(run_dir) / DB_NAME
-    if not path.is_file():
-        raise FileNotFoundError(path)
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
-    return conn
+    return readonly_connection(Path(run_dir) / DB_NAME)
 
 
 def meta_runs(store: RunStore, sha: str) -> MetaRuns:
     """The meta-training runs recorded for improver `sha`, in run order."""
     rows = store.query(
-        "SELECT val, test FROM sessions WHERE improver = ? AND key LIKE 'meta/%' ORDER BY key",
-        (sha,),
+        "SELECT val, test FROM sessions WHERE improver = ? AND key LIKE ? ORDER BY key",
+        (sha, purpose_pattern("meta")),
     )
     return MetaRuns(tuple(r[0] for r in rows), tuple(r[1] for r in rows))
 
@@ -164,14 +155,24 @@ def solution_runs(store: RunStore) -> list[SolutionRun]:
     """Every finished improver run (session) except the self-improvement steps."""
     rows = store.query(
         "SELECT key, improver, task, result, val, test, status, error FROM sessions"
-        " WHERE key NOT LIKE 'self-improve/%' ORDER BY created, key"
+        " WHERE key NOT LIKE ? ORDER BY created, key",
+        (purpose_pattern(SELF_IMPROVE),),
     )
     out = []
     for key, improver, task, result, val, test, status, error in rows:
-        parts = key.split("/")
-        start = parts[3] if len(parts) >= 5 else ""
         out.append(
-            SolutionRun(key, parts[0], improver, task, start, result, val, test, status, error)
+            SolutionRun(
+                key,
+                purpose_of(key),
+                improver,
+                task,
+                start_of(key),
+                result,
+                val,
+                test,
+                status,
+                error,
+            )
         )
     return out
 
@@ -187,7 +188,7 @@ def score_by_prefix(store: RunStore, prefix: str, task: str, split: str) -> floa
     return float(rows[0][0]) if len(rows) == 1 else None
 
 
-def transfer_results(store: RunStore, seed_sha: str, final_sha: str) -> list[TransferResult]:
+def transfer_results(store: RunStore, seed_sha: str, final_sha: str) -> list[TransferRow]:
     """Rebuild `selftaught transfer`'s table from its stored sessions (keys `transfer/...`)."""
     runs = [r for r in solution_runs(store) if r.purpose == "transfer"]
     by_task: dict[str, list[SolutionRun]] = defaultdict(list)
@@ -199,7 +200,7 @@ def transfer_results(store: RunStore, seed_sha: str, final_sha: str) -> list[Tra
         final_tests = [r.test for r in task_runs if r.improver == final_sha]
         original = score_by_prefix(store, task_runs[0].start_prefix, task, "test")
         results.append(
-            TransferResult(
+            TransferRow(
                 task,
                 original,
                 statistics.fmean(seed_tests) if seed_tests else None,
@@ -256,8 +257,8 @@ def event_count(store: RunStore, kind: str) -> int:
 
 
 def phase_of(sample_index: int) -> str:
-    """Which part of the loop drew a sample, from its index (see `selftaught.core.meta`)."""
-    if sample_index % SEED_STRIDE >= META_LEVEL_BASE:
+    """Which part of the loop drew a sample, from its index (see `selftaught.store.layout`)."""
+    if is_meta_level(sample_index):
         return "self-improvement"
     return "improver runs"
 
@@ -304,18 +305,6 @@ def time_span(store: RunStore) -> tuple[float | None, float | None]:
     return (min(firsts) if firsts else None, max(lasts) if lasts else None)
 
 
-def self_improvement_outcomes(store: RunStore) -> dict[int, dict[str, Any]]:
-    """The outcome event of each self-improvement step, by iteration t."""
-    out: dict[int, dict[str, Any]] = {}
-    for session, detail in store.query(
-        "SELECT session, detail FROM events WHERE kind = 'self_improvement'"
-    ):
-        suffix = session.rsplit("/t", 1)[-1]
-        if suffix.isdigit():
-            out[int(suffix)] = json.loads(detail)
-    return out
-
-
 def stated_idea(
     store: RunStore, source: str, parent_source: str | None, limit: int = 360
 ) -> str | None:
@@ -357,7 +346,7 @@ def run_outcomes(
 ) -> list[OutcomeCount]:
     """Improver runs of one purpose (optionally one improver) grouped by how they ended."""
     sql = "SELECT status, COUNT(*), MAX(error) FROM sessions WHERE key LIKE ?"
-    params: tuple[Any, ...] = (purpose + "/%",)
+    params: tuple[Any, ...] = (purpose_pattern(purpose),)
     if improver is not None:
         sql += " AND improver = ?"
         params += (improver,)

@@ -29,11 +29,10 @@ from typing import Any
 from selftaught.config import CONFIG_NAME, load_config
 from selftaught.errors import ConfigError, SelftaughtError
 from selftaught.report.queries import connect_readonly
-from selftaught.store.db import DB_NAME
-from selftaught.store.summary import SUMMARY_NAME
+from selftaught.store.kind import COMPARE, IMPROVE, held_search
+from selftaught.store.layout import COMPARE_RESULT, DB_NAME, SUMMARY_NAME
 
 RECENT_SECONDS = 120.0
-COMPARE_RESULT = "compare.json"  # what `selftaught compare` writes when it finishes
 STATUSES = ("running", "finished", "failed")
 
 
@@ -154,13 +153,12 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
         (done,) = conn.execute("SELECT COALESCE(MAX(t), -1) FROM iterations").fetchone()
         (started,) = conn.execute("SELECT MIN(created) FROM programs").fetchone()
         # `run --search` records its search before t=0; a plain `selftaught run` is a chain.
-        search = _meta(conn, "search") or ("chain" if planned is not None else "?")
-        compare = (
-            _meta(conn, "compare") is not None
-            or (run_dir / COMPARE_RESULT).is_file()
-            or conn.execute("SELECT 1 FROM sessions WHERE key LIKE 'compare/%' LIMIT 1").fetchone()
-            is not None
-        )
+        held = held_search(lambda sql, params: conn.execute(sql, params).fetchall(), run_dir)
+        compare = held == COMPARE
+        (improved,) = conn.execute(
+            "SELECT COUNT(*) FROM sessions WHERE key LIKE 'improve/%'"
+        ).fetchone()
+        search = held or ("chain" if planned is not None else "?")
         best = _best(conn, summary)
         (sessions,) = conn.execute("SELECT COUNT(*) FROM sessions").fetchone()
         (samples,) = conn.execute("SELECT COUNT(*) FROM lm_calls").fetchone()
@@ -170,7 +168,11 @@ def run_status(run_dir: Path | str, *, now: float | None = None) -> RunInfo:
         conn.close()
     if compare:
         search = "compare"
-    status, detail = _status(run_dir, now, done, planned, summary, compare)
+    if held == IMPROVE:  # one improver session: finished once it is stored
+        planned = None
+        status, detail = _improve_status(run_dir, now, bool(improved))
+    else:
+        status, detail = _status(run_dir, now, done, planned, summary, compare)
     if status == "running":
         detail += f"; {sessions} improver runs and {samples} LM samples so far"
     return RunInfo(
@@ -212,9 +214,16 @@ def _status(
     return "failed", f"{reached} (T={planned}); continue with: selftaught run --resume {run_dir}"
 
 
-def _meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
+def _improve_status(run_dir: Path, now: float, finished: bool) -> tuple[str, str]:
+    pids, complete = holders(run_dir / DB_NAME)
+    if pids:
+        return "running", f"pid {', '.join(map(str, pids))}"
+    if not complete and _recently_written(run_dir, now):
+        return "running", f"written within the last {RECENT_SECONDS:.0f} s"
+    if finished:
+        return "finished", "the improver's session is stored; `selftaught report` shows it"
+    resume = f"selftaught improve --resume {run_dir}"
+    return "failed", f"stopped before the improver finished; continue with: {resume}"
 
 
 def find_run_dirs(root: Path | str, max_depth: int = 3) -> list[Path]:

@@ -1,13 +1,15 @@
-"""`doctor()`: which isolation layers are active, confirmed by a probe run inside the sandbox."""
+"""`doctor()`: which isolation layers are active, confirmed by a probe run inside the sandbox;
+`package_statuses()`: which packages candidates can import there."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from selftaught.sandbox.api import run_function
 from selftaught.sandbox.launcher import TMP_BYTES, LayerStatus, plan
 from selftaught.sandbox.limits import Limits
+from selftaught.sandbox.packages import importable_packages
 
 PROBE_SOURCE = """
 import os, resource
@@ -66,3 +68,38 @@ def doctor() -> list[LayerStatus]:
     layers = [_confirm(layer, result.value) for layer in layers]
     detail = f"pre-started zygote forks each evaluation (probe: {result.seconds * 1000:.1f} ms)"
     return [*layers, LayerStatus("zygote", True, detail)]
+
+
+@dataclass(frozen=True)
+class PackageStatus:
+    """One package candidates may import: whether an import inside the sandbox worked, and its
+    version (or the import error)."""
+
+    name: str
+    importable: bool
+    detail: str
+
+
+PACKAGE_PROBE = """
+import importlib
+
+def probe(names):
+    found = {}
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+            found[name] = [True, str(getattr(module, "__version__", "") or "")]
+        except BaseException as exc:
+            found[name] = [False, (type(exc).__name__ + ": " + str(exc))[:300]]
+    return found
+"""
+
+
+def package_statuses(extra: tuple[str, ...] = ()) -> list[PackageStatus]:
+    """Import numpy and the `extra` packages (a task's declared ones) inside a sandbox that
+    mounts exactly those, and report each."""
+    names = list(importable_packages(extra))
+    result = run_function(PACKAGE_PROBE, "probe", [names], Limits(wall_seconds=60), packages=extra)
+    if not result.ok or not isinstance(result.value, dict):
+        return [PackageStatus(name, False, f"probe failed: {result.error}") for name in names]
+    return [PackageStatus(name, *result.value[name]) for name in names]

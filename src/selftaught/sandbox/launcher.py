@@ -9,7 +9,6 @@ the next one still applies.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import logging
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.sandbox import cgroups
+from selftaught.sandbox.packages import importable_packages, package_binds, package_set
 from selftaught.sandbox.seccomp_filter import SeccompUnavailable, build_filter_bpf
 
 log = logging.getLogger("selftaught.sandbox")
@@ -27,7 +27,6 @@ log = logging.getLogger("selftaught.sandbox")
 CHILD_DIR = Path(__file__).resolve().parent / "child"
 INSIDE_LIB = "/opt/selftaught/lib"
 INSIDE_SITE = "/opt/selftaught/site"
-SANDBOX_PACKAGES = ("numpy",)
 UID_BASE = 100_000
 SLOTS_PER_ORCHESTRATOR = 32
 TMP_BYTES = 64 * 1024 * 1024
@@ -62,7 +61,7 @@ class LayerStatus:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything needed to start zygotes on this machine."""
+    """Everything needed to start zygotes on this machine, for one set of extra packages."""
 
     prefix: tuple[str, ...]
     python: str
@@ -70,6 +69,7 @@ class Plan:
     config: dict[str, Any]
     layers: tuple[LayerStatus, ...]
     env: dict[str, str] = field(default_factory=lambda: dict(ENV))
+    packages: tuple[str, ...] = ()
 
     def slot_uid(self, slot: int) -> int | None:
         """The unprivileged uid of a slot, or None when we cannot switch uids."""
@@ -83,25 +83,21 @@ class Plan:
         return {**self.config, "uid": uid, "gid": uid}
 
 
-def _package_binds() -> list[tuple[str, str]]:
-    binds = []
-    for name in SANDBOX_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        pkg = Path(next(iter(spec.submodule_search_locations))).resolve()
-        for path in (pkg, pkg.parent / f"{name}.libs"):
-            if path.is_dir():
-                binds.append((str(path), f"{INSIDE_SITE}/{path.name}"))
-    return binds
+def _package_binds(extra: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Bind mounts of numpy and the extra packages into the sandbox's site directory."""
+    return [
+        (source, f"{INSIDE_SITE}/{name}")
+        for source, name in package_binds(importable_packages(extra))
+    ]
 
 
 def _python() -> tuple[str, Path]:
     return os.path.realpath(sys.executable), Path(os.path.realpath(sys.base_prefix))
 
 
-def bwrap_args(root: bool) -> list[str]:
-    """The bubblewrap command line (without the program to run)."""
+def bwrap_args(root: bool, extra: tuple[str, ...] = ()) -> list[str]:
+    """The bubblewrap command line (without the program to run); `extra` packages are mounted
+    read-only beside numpy."""
     bwrap = shutil.which("bwrap") or "bwrap"
     args = [bwrap, "--die-with-parent", "--new-session", "--clearenv"]
     args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"]
@@ -112,7 +108,7 @@ def bwrap_args(root: bool) -> list[str]:
         elif os.path.isdir(name):
             args += ["--ro-bind", name, name]
     _exe, prefix = _python()
-    binds = [(str(CHILD_DIR), INSIDE_LIB), *_package_binds()]
+    binds = [(str(CHILD_DIR), INSIDE_LIB), *_package_binds(extra)]
     if not str(prefix).startswith("/usr/"):
         binds.append((str(prefix), str(prefix)))
     made: set[str] = set()
@@ -184,7 +180,9 @@ def _detect(root: bool, off: set[str]) -> tuple[dict[str, tuple[bool, str]], str
     problem = why_off if "bubblewrap" in off else _bwrap_probe(root)
     found["bubblewrap"] = (
         problem is None,
-        problem or "mount, pid, net, ipc, uts namespaces; read-only /usr, python, numpy only",
+        problem
+        or "mount, pid, net, ipc, uts namespaces; read-only /usr, python, numpy "
+        "and a task's declared packages only",
     )
     found["network"] = (problem is None, problem or "empty network namespace")
     found["uid"] = (root, "each slot runs as its own unprivileged uid" if root else "not root")
@@ -212,19 +210,29 @@ def _detect(root: bool, off: set[str]) -> tuple[dict[str, tuple[bool, str]], str
 
 
 @functools.cache
-def plan() -> Plan:
-    """Detect the layers once per process and warn once about each missing one."""
+def _detected() -> tuple[tuple[LayerStatus, ...], bool, dict[str, bool], str | None]:
+    """(layers, root, layer -> active, seccomp filter): detected once per process; a warning is
+    logged once about each missing layer."""
     root = os.geteuid() == 0
-    exe, _prefix = _python()
     found, seccomp_hex = _detect(root, disabled_layers())
     layers = tuple(LayerStatus(name, *found[name]) for name in LAYER_NAMES)
     for layer in layers:
         if not layer.active:
             log.warning("sandbox layer %r is not active: %s", layer.name, layer.detail)
-    use_bwrap = found["bubblewrap"][0]
+    return layers, root, {name: active for name, (active, _) in found.items()}, seccomp_hex
+
+
+@functools.cache
+def plan(extra: tuple[str, ...] = ()) -> Plan:
+    """How to start zygotes whose candidates may import numpy plus the `extra` packages (a
+    task's declared ones, see `selftaught.sandbox.packages`)."""
+    extra = package_set(extra)
+    layers, root, active, seccomp_hex = _detected()
+    exe, _prefix = _python()
+    use_bwrap = active["bubblewrap"]
     config = {
-        "switch_uid": found["uid"][0],
-        "private_tmp": found["private-tmp"][0],
+        "switch_uid": active["uid"],
+        "private_tmp": active["private-tmp"],
         "tmp_bytes": TMP_BYTES,
         "tmp_inodes": TMP_INODES,
         "fsize": FSIZE_BYTES,
@@ -232,15 +240,16 @@ def plan() -> Plan:
         "nproc": NPROC,
         "pidns": use_bwrap,
         "seccomp": seccomp_hex,
-        "paths": [INSIDE_SITE] if use_bwrap else _host_paths(),
-        "preload": [*SANDBOX_PACKAGES, "numpy.random"],
-        "cgroups": [c for c in cgroups.CONTROLLERS if found[f"cgroup-{c}"][0]],
+        "paths": [INSIDE_SITE] if use_bwrap else _host_paths(extra),
+        # preloaded in the zygote, so a forked candidate finds them imported already
+        "preload": [*importable_packages(extra), "numpy.random"],
+        "cgroups": [c for c in cgroups.CONTROLLERS if active[f"cgroup-{c}"]],
     }
-    prefix = tuple(bwrap_args(root)) if use_bwrap else ()
+    prefix = tuple(bwrap_args(root, extra)) if use_bwrap else ()
     zygote = f"{INSIDE_LIB}/zygote.py" if use_bwrap else str(CHILD_DIR / "zygote.py")
-    return Plan(prefix, exe, zygote, config, layers)
+    return Plan(prefix, exe, zygote, config, layers, packages=extra)
 
 
-def _host_paths() -> list[str]:
+def _host_paths(extra: tuple[str, ...]) -> list[str]:
     """Without bubblewrap, the sandbox packages are imported from where they are installed."""
-    return sorted({str(Path(source).parent) for source, _target in _package_binds()})
+    return sorted({str(Path(source).parent) for source, _target in _package_binds(extra)})

@@ -65,12 +65,15 @@ class CallResult:
     value: the decoded JSON return value (only meaningful when status is ok).
     error: a short human- and LM-readable explanation (None when ok).
     seconds: wall-clock seconds the evaluation took, measured outside the untrusted process.
+    cpu_seconds: CPU time the evaluation used (user + system, its processes), measured outside
+        the untrusted process; 0 when the sandbox could not measure it.
     """
 
     status: Status
     value: Any = None
     error: str | None = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:

@@ -3,6 +3,8 @@ CallResult. Everything from the child is validated here; the zygote's header is 
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import signal
 from typing import Any
 
@@ -47,7 +49,17 @@ def _from_payload(payload: bytes, limits: Limits, seconds: float) -> CallResult:
 
 
 def classify(header: dict[str, Any], payload: bytes, limits: Limits) -> CallResult:
-    """Decide the status of one evaluation from trusted facts first, then the child's frame."""
+    """Decide the status of one evaluation from trusted facts first, then the child's frame.
+
+    The result carries the CPU time the zygote measured, which the scorer's time verdicts use.
+    """
+    result = _classify(header, payload, limits)
+    cpu = header.get("cpu", 0.0)
+    cpu = float(cpu) if isinstance(cpu, int | float) and math.isfinite(cpu) and cpu >= 0 else 0.0
+    return dataclasses.replace(result, cpu_seconds=cpu)
+
+
+def _classify(header: dict[str, Any], payload: bytes, limits: Limits) -> CallResult:
     seconds = float(header.get("seconds", 0.0))
     tail = str(header.get("tail", ""))
     sig = header.get("signal")

@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from selftaught.core.feedback import same_program
 from selftaught.core.meta import (
     IMPROVER_ENTRY,
     LoopContext,
     meta_level_utility,
     meta_utility,
     meta_utility_text,
+    parent_digest,
+    stored_val_margin,
 )
 from selftaught.core.session import ImproverSession, SessionSpec
 from selftaught.lm.budget import BudgetedLanguageModel
@@ -27,11 +30,24 @@ from selftaught.search.policies import (
     ParentSelection,
     StoppingPolicy,
     acceptance_for,
+    within_noise,
 )
+from selftaught.search.summary import write_summary
 from selftaught.store.db import IterationRecord
-from selftaught.store.summary import write_summary
+from selftaught.store.layout import (
+    NOISE_TIE_EVENT,
+    SELF_IMPROVEMENT_EVENT,
+    UNCHANGED_EVENT,
+    self_improve_key,
+)
+from selftaught.tasks.contract import PREIMPORTED, code_reply_prefix, continuation_prefix
+
+#: What an improver reply starts with, after the rule: the modules, and the paper's extractor.
+IMPROVER_IMPORTS = f"{PREIMPORTED}\nfrom helpers import extract_code\n"
+IMPROVER_HEAD = f"def {IMPROVER_ENTRY}(initial_solution, utility, language_model):\n"
 
 if TYPE_CHECKING:
+    from selftaught.config import RunConfig
     from selftaught.tasks import Task
 
 
@@ -73,14 +89,17 @@ def improvement_step(
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
+        reply_prefix=_meta_reply_prefix(cfg, parent_source),
     )
+    # the digest is shown only with guidance: without it, do not score the seed for it
+    feedback = parent_digest(ctx, parent_source, task) if cfg.shows_guidance else ""
     spec = SessionSpec(
-        key=f"self-improve/t{t}",
+        key=self_improve_key(t),
         improver_source=parent_source,
         improver_sha=parent.sha,
         initial_solution=parent_source,
         entry=IMPROVER_ENTRY,
-        utility_text=meta_utility_text(task, cfg),
+        utility_text=meta_utility_text(task, cfg, feedback),
         utility_budget=cfg.meta_utility_budget,
         seed=cfg.seed * 1000 + 500 + t,
         wall_seconds=cfg.meta_improver_seconds,
@@ -91,7 +110,7 @@ def improvement_step(
         spec, lm, utility, ctx.store, channel_factory=ctx.channel_factory
     ).run()
     ctx.store.add_event(
-        "self_improvement",
+        SELF_IMPROVEMENT_EVENT,
         spec.key,
         {"status": outcome.status, "error": outcome.error, "lm_calls": outcome.lm_calls},
         key=f"{spec.key}/outcome",
@@ -100,13 +119,54 @@ def improvement_step(
     if outcome.result is None:
         return IterationRecord(t, parent.sha, parent.val, parent.test, False, None, None, None)
     candidate_sha = ctx.store.add_program(outcome.result, "improver", parent=parent.sha)
+    if not cfg.paper_mode and same_program(outcome.result, parent_source):
+        # A copy (formatting and comments aside) is no improvement: not re-scored, not adopted.
+        # (The paper's rule re-scores and adopts it like any other candidate.)
+        ctx.progress.note(f"t={t}: the candidate is the current improver, reformatted")
+        detail = {"note": "same program as its parent (formatting or comments differ)"}
+        ctx.store.add_event(UNCHANGED_EVENT, spec.key, detail, key=f"{spec.key}/unchanged",
+                            program=candidate_sha)  # fmt: skip
+        return IterationRecord(
+            t, parent.sha, parent.val, parent.test, False, candidate_sha, None, None
+        )
     score = meta_utility(ctx, outcome.result, task)
-    candidate = Node(candidate_sha, score.val, score.test, parent.sha)
+    candidate = Node(candidate_sha, score.val, score.test, parent.sha, score.margin)
     adopted = acceptance.accept(parent, candidate)
+    if candidate.val != parent.val and within_noise(parent, candidate):
+        _note_tie(ctx, spec.key, parent, candidate, adopted)
     current = candidate if adopted else parent
     return IterationRecord(
         t, current.sha, current.val, current.test, adopted, candidate_sha, score.val, score.test
     )
+
+
+def _meta_reply_prefix(cfg: RunConfig, parent_source: str) -> str:
+    """How the meta level's replies start: inside the parent before it returns, when configured
+    and possible, else at the improver's head (improvers run with no task packages)."""
+    if cfg.continues_parent:
+        prefix = continuation_prefix(cfg.reply_prefix, parent_source, IMPROVER_ENTRY)
+        if prefix is not None:
+            return prefix
+    return code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS)
+
+
+def _note_tie(ctx: LoopContext, key: str, parent: Node, candidate: Node, adopted: bool) -> None:
+    """Say that the scorer's timing margins, not the scores, decided this comparison."""
+    margin = parent.margin + candidate.margin
+    text = (
+        f"candidate {candidate.val:.4f} vs parent {parent.val:.4f}: a tie within the scorer's"
+        f" timing margin (+/-{margin:.4f}); {'adopted' if adopted else 'not adopted'}"
+    )
+    ctx.progress.note(text)
+    detail = {"parent": parent.val, "candidate": candidate.val, "margin": margin, "note": text}
+    ctx.store.add_event(NOISE_TIE_EVENT, key, detail, key=f"{key}/noise_tie", program=candidate.sha)
+
+
+def _node(ctx: LoopContext, task: Task, record: IterationRecord, parent: str | None) -> Node:
+    """The adopted improver of a stored iteration, with the timing margin of its runs."""
+    source = ctx.store.program(record.improver)
+    margin = 0.0 if source is None else stored_val_margin(ctx, source, task)
+    return Node(record.improver, record.val, record.test, parent, margin)
 
 
 def run_chain(
@@ -115,7 +175,7 @@ def run_chain(
     """Run (or resume) the chain to its end; return every iteration, t = 0 first."""
     base = _baseline(ctx, task, seed_source)
     records = [base]
-    adopted = [Node(base.improver, base.val, base.test)]
+    adopted = [_node(ctx, task, base, None)]
     write_summary(ctx.store)
     t = 1
     while not policies.stopping.stop(t, adopted):
@@ -125,7 +185,7 @@ def run_chain(
             record = improvement_step(ctx, task, parent, t, policies.acceptance)
             ctx.store.add_iteration(record)
         if record.adopted:
-            adopted.append(Node(record.improver, record.val, record.test, adopted[-1].sha))
+            adopted.append(_node(ctx, task, record, adopted[-1].sha))
         records.append(record)
         write_summary(ctx.store)
         t += 1

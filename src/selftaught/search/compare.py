@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,20 +21,20 @@ from typing import TYPE_CHECKING, Any
 from selftaught.config import RunConfig
 from selftaught.core.jobs import SessionJob
 from selftaught.core.progress import ProgressSink
-from selftaught.errors import ConfigError
+from selftaught.errors import ConfigError, ConfigMismatch
 from selftaught.improvers.catalog import resolve_improver
-from selftaught.search.run import Plumbing, loop_context, prepare_run_dir
-from selftaught.store.db import RunStore, SessionRecord
+from selftaught.search.context import loop_context, started_run
+from selftaught.search.plumbing import Plumbing
+from selftaught.store.db import Evaluation, RunStore, SessionRecord
+from selftaught.store.layout import COMPARE_KEY, COMPARE_PLOT, COMPARE_RESULT, LM_CALL_EVENT
+from selftaught.tasks.timing import versus
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
 
 DEFAULT_TASKS = ("parity_noise", "three_sat", "maxcut")
-RESULT_NAME = "compare.json"
-PLOT_NAME = "compare.png"
+RESULT_NAME, PLOT_NAME = COMPARE_RESULT, COMPARE_PLOT
 PURPOSE = "compare"
-#: Sessions run at once on the local executor (their LM requests are batched together).
-DEFAULT_PARALLEL = 4
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class CompareRow:
     lm_calls: int
     samples: int
     failures: int  # runs whose improver returned no program (they score 0)
+    margin_test: float = 0.0  # mean timing margin of the runs' test scores
+    versus_original: str = "tie"  # better | worse | tie (a tie includes the scorer's margins)
 
 
 def standard_error(values: list[float]) -> float | None:
@@ -58,22 +62,37 @@ def standard_error(values: list[float]) -> float | None:
 
 
 def _session_samples(store: RunStore, key: str) -> int:
-    rows = store.query("SELECT detail FROM events WHERE kind = 'lm_call' AND session = ?", (key,))
+    rows = store.query(
+        "SELECT detail FROM events WHERE kind = ? AND session = ?", (LM_CALL_EVENT, key)
+    )
     return sum(int(json.loads(detail).get("responses", 0)) for (detail,) in rows)
 
 
-def _row(store: RunStore, name: str, task: str, records: list[SessionRecord]) -> CompareRow:
+def _test_margin(store: RunStore, task: Task, record: SessionRecord) -> float:
+    if record.result is None:
+        return 0.0
+    stored = store.evaluation(record.result, task.identity, "test")
+    return stored.margin if stored is not None else 0.0
+
+
+def _row(
+    store: RunStore, name: str, task: Task, records: list[SessionRecord], original: Evaluation
+) -> CompareRow:
     tests = [r.test for r in records]
+    mean_test = statistics.fmean(tests)
+    margin = statistics.fmean(_test_margin(store, task, r) for r in records)
     return CompareRow(
         improver=name,
-        task=task,
-        mean_test=statistics.fmean(tests),
+        task=task.name,
+        mean_test=mean_test,
         stderr_test=standard_error(tests),
         mean_val=statistics.fmean(r.val for r in records),
         runs=tuple(tests),
         lm_calls=sum(r.lm_calls for r in records),
         samples=sum(_session_samples(store, r.key) for r in records),
         failures=sum(1 for r in records if r.result is None),
+        margin_test=margin,
+        versus_original=versus(mean_test, margin, original.score, original.margin),
     )
 
 
@@ -84,6 +103,22 @@ def _resolve(improvers: list[str]) -> list[tuple[str, str]]:
     if duplicates:
         raise ConfigError(f"improver given twice: {', '.join(duplicates)}")
     return resolved
+
+
+@contextmanager
+def _started_comparison(
+    config: RunConfig, run_dir: Path, plumbing: Plumbing
+) -> Iterator[RunConfig]:
+    """`started_run` for a comparison: a directory holding one with other settings is refused
+    with advice that fits `compare`."""
+    try:
+        with started_run(config, run_dir, plumbing, resume=False) as prepared:
+            yield prepared
+    except ConfigMismatch as exc:
+        raise ConfigError(
+            f"{run_dir} holds a comparison (or run) with other settings: {exc.changes}; "
+            "rerun it with the same options to continue it, or choose another --out"
+        ) from None
 
 
 def compare_improvers(
@@ -117,23 +152,19 @@ def compare_improvers(
     resolved = _resolve(improvers)
     chosen: list[Task] = [get_task(name) for name in (tasks or DEFAULT_TASKS)]
     base = (config or RunConfig()).replace(runs=runs)
-    run_dir = Path(out_dir)
-    try:
-        config = prepare_run_dir(base, run_dir, resume=False)
-    except ConfigError:
-        raise ConfigError(
-            f"{run_dir} holds a comparison (or run) with other budgets or model; "
-            "choose another --out"
-        ) from None
+    run_dir, plumbing = Path(out_dir), plumbing or Plumbing()
     jobs = [
         (name, source, task, r) for task in chosen for name, source in resolved for r in range(runs)
     ]
-    with loop_context(config, run_dir, progress, plumbing) as ctx:
+    with (
+        _started_comparison(base, run_dir, plumbing) as config,
+        loop_context(config, run_dir, progress, plumbing) as ctx,
+    ):
         per_run = config.lm_budget * config.max_responses_per_call
         ctx.progress.expect(samples=len(jobs) * per_run)
-        baseline = {}
-        for task in chosen:
-            baseline[task.name] = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
+        baseline = {
+            task.name: ctx.evaluator.evaluate(task, task.seed_solution, "test") for task in chosen
+        }
 
         session_jobs = [
             SessionJob.make(source, task, task.seed_solution, r, PURPOSE)
@@ -145,7 +176,7 @@ def compare_improvers(
             name, r = names[job.key]
             ctx.progress.note(f"{name} on {job.task.name}, run {r + 1}: test {record.test:.3f}")
 
-        width = parallel or (None if ctx.executor.name == "ray" else DEFAULT_PARALLEL)
+        width = parallel or ctx.executor.bulk_parallel
         records = ctx.executor.run_sessions(ctx, session_jobs, parallel=width, on_done=done)
         rows = []
         for task in chosen:
@@ -155,7 +186,7 @@ def compare_improvers(
                     for (n, _, t, _), rec in zip(jobs, records, strict=True)
                     if n == name and t.name == task.name
                 ]
-                rows.append(_row(ctx.store, name, task.name, mine))
+                rows.append(_row(ctx.store, name, task, mine, baseline[task.name]))
         result = {
             "model": config.model,
             "runs": runs,
@@ -170,13 +201,14 @@ def compare_improvers(
             "seed": config.seed,
             "tasks": [t.name for t in chosen],
             "improvers": [name for name, _ in resolved],
-            "original": baseline,
+            "original": {name: ev.score for name, ev in baseline.items()},
+            "original_margin": {name: ev.margin for name, ev in baseline.items()},
             "rows": [{**asdict(row), "runs": list(row.runs)} for row in rows],
         }
-        ctx.store.set_meta("compare", json.dumps(result, sort_keys=True))
-    if plot:
-        result["plot"] = str(save_plot(result, run_dir / PLOT_NAME))
-    (run_dir / RESULT_NAME).write_text(json.dumps(result, indent=2) + "\n")
+        ctx.store.set_meta(COMPARE_KEY, json.dumps(result, sort_keys=True))
+        if plot:
+            result["plot"] = str(save_plot(result, run_dir / PLOT_NAME))
+        (run_dir / RESULT_NAME).write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

@@ -1,8 +1,9 @@
-"""Small policies the search is assembled from (acceptance, parent selection, stopping).
+"""Small policies the searches are assembled from (acceptance, parent selection, stopping).
 
-The chain search of STOP uses "latest adopted improver" as parent, a fixed number of iterations,
-and one of two acceptance rules. Archive and tree searches (DGM, HGM) plug in other policies
-through the same protocols.
+`AcceptancePolicy` is the one admission rule of every search: whether a candidate improver
+replaces its parent (the chain: `GatedAcceptance` or `PaperAcceptance`) or joins the tree (archive:
+`ArchiveAdmission`; hgm: `AdmitAll`). The chain also uses "latest adopted improver" as parent and
+a fixed number of iterations.
 """
 
 from __future__ import annotations
@@ -11,19 +12,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from selftaught.tasks.timing import versus
+
 
 @dataclass(frozen=True)
 class Node:
-    """One improver in the search: its hash and its meta-utility."""
+    """One improver in the search: its hash and its meta-utility.
+
+    `margin` is how far the scorer's near-limit timing verdicts could move `val`.
+    """
 
     sha: str
     val: float
     test: float
     parent: str | None = None
+    margin: float = 0.0
+
+
+def within_noise(a: Node, b: Node) -> bool:
+    """Whether two meta-utilities differ by no more than the scorer's timing margins allow."""
+    return versus(a.val, a.margin, b.val, b.margin) == "tie"
 
 
 class AcceptancePolicy(Protocol):
-    """Decides whether a candidate improver replaces its parent."""
+    """Decides whether a candidate improver is admitted (replaces its parent, or joins the tree)."""
 
     @property
     def name(self) -> str: ...
@@ -35,6 +47,7 @@ class AcceptancePolicy(Protocol):
 class GatedAcceptance:
     """Adopt only when the candidate's validation meta-utility is at least the parent's.
 
+    A difference within the scorer's timing margins (`within_noise`) is a tie, and ties adopt.
     A candidate scoring zero is never adopted, not even on a tie with a zero-scoring parent: zero
     means every run crashed or returned nothing, and the paper's own rule already refuses it.
     """
@@ -42,7 +55,19 @@ class GatedAcceptance:
     name: str = "gated"
 
     def accept(self, parent: Node, candidate: Node) -> bool:
-        return candidate.val > 0.0 and candidate.val >= parent.val
+        tie = within_noise(parent, candidate)
+        return candidate.val > 0.0 and (candidate.val >= parent.val or tie)
+
+
+@dataclass(frozen=True)
+class AdmitAll:
+    """Admit every candidate: HGM counts every child toward its ancestors' clades, and a tree
+    search's improvement step leaves admission to its strategy."""
+
+    name: str = "all"
+
+    def accept(self, parent: Node, candidate: Node) -> bool:
+        return True
 
 
 @dataclass(frozen=True)

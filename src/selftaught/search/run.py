@@ -1,154 +1,119 @@
-"""Public entry points of the loop: `run_stop`, `improve_program` and `transfer`.
+"""The one path of a STOP run: `run_search` (and `run_stop`, `run_archive`, `run_hgm`).
 
-Each works on a run directory holding `config.toml`, `run.sqlite`, the LM response cache
-`lm_cache.sqlite` and `summary.json`.
+`open_run` checks, locks and prepares the run directory, opens its store once, claims it for the
+search and builds the loop's context; the search named in `SEARCHES` then runs (each of its steps
+is stored and rewrites `summary.json` through `search.summary.write_summary`), and the summary is
+returned. A new search is one module and one line in `SEARCHES`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from selftaught.config import CONFIG_NAME, RunConfig, load_config, save_config
-from selftaught.core.batching import BatchingBackend, StoreLoggingBackend
-from selftaught.core.evaluate import Evaluator, ScoreFn
-from selftaught.core.jobs import SessionJob
-from selftaught.core.meta import LoopContext, load_improver
-from selftaught.core.progress import NullProgress, ProgressSink
-from selftaught.core.session import ChannelFactory, sandbox_channel_factory
+from selftaught.config import RunConfig
+from selftaught.core.context import LoopContext
+from selftaught.core.meta import load_improver
+from selftaught.core.progress import ProgressSink
 from selftaught.errors import ConfigError
-from selftaught.execute.base import Executor, make_executor
-from selftaught.lm.types import Backend
 from selftaught.search.chain import ChainPolicies, run_chain
-from selftaught.store.db import RunStore
-from selftaught.store.summary import CIRCUMVENTION_KINDS, write_summary
-from selftaught.tasks import task_reference
+from selftaught.search.context import expected_work, open_run
+from selftaught.search.plumbing import Plumbing
+from selftaught.search.summary import write_summary
+from selftaught.search.tree_search import search_tree
+from selftaught.search.tree_strategies import ArchiveStrategy, HGMStrategy, Strategy
+from selftaught.store.kind import IMPROVE, search_kind
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
 
-LM_CACHE_NAME = "lm_cache.sqlite"
+__all__ = ["SEARCHES", "SEARCH_TABLE", "run_archive", "run_hgm", "run_search", "run_stop"]
+
+#: How a search runs: (context, task, seed improver's source) -> None, every step stored.
+SearchRun = Callable[[LoopContext, "Task", str], object]
 
 
-@dataclass(frozen=True)
-class Plumbing:
-    """Replaceable infrastructure (tests inject a replay backend, a fake scorer or an executor).
-
-    `score_fn` None scores through the executor; `executor` None makes the config's one (and
-    closes it after the run); an executor passed in is left open for the caller.
-    """
-
-    backend: Backend | None = None
-    channel_factory: ChannelFactory = sandbox_channel_factory
-    score_fn: ScoreFn | None = None
-    executor: Executor | None = None
+def chain(ctx: LoopContext, task: Task, seed_source: str) -> None:
+    """The paper's chain: T self-improvement steps, each adopting the candidate the gate (or,
+    in paper mode, the paper's rule) accepts."""
+    run_chain(ctx, task, seed_source, ChainPolicies.stop_chain(ctx.config.iterations,
+                                                               ctx.config.paper_mode))  # fmt: skip
 
 
-def prepare_run_dir(
-    config: RunConfig, run_dir: Path, *, resume: bool, executor: str | None = None
-) -> RunConfig:
-    """Create or reopen a run directory; returns the config the run must use.
+def tree(strategy: Callable[[int], Strategy]) -> SearchRun:
+    """A tree search growing with `strategy(T)` (see `search.tree_strategies`)."""
 
-    The task is stored as `task_reference` (a task file's absolute path). Resuming uses the
-    saved config. Starting into a directory that already holds a run continues
-    it when the config is the same (so `make run` is idempotent) and refuses otherwise.
-    Execution-only options (`executor`) never make configs differ: `executor` (when given, or
-    the new config's) replaces the saved one, and the config file records the one in use.
-    """
-    saved_path = run_dir / CONFIG_NAME
-    if resume:
-        if not saved_path.is_file():
-            raise ConfigError(f"{run_dir} holds no run to resume (no {CONFIG_NAME})")
-        return _record_execution(load_config(saved_path), run_dir, executor)
-    # a task file is stored by absolute path, so a resume from elsewhere still finds it
-    config = config.replace(task=task_reference(config.task))
-    if saved_path.is_file():
-        saved = load_config(saved_path)
-        if saved.results_part() != config.results_part():
-            raise ConfigError(
-                f"{run_dir} already holds a run with a different config; "
-                f"resume it with --resume {run_dir} or choose another --out"
-            )
-        return _record_execution(saved, run_dir, executor or config.executor)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config = config.replace(executor=executor)
-    save_config(config, run_dir)
-    return config
+    def run(ctx: LoopContext, task: Task, seed_source: str) -> None:
+        search_tree(ctx, task, seed_source, strategy(ctx.config.iterations))
+
+    return run
 
 
-def _record_execution(saved: RunConfig, run_dir: Path, executor: str | None) -> RunConfig:
-    if executor is None or executor == saved.executor:
-        return saved
-    config = saved.replace(executor=executor)
-    save_config(config, run_dir)
-    return config
+#: The searches `selftaught run --search` knows, by name.
+SEARCH_TABLE: dict[str, SearchRun] = {
+    "chain": chain,
+    "archive": tree(ArchiveStrategy),
+    "hgm": tree(HGMStrategy),
+}
+SEARCHES = tuple(SEARCH_TABLE)
 
 
-def open_backend(config: RunConfig, run_dir: Path | None = None) -> Backend:
-    """The configured model with its response cache inside the run directory (the user's shared
-    cache when `run_dir` is None). With a remote executor the driver may never sample, so the
-    model is then opened on first use."""
-    from selftaught.lm import open_model
-    from selftaught.lm.lazy import LazyBackend
+def _run(
+    search: SearchRun,
+    claim: str | None,
+    config: RunConfig | None,
+    run_dir: Path | str,
+    *,
+    resume: bool,
+    progress: ProgressSink | None,
+    plumbing: Plumbing | None,
+) -> dict[str, Any]:
+    from selftaught.tasks import get_task
 
-    cache: Path | bool = run_dir / LM_CACHE_NAME if run_dir is not None else True
-    if config.executor == "local":
-        return open_model(config.model, cache=cache)
-    return LazyBackend(config.model, lambda: open_model(config.model, cache=cache))
+    plumbing = plumbing or Plumbing()
+    with open_run(config, run_dir, plumbing, resume=resume, progress=progress, claim=claim) as ctx:
+        task = get_task(ctx.config.task)
+        samples, evaluations = expected_work(ctx.config, task.utility_budget)
+        ctx.progress.expect(samples=samples, evaluations=evaluations)
+        search(ctx, task, load_improver(ctx.config.initial_improver))
+        return write_summary(ctx.store)
 
 
-@contextmanager
-def loop_context(
-    config: RunConfig,
-    run_dir: Path,
+def run_search(
+    search: str | None,
+    config: RunConfig | None,
+    run_dir: Path | str,
+    *,
+    resume: bool = False,
     progress: ProgressSink | None = None,
     plumbing: Plumbing | None = None,
-) -> Iterator[LoopContext]:
-    """Open the store, the model and the evaluator of one run directory."""
-    plumbing = plumbing or Plumbing()
-    progress = progress or NullProgress()
-    store = RunStore(run_dir)
-    executor: Executor | None = None
-    try:
-        executor = plumbing.executor or make_executor(config.executor)
-        backend = plumbing.backend or open_backend(config, run_dir)
-        logged = StoreLoggingBackend(backend, store, on_samples=progress.lm_samples)
-        evaluator = Evaluator(
-            store,
-            score_fn=plumbing.score_fn or executor.score,
-            on_evaluation=lambda: progress.evaluations(1),
-        )
-        yield LoopContext(
-            config,
-            store,
-            evaluator,
-            BatchingBackend(logged, window=config.batch_window_seconds),
-            progress,
-            plumbing.channel_factory,
-            executor,
-        )
-    finally:
-        if executor is not None and plumbing.executor is None:
-            executor.close()
-        store.close()
+) -> dict[str, Any]:
+    """`selftaught run --search chain|archive|hgm`: run (or resume) that search into `run_dir`
+    and return its summary (also in summary.json, which then has `search` and `tree`).
 
-
-def expected_work(config: RunConfig, task_budget: int) -> tuple[int, int]:
-    """Rough totals (LM samples, evaluations) of a run, for progress bars."""
-    per_run_samples = config.lm_budget * config.max_responses_per_call
-    per_run_evals = min(config.utility_budget or task_budget, per_run_samples) + 2
-    meta_samples = config.runs * per_run_samples
-    meta_evals = config.runs * per_run_evals
-    step_samples = config.meta_lm_budget * config.max_responses_per_call
-    per_step = config.meta_utility_budget + 1
-    samples = meta_samples + config.iterations * (step_samples + per_step * meta_samples)
-    evaluations = meta_evals * (1 + config.iterations * per_step)
-    return samples, evaluations
+    `search=None` continues whatever search `run_dir` holds (the chain for a new directory).
+    A directory holding another search is refused.
+    """
+    held = search_kind(run_dir)
+    if held == IMPROVE:
+        raise ConfigError(
+            f"{run_dir} holds a `selftaught improve` run; continue it with "
+            f"`selftaught improve --resume {run_dir}`, or choose another --out"
+        )
+    if search is None:
+        search = held or "chain"
+    if search not in SEARCH_TABLE:
+        raise ConfigError(f"unknown search {search!r}; valid: {', '.join(SEARCHES)}")
+    return _run(
+        SEARCH_TABLE[search],
+        search,
+        config,
+        run_dir,
+        resume=resume,
+        progress=progress,
+        plumbing=plumbing,
+    )
 
 
 def run_stop(
@@ -159,186 +124,40 @@ def run_stop(
     progress: ProgressSink | None = None,
     plumbing: Plumbing | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) STOP into `run_dir` and return its summary (also in summary.json)."""
-    from selftaught.tasks import get_task
-
-    run_dir = Path(run_dir)
-    config = prepare_run_dir(config, run_dir, resume=resume)
-    task = get_task(config.task)
-    with loop_context(config, run_dir, progress, plumbing) as ctx:
-        samples, evaluations = expected_work(config, task.utility_budget)
-        ctx.progress.expect(samples=samples, evaluations=evaluations)
-        policies = ChainPolicies.stop_chain(config.iterations, config.paper_mode)
-        run_chain(ctx, task, load_improver("seed"), policies)
-        return write_summary(ctx.store)
+    """Run (or resume) the STOP chain into `run_dir` and return its summary (also in
+    summary.json). Unlike `run_search("chain", ...)` it does not claim the directory, so its
+    summary has no `search` or `tree`."""
+    return _run(chain, None, config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
 
 
-@dataclass(frozen=True)
-class TransferRow:
-    """One row of the Table-1-style transfer table (test-split scores, mean over R runs)."""
-
-    task: str
-    original: float
-    seed_improver: float
-    improved_improver: float
-
-
-def transfer(
+def run_archive(
+    config: RunConfig,
     run_dir: Path | str,
-    tasks: list[str] | None = None,
     *,
-    model: str | None = None,
-    executor: str | None = None,
+    resume: bool = False,
     progress: ProgressSink | None = None,
     plumbing: Plumbing | None = None,
 ) -> dict[str, Any]:
-    """Score the seed and the final improver on held-out tasks, as in the paper's Table 1.
+    """Run (or resume) a DGM-style archive search into `run_dir`; returns its summary.
 
-    `model` overrides the run's model (its sessions are stored apart from the run model's);
-    `executor` overrides where the sessions run (`local` or `ray`; results are the same).
+    T = `config.iterations` expansions, each improving a parent drawn by the archive rule.
     """
-    from selftaught.tasks import get_task
-
-    run_dir = Path(run_dir)
-    config = prepare_run_dir(RunConfig(), run_dir, resume=True, executor=executor)
-    purpose = "transfer"
-    if model is not None and model != config.model:
-        config, purpose = config.replace(model=model), f"transfer[{model}]"
-    names = list(tasks or config.transfer_tasks)
-    chosen = [get_task(name) for name in names]
-    with loop_context(config, run_dir, progress, plumbing) as ctx:
-        iterations = ctx.store.iterations()
-        if not iterations:
-            raise ConfigError(f"{run_dir} has no finished iteration yet; run or resume it first")
-        seed_sha, final_sha = iterations[0].improver, iterations[-1].improver
-        seed_src, final_src = ctx.store.program(seed_sha), ctx.store.program(final_sha)
-        assert seed_src is not None and final_src is not None
-        per_run = config.lm_budget * config.max_responses_per_call
-        ctx.progress.expect(samples=2 * len(chosen) * config.runs * per_run)
-        rows = _transfer_rows(ctx, chosen, (seed_src, final_src), purpose)
-        write_summary(ctx.store)
-    return {
-        "run_dir": str(run_dir),
-        "seed_improver_sha256": seed_sha,
-        "improved_improver_sha256": final_sha,
-        "model": config.model,
-        "runs": config.runs,
-        "split": "test",
-        "rows": [row.__dict__ for row in rows],
-    }
+    return run_search(
+        "archive", config, run_dir, resume=resume, progress=progress, plumbing=plumbing
+    )
 
 
-def _transfer_rows(
-    ctx: LoopContext, tasks: list[Task], improvers: tuple[str, str], purpose: str
-) -> list[TransferRow]:
-    """Originals, then R runs of each improver on each task: one group at a time locally (a
-    group's requests share LM batches), all at once on a cluster."""
-    originals = {}
-    for task in tasks:
-        originals[task.name] = ctx.evaluator.evaluate(task, task.seed_solution, "test").score
-    groups = [
-        [
-            SessionJob.make(source, task, task.seed_solution, r, purpose)
-            for r in range(ctx.config.runs)
-        ]
-        for task in tasks
-        for source in improvers
-    ]
-    if ctx.executor.name == "local":
-        records = []
-        for group in groups:
-            ctx.progress.note(f"transfer: {group[0].task.name}")
-            records.append(ctx.executor.run_sessions(ctx, group))
-    else:
-        ctx.progress.note(f"transfer: {len(tasks)} task(s) x 2 improvers on {ctx.executor.name}")
-        flat = ctx.executor.run_sessions(ctx, [job for group in groups for job in group])
-        records = [flat[i : i + ctx.config.runs] for i in range(0, len(flat), ctx.config.runs)]
-    means = [statistics.fmean(record.test for record in group) for group in records]
-    return [
-        TransferRow(task.name, originals[task.name], means[2 * i], means[2 * i + 1])
-        for i, task in enumerate(tasks)
-    ]
-
-
-def improve_program(
-    source: str,
-    task_name: str,
+def run_hgm(
+    config: RunConfig,
+    run_dir: Path | str,
     *,
-    improver: str = "seed",
-    config: RunConfig | None = None,
-    out_dir: Path | str | None = None,
+    resume: bool = False,
     progress: ProgressSink | None = None,
     plumbing: Plumbing | None = None,
 ) -> dict[str, Any]:
-    """Improve one program once with one improver; scores are on the held-out test split.
+    """Run (or resume) an HGM search into `run_dir`; returns its summary.
 
-    The run store goes to `out_dir` (a temporary directory when None, discarded afterwards).
-    When the improver crashes, times out or returns nothing, `program` and `score_after` are
-    None and `error` says why; a returned program is scored even when the session then failed.
+    It stops when an expansion is due after T = `config.iterations` expansions; between them it
+    refines meta-utilities with single extra meta-training runs, as the HGM rule decides.
     """
-    import tempfile
-
-    from selftaught.core.meta import improve_once
-    from selftaught.tasks import get_task
-
-    config = config or RunConfig()
-    task = get_task(task_name)
-    improver_source = load_improver(improver)
-    plumbing = plumbing or Plumbing()
-    if out_dir is None and plumbing.backend is None:
-        # No run directory to keep: use the user's shared response cache instead.
-        plumbing = dataclasses.replace(plumbing, backend=open_backend(config))
-    with tempfile.TemporaryDirectory(prefix="selftaught-improve-") as tmp:
-        run_dir = Path(out_dir) if out_dir is not None else Path(tmp)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        counter = _CountingProgress(progress or NullProgress())
-        with loop_context(config, run_dir, counter, plumbing) as ctx:
-            before = ctx.evaluator.evaluate(task, source, "test").score
-            ctx.store.add_program(source, "solution")
-            record = improve_once(ctx, improver_source, task, source, 0, purpose="improve")
-            program = ctx.store.program(record.result) if record.result else None
-            kinds = sorted(CIRCUMVENTION_KINDS)
-            (attempts,) = ctx.store.query(
-                "SELECT COUNT(*) FROM events WHERE session IN (?, 'static-scan') AND program = ?"
-                f" AND kind IN ({','.join('?' for _ in kinds)})",
-                (record.key, record.improver, *kinds),
-            )[0]
-            write_summary(ctx.store)
-    error = record.error
-    if program is None and not error:
-        error = f"the improver returned no program (status: {record.status})"
-    return {
-        "task": task.name,
-        "split": "test",
-        "score_before": before,
-        # no program, no score: a 0.0 here would read as a program that scores nothing
-        "score_after": record.test if program is not None else None,
-        "program": program,
-        "status": record.status,
-        "error": error,
-        "lm_calls": record.lm_calls,
-        "lm_budget": config.lm_budget,
-        "samples": counter.samples,
-        "circumvention_attempts": int(attempts),
-    }
-
-
-class _CountingProgress:
-    """Forwards progress and counts LM samples (for `improve`'s report)."""
-
-    def __init__(self, inner: ProgressSink) -> None:
-        self.inner = inner
-        self.samples = 0
-
-    def expect(self, *, samples: int = 0, evaluations: int = 0) -> None:
-        self.inner.expect(samples=samples, evaluations=evaluations)
-
-    def lm_samples(self, n: int) -> None:
-        self.samples += n
-        self.inner.lm_samples(n)
-
-    def evaluations(self, n: int) -> None:
-        self.inner.evaluations(n)
-
-    def note(self, text: str) -> None:
-        self.inner.note(text)
+    return run_search("hgm", config, run_dir, resume=resume, progress=progress, plumbing=plumbing)

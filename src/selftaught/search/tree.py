@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from selftaught.search.policies import Node
+
 
 @dataclass(frozen=True)
 class TreeNode:
@@ -40,6 +42,10 @@ class TreeNode:
     @property
     def test(self) -> float:
         return statistics.fmean(self.test_runs) if self.test_runs else 0.0
+
+    def as_node(self) -> Node:
+        """The node as the admission policies see it: hash, meta-utility estimate and parent."""
+        return Node(self.sha, self.val, self.test, self.parent)
 
     def with_evaluation(self, val: float, test: float) -> TreeNode:
         """A copy with one more run's scores (the meta-utility refined incrementally)."""
@@ -142,8 +148,8 @@ class ImproverTree:
                 "sha256": n.sha,
                 "parent": n.parent,
                 "step": n.step,
-                "meta_utility_val": round(n.val, 6),
-                "meta_utility_test": round(n.test, 6),
+                "meta_utility_val": n.val,
+                "meta_utility_test": n.test,
                 "evaluations": n.evaluations,
                 "children": len(self.children(n.sha)),
             }

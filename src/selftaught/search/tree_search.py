@@ -1,9 +1,10 @@
-"""`run_archive` and `run_hgm`: self-improvement as a search over a tree of improvers.
+"""`search_tree`: self-improvement as a search over a tree of improvers (archive, hgm).
 
-They take the same arguments as `run_stop` (the chain) and use the same run directory, store,
-sessions and caches. Each step of the search is stored as soon as it finishes (the tree and the
-step log in the store's `meta` table); a resumed run reloads them and continues, and the step it
-was in is redone from the store's finished sessions and the response cache.
+`search.run` runs it as `run_archive`/`run_hgm` (`run --search archive|hgm`) through the same
+run directory, store, sessions and caches as the chain. Each step of the search is stored as
+soon as it finishes (the tree and the step log in the store's `meta` table); a resumed run
+reloads them and continues, and the step it was in is redone from the store's finished sessions
+and the response cache.
 
 Each expansion t = 1..T is also stored as an iteration (the best improver of the tree so far, and
 the candidate of that step), so `summary.json`'s `iterations` and `selftaught transfer` work as for
@@ -13,38 +14,20 @@ the chain. `summary.json` gains `search` and `tree`.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from selftaught.config import RunConfig
-from selftaught.core.meta import LoopContext, improve_once, load_improver, meta_utility
-from selftaught.core.progress import ProgressSink
-from selftaught.errors import ConfigError
+from selftaught.core.meta import LoopContext, improve_once, meta_utility
 from selftaught.search.chain import improvement_step
-from selftaught.search.grow import ArchiveStrategy, HGMStrategy, StepRecord, Strategy, grow
-from selftaught.search.policies import Node
-from selftaught.search.run import Plumbing, expected_work, loop_context, prepare_run_dir
+from selftaught.search.policies import AdmitAll
+from selftaught.search.summary import write_summary
 from selftaught.search.tree import ImproverTree, TreeNode
+from selftaught.search.tree_strategies import StepRecord, Strategy, grow
 from selftaught.store.db import IterationRecord, RunStore
-from selftaught.store.summary import SUMMARY_NAME, build_summary
+from selftaught.store.layout import TREE_KEY
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
-
-SEARCHES = ("chain", "archive", "hgm")
-TREE_KEY = "tree"
-SEARCH_KEY = "search"
-
-
-class _AdmitAll:
-    """Acceptance passed to the chain's improvement step: the strategy decides admission."""
-
-    name = "tree"
-
-    def accept(self, parent: Node, candidate: Node) -> bool:
-        return True
 
 
 # -- persistence ----------------------------------------------------------------------------------
@@ -63,85 +46,6 @@ def load_tree(store: RunStore) -> tuple[ImproverTree, list[StepRecord]] | None:
         return None
     state = json.loads(raw)
     return ImproverTree.from_json(state["nodes"]), [StepRecord(**r) for r in state["steps"]]
-
-
-def tree_summary(store: RunStore) -> dict[str, Any] | None:
-    """The `tree` entry of summary.json: nodes with parent, scores and evaluations."""
-    raw = store.get_meta(TREE_KEY)
-    if raw is not None:
-        state = json.loads(raw)
-        search, tree, steps = (
-            state["search"],
-            ImproverTree.from_json(state["nodes"]),
-            state["steps"],
-        )
-    else:
-        chain = chain_tree(store)
-        if chain is None:
-            return None
-        search, tree, steps = "chain", chain, [None] * (len(store.iterations()) - 1)
-    best = tree.best()
-    return {
-        "search": search,
-        "best_sha256": best.sha,
-        "steps": len(steps),
-        "evaluations": tree.total_evaluations(),
-        "nodes": tree.summary_nodes(),
-    }
-
-
-def write_tree_summary(store: RunStore) -> dict[str, Any]:
-    """summary.json as the chain writes it, plus `search` and `tree` (atomically replaced)."""
-    summary = build_summary(store)
-    summary.setdefault("search", store.get_meta(SEARCH_KEY) or "chain")
-    path = Path(store.run_dir) / SUMMARY_NAME
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, path)
-    return summary
-
-
-def _with_store(run_dir: Path, action: Any) -> Any:
-    store = RunStore(run_dir)
-    try:
-        return action(store)
-    finally:
-        store.close()
-
-
-def chain_tree(store: RunStore) -> ImproverTree | None:
-    """The chain's tree, rebuilt from its iterations: every candidate hangs off its parent."""
-    iterations = store.iterations()
-    if not iterations:
-        return None
-
-    def node(sha: str, parent: str | None, step: int) -> TreeNode:
-        rows = store.query(
-            "SELECT val, test FROM sessions WHERE improver = ? AND key LIKE 'meta/%' ORDER BY key",
-            (sha,),
-        )
-        return TreeNode(sha, parent, tuple(r[0] for r in rows), tuple(r[1] for r in rows), step)
-
-    tree = ImproverTree([node(iterations[0].improver, None, 0)])
-    parent = iterations[0].improver
-    for rec in iterations[1:]:
-        if rec.candidate is not None and rec.candidate not in tree:
-            tree.add(node(rec.candidate, parent, rec.t))
-        parent = rec.improver
-    return tree
-
-
-def claim_search(store: RunStore, search: str) -> None:
-    """Record which search a run directory holds; refuse to continue it with another one."""
-    held = store.get_meta(SEARCH_KEY)
-    if held is None:
-        has_chain = store.iteration(1) is not None and store.get_meta(TREE_KEY) is None
-        held = "chain" if has_chain else None
-    if held is not None and held != search:
-        raise ConfigError(
-            f"{store.run_dir} holds a --search {held} run; resume it with --search {held}"
-        )
-    store.set_meta(SEARCH_KEY, search)
 
 
 # -- the search bound to the real loop ----------------------------------------------------------
@@ -165,12 +69,12 @@ def search_tree(
     loaded = load_tree(ctx.store)
     tree, history = loaded if loaded is not None else (_root(ctx, task, seed_source), [])
     save_tree(ctx.store, strategy.name, tree, history)
-    write_tree_summary(ctx.store)
+    write_summary(ctx.store)
 
     def expand(parent: TreeNode, t: int) -> TreeNode | None:
         ctx.progress.note(f"t={t}: improver {parent.sha[:12]} improves itself")
-        node = Node(parent.sha, parent.val, parent.test, parent.parent)
-        record = improvement_step(ctx, task, node, t, _AdmitAll())
+        # the strategy decides admission (`tree_strategies.run_step`), so the step itself admits all
+        record = improvement_step(ctx, task, parent.as_node(), t, AdmitAll())
         if record.candidate is None:
             return None
         source = ctx.store.program(record.candidate)
@@ -210,7 +114,7 @@ def search_tree(
                 )
             )
         save_tree(ctx.store, strategy.name, current, history)
-        write_tree_summary(ctx.store)
+        write_summary(ctx.store)
 
     grow(
         tree,
@@ -222,114 +126,3 @@ def search_tree(
         on_step=on_step,
     )
     return tree, history
-
-
-def strategy_for(search: str, config: RunConfig) -> Strategy:
-    if search == "archive":
-        return ArchiveStrategy(config.iterations)
-    if search == "hgm":
-        return HGMStrategy(config.iterations)
-    raise ConfigError(f"unknown search {search!r}; valid: {', '.join(SEARCHES)}")
-
-
-def _run_tree(
-    search: str,
-    config: RunConfig,
-    run_dir: Path | str,
-    *,
-    resume: bool,
-    progress: ProgressSink | None,
-    plumbing: Plumbing | None,
-) -> dict[str, Any]:
-    from selftaught.tasks import get_task
-
-    run_dir = Path(run_dir)
-    config = prepare_run_dir(config, run_dir, resume=resume)
-    task = get_task(config.task)
-    strategy = strategy_for(search, config)
-    with loop_context(config, run_dir, progress, plumbing) as ctx:
-        claim_search(ctx.store, search)
-        samples, evaluations = expected_work(config, task.utility_budget)
-        ctx.progress.expect(samples=samples, evaluations=evaluations)
-        search_tree(ctx, task, load_improver("seed"), strategy)
-        return write_tree_summary(ctx.store)
-
-
-def run_archive(
-    config: RunConfig,
-    run_dir: Path | str,
-    *,
-    resume: bool = False,
-    progress: ProgressSink | None = None,
-    plumbing: Plumbing | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) a DGM-style archive search into `run_dir`; returns its summary.
-
-    T = `config.iterations` expansions, each improving a parent drawn by the archive rule.
-    """
-    return _run_tree(
-        "archive", config, run_dir, resume=resume, progress=progress, plumbing=plumbing
-    )
-
-
-def run_hgm(
-    config: RunConfig,
-    run_dir: Path | str,
-    *,
-    resume: bool = False,
-    progress: ProgressSink | None = None,
-    plumbing: Plumbing | None = None,
-) -> dict[str, Any]:
-    """Run (or resume) an HGM search into `run_dir`; returns its summary.
-
-    It stops when an expansion is due after T = `config.iterations` expansions; between them it
-    refines meta-utilities with single extra meta-training runs, as the HGM rule decides.
-    """
-    return _run_tree("hgm", config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
-
-
-def stored_search(run_dir: Path | str) -> str | None:
-    """The search a run directory holds (None for a new directory)."""
-    from selftaught.store.db import DB_NAME
-
-    run_dir = Path(run_dir)
-    if not (run_dir / DB_NAME).is_file():
-        return None
-    store = RunStore(run_dir)
-    try:
-        held = store.get_meta(SEARCH_KEY)
-        if held is None and store.iteration(0) is not None:
-            held = "chain"
-        return held
-    finally:
-        store.close()
-
-
-def run_search(
-    search: str | None,
-    config: RunConfig,
-    run_dir: Path | str,
-    *,
-    resume: bool = False,
-    progress: ProgressSink | None = None,
-    plumbing: Plumbing | None = None,
-) -> dict[str, Any]:
-    """`selftaught run --search chain|archive|hgm`: dispatch to the chosen search.
-
-    `search=None` continues whatever search `run_dir` holds (the chain for a new directory).
-    """
-    if search is None:
-        search = stored_search(run_dir) or "chain"
-    if search not in SEARCHES:
-        raise ConfigError(f"unknown search {search!r}; valid: {', '.join(SEARCHES)}")
-    if search == "chain":
-        from selftaught.search.run import run_stop
-
-        run_dir = Path(run_dir)
-        prepared = prepare_run_dir(config, run_dir, resume=resume)
-        _with_store(run_dir, lambda store: claim_search(store, "chain"))
-        run_stop(prepared, run_dir, resume=True, progress=progress, plumbing=plumbing)
-        return _with_store(run_dir, write_tree_summary)
-    if search == "archive":
-        return run_archive(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)
-    return run_hgm(config, run_dir, resume=resume, progress=progress, plumbing=plumbing)

@@ -8,6 +8,7 @@ anything twice.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -18,7 +19,9 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
-DB_NAME = "run.sqlite"
+from selftaught.errors import ConfigError, DamagedStore
+from selftaught.store.layout import DB_NAME
+
 #: Test hook: exit abruptly (as a kill would) after this many writes in one process.
 CRASH_ENV = "SELFTAUGHT_CRASH_AFTER_WRITES"
 CRASH_MODE_ENV = "SELFTAUGHT_CRASH_MODE"
@@ -30,7 +33,7 @@ CREATE TABLE IF NOT EXISTS programs (
     created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS evaluations (
     sha256 TEXT NOT NULL, task TEXT NOT NULL, split TEXT NOT NULL, score REAL NOT NULL,
-    seconds REAL NOT NULL, error TEXT, created REAL NOT NULL,
+    seconds REAL NOT NULL, error TEXT, created REAL NOT NULL, margin REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (sha256, task, split));
 CREATE TABLE IF NOT EXISTS lm_calls (
     key TEXT PRIMARY KEY, spec TEXT NOT NULL, prompt_hash TEXT NOT NULL,
@@ -63,11 +66,16 @@ def sha256_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One stored score of a program on one task split."""
+    """One stored score of a program on one task split.
+
+    `margin` is the most the score could move if the instances whose CPU time was near the
+    task's limit were judged the other way (`ScoreResult.margin`); smaller differences are ties.
+    """
 
     score: float
     seconds: float
     error: str | None
+    margin: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -100,24 +108,82 @@ class IterationRecord:
     candidate_test: float | None
 
 
-class RunStore:
-    """Thread-safe access to a run directory's database."""
+def readonly_connection(path: Path) -> sqlite3.Connection:
+    """A connection that never creates or changes a file, not even the WAL's `-wal`/`-shm`.
 
-    def __init__(self, run_dir: Path | str) -> None:
+    SQLite's `mode=ro` still creates those two files for a WAL database; `immutable=1` does not,
+    but it ignores a live writer's log. So a database with a `-wal` file beside it (a writer is
+    running, or crashed) is opened `mode=ro`, which needs and reuses that log, and any other one
+    `immutable=1`.
+    """
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
+    live_log = Path(f"{path}-wal").exists()
+    flag = "mode=ro" if live_log else "immutable=1"
+    return sqlite3.connect(f"{path.as_uri()}?{flag}", uri=True, timeout=10, check_same_thread=False)
+
+
+def _check_intact(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise DamagedStore unless the database at `path` reads back whole."""
+    try:
+        verdict = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        verdict = [(str(exc),)]
+    if verdict != [("ok",)]:
+        conn.close()
+        raise DamagedStore(
+            f"{path} is damaged or not a run database ({verdict[0][0]}); "
+            "restore it from a copy or start a new run in another directory"
+        )
+
+
+def _has_margin(conn: sqlite3.Connection) -> bool:
+    return any(row[1] == "margin" for row in conn.execute("PRAGMA table_info(evaluations)"))
+
+
+class RunStore:
+    """Thread-safe access to a run directory's database.
+
+    `read_only=True` opens an existing database without creating or changing any file (for
+    reports and listings, also on read-only media); writes then fail. Either way a truncated or
+    corrupt database raises `DamagedStore` here, before anything else happens.
+    """
+
+    def __init__(self, run_dir: Path | str, *, read_only: bool = False) -> None:
         self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.run_dir / DB_NAME
+        self.read_only = read_only
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        self._conn = self._open_readonly() if read_only else self._open_for_writing()
+        # An older store opened read-only keeps its schema: its evaluations have margin 0.
+        self._margin = "margin" if _has_margin(self._conn) else "0"
         self._writes = 0
         crash = os.environ.get(CRASH_ENV, "")
         self._crash_after = int(crash) if crash.isdigit() else None
         # "raise" simulates the kill in-process (SimulatedKill), anything else exits the process.
         self._crash_raise = os.environ.get(CRASH_MODE_ENV, "exit") == "raise"
         self._dead = False
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise ConfigError(f"{self.run_dir} is not a run directory (no {DB_NAME})")
+        conn = readonly_connection(self.path)
+        _check_intact(conn, self.path)
+        return conn
+
+    def _open_for_writing(self) -> sqlite3.Connection:
+        existed = self.path.is_file()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if existed:
+            _check_intact(conn, self.path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        if not _has_margin(conn):  # a store written before evaluations had margins
+            conn.execute("ALTER TABLE evaluations ADD COLUMN margin REAL NOT NULL DEFAULT 0")
+        return conn
 
     def close(self) -> None:
         with self._lock:
@@ -163,15 +229,18 @@ class RunStore:
     # -- evaluations ----------------------------------------------------------------------------
     def evaluation(self, sha: str, task: str, split: str) -> Evaluation | None:
         row = self._one(
-            "SELECT score, seconds, error FROM evaluations WHERE sha256=? AND task=? AND split=?",
+            f"SELECT score, seconds, error, {self._margin} FROM evaluations"
+            " WHERE sha256=? AND task=? AND split=?",
             (sha, task, split),
         )
         return Evaluation(*row) if row else None
 
     def add_evaluation(self, sha: str, task: str, split: str, ev: Evaluation) -> None:
         self._write(
-            "INSERT OR IGNORE INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (sha, task, split, ev.score, ev.seconds, ev.error, time.time()),
+            "INSERT OR IGNORE INTO evaluations"
+            " (sha256, task, split, score, seconds, error, created, margin)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (sha, task, split, ev.score, ev.seconds, ev.error, time.time(), ev.margin),
         )
 
     # -- language-model samples -----------------------------------------------------------------
@@ -276,3 +345,18 @@ class RunStore:
 
     def set_meta(self, key: str, value: str) -> None:
         self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+def holds_work(run_dir: Path | str) -> bool:
+    """Whether a run directory's database records any work (a program, sample, score or session).
+
+    A directory without any is not a run yet: a start that failed there may begin afresh.
+    """
+    if not (Path(run_dir) / DB_NAME).is_file():
+        return False
+    store = RunStore(run_dir, read_only=True)
+    try:
+        tables = ("programs", "lm_calls", "evaluations", "sessions", "iterations")
+        return any(store.query(f"SELECT 1 FROM {table} LIMIT 1") for table in tables)
+    finally:
+        store.close()

@@ -107,7 +107,9 @@ class RecordingStore:
             if (sha, task, split) in self._evaluations:
                 return
             self._evaluations[(sha, task, split)] = ev
-            self.operations.append([EVALUATION, sha, task, split, ev.score, ev.seconds, ev.error])
+            self.operations.append(
+                [EVALUATION, sha, task, split, ev.score, ev.seconds, ev.error, ev.margin]
+            )
 
     def add_lm_sample(self, key: str, row: dict[str, Any]) -> None:
         with self._lock:
@@ -141,11 +143,16 @@ def _expect(condition: bool, what: str, thing: str = "operation") -> None:
         raise CorruptRecording(f"malformed {thing} from a worker: {what}")
 
 
-def check_evaluation(score: Any, seconds: Any, error: Any, thing: str = "operation") -> Evaluation:
-    """An Evaluation from a worker's fields: numbers, a score in [0, 1], error text or None."""
-    _expect(_is(score, (int, float)) and _is(seconds, (int, float)), "evaluation numbers", thing)
+def check_evaluation(
+    score: Any, seconds: Any, error: Any, margin: Any = 0.0, thing: str = "operation"
+) -> Evaluation:
+    """An Evaluation from a worker's fields: numbers, a score and a margin in [0, 1], error text
+    or None."""
+    numbers = _is(score, (int, float)) and _is(seconds, (int, float)) and _is(margin, (int, float))
+    _expect(numbers, "evaluation numbers", thing)
     _expect(0.0 <= score <= 1.0 and _is(error, str, optional=True), "evaluation score", thing)
-    return Evaluation(float(score), float(seconds), error)
+    _expect(0.0 <= margin <= 1.0, "evaluation margin", thing)
+    return Evaluation(float(score), float(seconds), error, float(margin))
 
 
 def _is(value: Any, kind: Any, optional: bool = False) -> bool:
@@ -184,7 +191,7 @@ def check_operation(op: Any) -> list[Any]:
         _expect(len(args) == 3 and _is(args[0], str) and _is(args[1], str), "program")
         _expect(_is(args[2], str, optional=True), "program parent")
     elif kind == EVALUATION:
-        _expect(len(args) == 6 and all(_is(a, str) for a in args[:3]), "evaluation keys")
+        _expect(len(args) in (6, 7) and all(_is(a, str) for a in args[:3]), "evaluation keys")
         check_evaluation(*args[3:])
     elif kind == LM_SAMPLE:
         _expect(len(args) == 2 and _is(args[0], str) and isinstance(args[1], dict), "lm sample")
@@ -208,7 +215,7 @@ def apply_operations(store: RunStore, operations: Iterable[list[Any]]) -> None:
         if kind == PROGRAM:
             store.add_program(args[0], args[1], args[2])
         elif kind == EVALUATION:
-            store.add_evaluation(args[0], args[1], args[2], Evaluation(*args[3:]))
+            store.add_evaluation(args[0], args[1], args[2], check_evaluation(*args[3:]))
         elif kind == LM_SAMPLE:
             store.add_lm_sample(args[0], args[1])
         elif kind == EVENT:

@@ -83,7 +83,9 @@ class Task:
     the sandbox calls the driver's function `call` (which in turn calls the candidate's `entry`),
     as bin packing does to run its online packing loop. `origin` says where the task came from
     ("built-in", a task file's path or an entry point) and `digest` fingerprints a task file's
-    text, so that an edited file never reuses cached instances or scores.
+    text, so that an edited file never reuses cached instances or scores. `packages` are the
+    installed packages (import names) a candidate may import besides the standard library and
+    numpy; the sandbox mounts exactly those (`selftaught.sandbox.importable_packages`).
     """
 
     name: str
@@ -107,6 +109,7 @@ class Task:
     origin: str = "built-in"
     digest: str = ""
     split_aware: bool = False
+    packages: tuple[str, ...] = ()
 
     @property
     def identity(self) -> str:
@@ -165,6 +168,7 @@ class Task:
             "time_limit_seconds": self.time_limit_seconds,
             "memory_bytes": self.memory_bytes,
             "utility_budget": self.utility_budget,
+            "packages": list(self.packages),
             "origin": self.origin,
         }
 

@@ -8,7 +8,8 @@ only candidate programs run in the sandbox. It defines:
     score(instance, answer) -> float in [0, 1] (or Graded)              required function
     ENTRY = "algorithm", SPLIT_SIZES = {"val": 20, "test": 50},         optional, with defaults
     TIME_LIMIT_SECONDS = 2.0, MEMORY_MB = 512, UTILITY_BUDGET = 25,
-    SPLIT_SEEDS = {"val": 1, "test": 2}, PARALLEL = True, DRIVER, DRIVER_ENTRY
+    SPLIT_SEEDS = {"val": 1, "test": 2}, PARALLEL = True, DRIVER, DRIVER_ENTRY,
+    PACKAGES = []  (extra installed packages candidates may import, e.g. ["scipy"])
 
 or, for full control, `TASK = Task(...)`. Every problem is a ConfigError naming the file, the
 line (where there is one) and what is wrong or missing.
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from selftaught.errors import ConfigError
+from selftaught.sandbox.packages import package_problem
 from selftaught.tasks.base import (
     DEFAULT_UTILITY_BUDGET,
     SPLITS,
@@ -61,6 +63,7 @@ OPTIONAL = {
     "PARALLEL",
     "DRIVER",
     "DRIVER_ENTRY",
+    "PACKAGES",
     "TASK",
 }
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -169,7 +172,8 @@ def task_from_namespace(
             reader.fail(
                 "TASK", f"the task's name {task.name!r} is a built-in task's; choose another"
             )
-        return replace(task, origin=origin, digest=digest)
+        packages = reader.packages("TASK", task.packages)
+        return replace(task, origin=origin, digest=digest, packages=packages)
     reader.check_unknown_names()
     reader.check_required()
     name = reader.text("NAME")
@@ -209,6 +213,7 @@ def task_from_namespace(
         origin=origin,
         digest=digest,
         split_aware=True,
+        packages=reader.packages("PACKAGES", ns.get("PACKAGES", ())),
     )
 
 
@@ -288,6 +293,17 @@ class _Reader:
         if len(set(seeds.values())) < len(seeds):
             self.fail("SPLIT_SEEDS", "SPLIT_SEEDS must differ, or val and test would be the same")
         return seeds
+
+    def packages(self, name: str, value: Any) -> tuple[str, ...]:
+        """Declared packages: a list of import names installed in this environment."""
+        if isinstance(value, str) or not isinstance(value, list | tuple):
+            self.fail(name, f"PACKAGES must be a list of import names such as ['scipy'], got "
+                            f"{show(value)}")  # fmt: skip
+        for package in value:
+            problem = package_problem(package)
+            if problem is not None:
+                self.fail(name, f"PACKAGES: {problem}")
+        return tuple(dict.fromkeys(value))
 
     def function(self, name: str) -> Callable[..., Any]:
         params = FUNCTIONS[name]

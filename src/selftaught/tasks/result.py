@@ -8,7 +8,19 @@ from typing import Any
 
 # The fields every result has; a task's extra numbers may not reuse these names.
 STANDARD_FIELDS = frozenset(
-    {"task", "split", "score", "error", "seconds", "instances", "failed", "instance_scores"}
+    {
+        "task",
+        "split",
+        "score",
+        "error",
+        "seconds",
+        "instances",
+        "failed",
+        "instance_scores",
+        "timed_out",
+        "near_limit",
+        "margin",
+    }
 )
 
 
@@ -22,6 +34,11 @@ class ScoreResult:
     `failed` and `instance_scores` give the detail behind the mean. `extra` holds task-specific
     numbers (e.g. circle packing's `sum_of_radii`), each averaged over the instances whose answer
     was valid; the JSON forms list them beside the standard fields.
+
+    `timed_out` counts the instances that failed on time; `near_limit` those whose deciding CPU
+    time was within 10% of the task's limit, either side (see `selftaught.tasks.timing`), whose
+    verdicts a differently loaded machine could conceivably flip. `margin` is the most the score
+    could move if they all flipped: differences smaller than that are ties.
     """
 
     task: str
@@ -33,6 +50,13 @@ class ScoreResult:
     failed: int = 0
     instance_scores: tuple[float, ...] = ()
     extra: Mapping[str, float] = field(default_factory=dict)
+    timed_out: int = 0
+    near_limit: int = 0
+
+    @property
+    def margin(self) -> float:
+        """The most the score could move if every near-limit verdict flipped."""
+        return self.near_limit / self.instances if self.instances else 0.0
 
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
         """The public JSON object; `full=True` adds `failed` and `instance_scores`."""
@@ -43,6 +67,9 @@ class ScoreResult:
             "error": self.error,
             "seconds": self.seconds if full else round(self.seconds, 4),
             "instances": self.instances,
+            "timed_out": self.timed_out,
+            "near_limit": self.near_limit,
+            "margin": self.margin,
         }
         if full:
             data["failed"] = self.failed
@@ -63,5 +90,7 @@ class ScoreResult:
             instances=int(data["instances"]),
             failed=int(data.get("failed", 0)),
             instance_scores=tuple(float(s) for s in data.get("instance_scores", ())),
+            timed_out=int(data.get("timed_out", 0)),
+            near_limit=int(data.get("near_limit", 0)),
             extra={k: v for k, v in data.items() if k not in STANDARD_FIELDS},
         )

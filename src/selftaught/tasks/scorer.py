@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from selftaught.tasks import timing
 from selftaught.tasks.base import Assessment, Instance, Task, check_split
 from selftaught.tasks.cache import MemoryScoreCache, ScoreCache, source_digest
 from selftaught.tasks.precheck import precheck
@@ -28,7 +29,11 @@ DEFAULT_CACHE = MemoryScoreCache()
 
 
 def task_limits(task: Task) -> Limits:
-    """The sandbox limits of one call of `task`'s entry function."""
+    """The sandbox limits of one call of `task`'s entry function.
+
+    The CPU limit is the task's, plus the band within which a call over it is run again (see
+    `selftaught.tasks.timing`); the scorer itself judges each call against the task's limit.
+    """
     # Imported here so that task metadata stays usable even where the sandbox cannot start.
     from selftaught.sandbox import Limits
 
@@ -37,7 +42,7 @@ def task_limits(task: Task) -> Limits:
     limit = task.time_limit_seconds
     return Limits(
         wall_seconds=limit + max(WALL_MARGIN_SECONDS, limit),
-        cpu_seconds=limit,
+        cpu_seconds=timing.sandbox_cpu_seconds(limit),
         memory_bytes=task.memory_bytes,
         output_bytes=task.output_bytes,
     )
@@ -79,22 +84,9 @@ def _evaluate(
     problem = precheck(source, task.entry)
     if problem is not None:
         return _result(task, split, [0.0] * len(instances), [(None, problem)], start)
-    from selftaught.sandbox import run_function_many
-
     workers = workers if task.parallel else 1
-    limits = task_limits(task)
-    args_list = [list(instance.args) for instance in instances]
-    program, entry = task.sandbox_source(source), task.sandbox_entry
-    calls = run_function_many(program, entry, args_list, limits, workers=workers)
-    # A crash is the one outcome that may be the sandbox's fault rather than the program's:
-    # give those instances one more try before scoring them 0.
-    crashed = [i for i, call in enumerate(calls) if call.status == "crashed"]
-    if crashed:
-        again = run_function_many(
-            program, entry, [args_list[i] for i in crashed], limits, workers=workers
-        )
-        for i, call in zip(crashed, again, strict=True):
-            calls[i] = call
+    calls = _run_instances(task, task.sandbox_source(source), instances, workers)
+    limit = task.time_limit_seconds
     scores: list[float] = []
     problems: list[tuple[int | None, str]] = []
     extras: list[Mapping[str, float]] = []
@@ -104,7 +96,50 @@ def _evaluate(
         extras.append(assessment.extra)
         if assessment.problem is not None:
             problems.append((instance.index, assessment.problem))
-    return _result(task, split, scores, problems, start, mean_extras(extras))
+    timed_out = sum(1 for call in calls if timing.is_timeout(call))
+    near = sum(1 for call in calls if timing.is_near(call, limit))
+    return _result(task, split, scores, problems, start, mean_extras(extras), (timed_out, near))
+
+
+def _run_instances(
+    task: Task, program: str, instances: tuple[Instance, ...], workers: int | None
+) -> list[CallResult]:
+    """One judged call per instance: crashes get one more try, calls near or just over the limit
+    up to `timing.MAX_ATTEMPTS` runs in all (the least CPU time decides)."""
+    from selftaught.sandbox import run_function_many
+
+    limits, limit, entry = task_limits(task), task.time_limit_seconds, task.sandbox_entry
+    args_list = [list(instance.args) for instance in instances]
+
+    def rerun(indices: list[int]) -> list[CallResult]:
+        return run_function_many(
+            program,
+            entry,
+            [args_list[i] for i in indices],
+            limits,
+            workers=workers,
+            packages=task.packages,
+        )
+
+    calls = rerun(list(range(len(args_list))))
+    # A crash is the one outcome that may be the sandbox's fault rather than the program's:
+    # give those instances one more try before scoring them 0.
+    crashed = [i for i, call in enumerate(calls) if call.status == "crashed"]
+    for i, call in zip(crashed, rerun(crashed) if crashed else [], strict=True):
+        calls[i] = call
+    attempts = [[call] for call in calls]
+    for _ in range(timing.MAX_ATTEMPTS - 1):
+        again = [i for i, tries in enumerate(attempts) if _worth_rerun(tries, limit)]
+        if not again:
+            break
+        for i, call in zip(again, rerun(again), strict=True):
+            attempts[i].append(call)
+    return [timing.verdict(timing.deciding(tries), limit) for tries in attempts]
+
+
+def _worth_rerun(attempts: list[CallResult], limit: float) -> bool:
+    """Still undecided: every run so far finished near or just over the limit."""
+    return all(timing.undecided(call, limit) for call in attempts)
 
 
 def _judge(task: Task, instance: Instance, call: CallResult) -> Assessment:
@@ -133,6 +168,7 @@ def _result(
     problems: list[tuple[int | None, str]],
     start: float,
     extra: Mapping[str, float] | None = None,
+    timing_counts: tuple[int, int] = (0, 0),
 ) -> ScoreResult:
     n = len(scores)
     error = None
@@ -151,6 +187,8 @@ def _result(
         failed=failed,
         instance_scores=tuple(scores),
         extra=dict(extra or {}),
+        timed_out=timing_counts[0],
+        near_limit=timing_counts[1],
     )
 
 

@@ -82,10 +82,43 @@ def call_entry(source: str, entry: str, args: list[Any]) -> dict[str, Any]:
     return {"ok": True, "value": value}
 
 
-def encode(outcome: dict[str, Any]) -> bytes:
-    """Strict JSON (no NaN/inf, no custom objects); unencodable values become invalid_output."""
+class NumpyToPlain:
+    """A `json.dumps` default hook: numpy arrays and scalars become lists and Python numbers.
+
+    Candidates often return numpy values (``np.int64`` labels, an ndarray of points) where the
+    task asks for numbers and lists. Only instances of numpy's own array and scalar classes are
+    converted, with the classes' own methods (captured before the candidate runs, so a subclass
+    or a patched module cannot substitute its own conversion); anything else stays unencodable.
+    NaN and infinity are still refused by the strict encoder, and the orchestrator validates the
+    bytes as for any other answer.
+    """
+
+    def __init__(self) -> None:
+        self._classes: tuple[Any, Any] | None = None
+        self.capture()
+
+    def capture(self) -> None:
+        numpy = sys.modules.get("numpy")
+        if self._classes is None and numpy is not None:
+            self._classes = (numpy.ndarray, numpy.generic)
+
+    def __call__(self, value: Any) -> Any:
+        self.capture()  # numpy may have been imported first by the candidate
+        if self._classes is not None:
+            array, scalar = self._classes
+            if isinstance(value, array):
+                return array.tolist(value)
+            if isinstance(value, scalar):
+                return scalar.item(value)
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def encode(outcome: dict[str, Any], default: NumpyToPlain | None = None) -> bytes:
+    """Strict JSON (no NaN/inf, no custom objects; numpy values as plain data through
+    `default`); unencodable values become invalid_output."""
     try:
-        return _dumps(outcome, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        text = _dumps(outcome, allow_nan=False, separators=(",", ":"), default=default)
+        return text.encode("utf-8")
     except MemoryError:
         return _dumps(_failure("memory", "MemoryError while encoding the result")).encode()
     except BaseException as exc:
@@ -96,8 +129,9 @@ def encode(outcome: dict[str, Any]) -> bytes:
 def run_call(job: dict[str, Any], result_fd: int) -> None:
     """Child entry for a function call: never returns."""
     seed_everything(int(job.get("seed", 0)))
+    to_plain = NumpyToPlain()
     outcome = call_entry(job["source"], job["entry"], job["args"])
-    _write_frame(result_fd, encode(outcome))
+    _write_frame(result_fd, encode(outcome, to_plain))
     _exit(0)
 
 

@@ -314,6 +314,9 @@ def supervise(job: dict[str, Any], cfg: dict[str, Any], seccomp: Any) -> tuple[d
     cpu_limit = float(limits["cpu"]) if float(limits["cpu"]) < float(limits["wall"]) else None
     state = _watch(pid, watch, start + float(limits["wall"]), job["op"] == "session", cpu_limit)
     seconds = time.monotonic() - start
+    # Every process of the job, read before the kill: a helper process the child never waited
+    # for still counts (its time is missing from the child's rusage below).
+    job_cpu = job_cpu_seconds()
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)  # no-op when it already exited
     _pid, status, usage = os.wait4(pid, 0)
@@ -324,7 +327,7 @@ def supervise(job: dict[str, Any], cfg: dict[str, Any], seccomp: Any) -> tuple[d
         shutil.rmtree(scratch, ignore_errors=True)
     header = {
         "seconds": seconds,
-        "cpu": usage.ru_utime + usage.ru_stime,
+        "cpu": max(usage.ru_utime + usage.ru_stime, job_cpu),
         "maxrss": usage.ru_maxrss * 1024,
         "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,

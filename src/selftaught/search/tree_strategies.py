@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 from selftaught.search.archive import ArchiveAdmission, ArchiveSelection
 from selftaught.search.hgm import HGMSelection
-from selftaught.search.policies import Node
+from selftaught.search.policies import AcceptancePolicy, AdmitAll
 from selftaught.search.tree import ImproverTree, TreeNode
 
 #: (parent, expansion number t >= 1) -> a new node carrying its first evaluations, or None.
@@ -46,20 +46,18 @@ class StepRecord:
 
 
 class Strategy(Protocol):
-    """Chooses the next action; None stops the search."""
+    """Chooses the next action (None stops the search); `admission` decides which expanded
+    children join the tree (the same `AcceptancePolicy` protocol as the chain's)."""
 
     @property
     def name(self) -> str: ...
 
+    @property
+    def admission(self) -> AcceptancePolicy: ...
+
     def next_action(
         self, tree: ImproverTree, rng: random.Random, expansions: int, evaluations: int
     ) -> Action | None: ...
-
-    def admit(self, parent: TreeNode, candidate: TreeNode) -> bool: ...
-
-
-def _as_node(node: TreeNode) -> Node:
-    return Node(node.sha, node.val, node.test, node.parent)
 
 
 @dataclass(frozen=True)
@@ -78,9 +76,6 @@ class ArchiveStrategy:
             return None
         return Action("expand", self.selection.select(tree, rng).sha)
 
-    def admit(self, parent: TreeNode, candidate: TreeNode) -> bool:
-        return self.admission.accept(_as_node(parent), _as_node(candidate))
-
 
 @dataclass(frozen=True)
 class HGMStrategy:
@@ -94,6 +89,8 @@ class HGMStrategy:
     selection: HGMSelection = field(default_factory=HGMSelection)
     max_evaluations: int | None = None
     name: str = "hgm"
+    #: every child counts toward its ancestors' clade
+    admission: AcceptancePolicy = field(default_factory=AdmitAll)
 
     def next_action(
         self, tree: ImproverTree, rng: random.Random, expansions: int, evaluations: int
@@ -104,9 +101,6 @@ class HGMStrategy:
                 return None
             return Action("expand", self.selection.expansion_parent(tree, rng).sha)
         return Action("evaluate", self.selection.evaluation_target(tree, rng).sha)
-
-    def admit(self, parent: TreeNode, candidate: TreeNode) -> bool:
-        return True  # every child counts toward its ancestors' clade
 
 
 def step_rng(seed: int, strategy: str, step: int) -> random.Random:
@@ -140,7 +134,7 @@ def run_step(
     scores = (candidate.val, candidate.test)
     if candidate.sha in tree:  # the LM returned an improver we already have
         return StepRecord(step, "expand", node.sha, candidate.sha, False, *scores)
-    added = strategy.admit(node, candidate)
+    added = strategy.admission.accept(node.as_node(), candidate.as_node())
     if added:
         tree.add(candidate)
     return StepRecord(step, "expand", node.sha, candidate.sha, added, *scores)

@@ -1,0 +1,330 @@
+"""Efficacy: do LM-written candidates work, and do improvers beat the program they start from?
+
+For each task and improver, S seeds (independent runs) each improve the task's seed program once at
+a fixed LM budget (`selftaught.search.compare.compare_improvers`). Per task and improver it reports:
+
+- valid-candidate rate: the fraction of the candidate programs scored on val during the runs (every
+  distinct program other than the original, as stored in the run store's `evaluations` table) that
+  score above 0;
+- the test score of the program each run returned (the improver's best candidate) against the
+  original's (`returned_test`, one per seed): the mean difference over seeds (`gain_mean`) with a
+  95% Student-t interval (none for a single seed), and a better/worse/tie verdict that counts
+  differences within the scorer's timing margins as ties (`selftaught.tasks.timing.versus`);
+- wall time and tokens (prompt + completion, of every sample; `fresh` excludes cached ones).
+
+Each (task, improver) cell is a resumable run store under `--out` (`<task>__<improver>/`): run the
+same command again after a kill and finished sessions are reused, drawing no sample twice.
+
+Profiles (budgets per run: LM calls x responses x max tokens):
+  --quick   maxcut, three_sat x seed, refine x 1 seed; 2 x 4 x 384 (about 10 minutes)
+  default   the 8 built-in tasks x seed, refine x 2 seeds; 2 x 4 x 384 (aimed at about an hour on
+            2 cores with the embedded 1.5B model)
+  --full    the 8 built-in tasks x every shipped improver x 3 seeds; 4 x 4 x 768 (many hours)
+`--tasks`, `--task FILE` (repeatable, added), `--improvers`, `--seeds` and the budget options
+override a profile.
+
+Run: PYTHONPATH=src .venv/bin/python bench/bench_efficacy.py --quick [--model embedded]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from selftaught.config import RunConfig
+from selftaught.errors import SelftaughtError
+from selftaught.improvers.catalog import list_improvers, resolve_improver
+from selftaught.search.compare import compare_improvers
+from selftaught.store.db import RunStore, sha256_text
+from selftaught.tasks import get_task
+from selftaught.tasks.timing import versus
+
+STOP_TASKS = (
+    "parity_noise", "parity_noiseless", "str_grid_dist", "quadratic_assignment", "three_sat",
+    "maxcut",
+)  # fmt: skip
+BUILT_IN = (*STOP_TASKS, "circle_packing", "bin_packing")
+CELL_FILE = "bench_cell.json"
+# two-sided 95% Student-t quantiles by degrees of freedom (beyond 30: the normal's 1.96)
+T_975 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+    10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one benchmark run covers and the per-run LM budgets."""
+
+    name: str
+    tasks: tuple[str, ...]
+    improvers: tuple[str, ...]
+    seeds: int
+    lm_budget: int
+    responses: int
+    max_tokens: int
+
+
+PROFILES = {
+    "quick": Profile("quick", ("maxcut", "three_sat"), ("seed", "refine"), 1, 2, 4, 384),
+    "default": Profile("default", BUILT_IN, ("seed", "refine"), 2, 2, 4, 384),
+    "full": Profile("full", BUILT_IN, tuple(i.name for i in list_improvers()), 3, 4, 4, 768),
+}
+
+
+class PrintProgress:
+    """Progress as plain lines on stderr: one per finished session, plus a sample count."""
+
+    def __init__(self, cell: str) -> None:
+        self.cell, self.samples, self.expected = cell, 0, 0
+
+    def expect(self, *, samples: int = 0, evaluations: int = 0) -> None:
+        self.expected += samples
+
+    def lm_samples(self, n: int) -> None:
+        self.samples += n
+        say(f"  {self.cell}: {self.samples}/{self.expected} LM samples")
+
+    def evaluations(self, n: int) -> None:
+        return None
+
+    def note(self, text: str) -> None:
+        say(f"  {self.cell}: {text}")
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def t_interval(values: list[float]) -> tuple[float, float] | None:
+    """The 95% Student-t interval of the mean; None for fewer than two values."""
+    if len(values) < 2:
+        return None
+    df = len(values) - 1
+    quantile = T_975.get(df) or next((T_975[k] for k in sorted(T_975) if k >= df), 1.96)
+    half = quantile * statistics.stdev(values) / math.sqrt(len(values))
+    mean = statistics.fmean(values)
+    return mean - half, mean + half
+
+
+def candidate_counts(store: RunStore, identity: str, original: str) -> tuple[int, int]:
+    """(candidates scored on val, of which score > 0): distinct programs besides the original."""
+    rows = store.query(
+        "SELECT score FROM evaluations WHERE task = ? AND split = 'val' AND sha256 != ?",
+        (identity, sha256_text(original)),
+    )
+    return len(rows), sum(1 for (score,) in rows if score > 0)
+
+
+def token_counts(store: RunStore) -> dict[str, int]:
+    prompt, completion, fresh = store.query(
+        "SELECT COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+        " COALESCE(SUM(CASE WHEN cached = 0 THEN prompt_tokens + completion_tokens END), 0)"
+        " FROM lm_calls"
+    )[0]
+    return {"prompt": prompt, "completion": completion, "fresh": fresh}
+
+
+def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConfig) -> dict:
+    """One task x improver: S seeds in one resumable store; returns its JSON row."""
+    chosen = get_task(task)
+    name = f"{chosen.name}__{Path(improver).stem}"
+    out = Path(args.out) / name
+    say(f"{name}: {args.seeds} seed(s) ...")
+    start = time.monotonic()
+    result = compare_improvers(
+        [improver], [task], runs=args.seeds, config=config, out_dir=out,
+        progress=PrintProgress(name), plot=False,
+    )  # fmt: skip
+    seconds = _cell_seconds(out, time.monotonic() - start)
+    (row,) = result["rows"]
+    original = result["original"][chosen.name]
+    margin = result["original_margin"][chosen.name]
+    gains = [test - original for test in row["runs"]]
+    store = RunStore(out, read_only=True)
+    try:
+        scored, valid = candidate_counts(store, chosen.identity, chosen.seed_solution)
+        tokens = token_counts(store)
+    finally:
+        store.close()
+    cell = {
+        "task": chosen.name,
+        "improver": row["improver"],
+        "seeds": args.seeds,
+        "candidates": scored,
+        "valid_candidates": valid,
+        "valid_rate": valid / scored if scored else None,
+        "original_test": original,
+        "returned_test": row["runs"],
+        "mean_test": row["mean_test"],
+        "gain_mean": statistics.fmean(gains),
+        "gain_ci95": t_interval(gains),
+        "verdict": versus(row["mean_test"], row["margin_test"], original, margin),
+        "failures": row["failures"],
+        "lm_calls": row["lm_calls"],
+        "samples": row["samples"],
+        "tokens": tokens,
+        "wall_seconds": seconds,
+        "store": str(out),
+    }
+    say(f"{name}: done in {seconds:.0f} s; {_line(cell)}")
+    return cell
+
+
+def _cell_seconds(out: Path, elapsed: float) -> float:
+    """The wall time of the cell's first complete run (a resumed finished cell keeps it)."""
+    path = out / CELL_FILE
+    if path.is_file():
+        return float(json.loads(path.read_text())["wall_seconds"])
+    path.write_text(json.dumps({"wall_seconds": elapsed}) + "\n")
+    return elapsed
+
+
+def _line(cell: dict) -> str:
+    rate = "-" if cell["valid_rate"] is None else f"{cell['valid_rate']:.0%}"
+    ci = cell["gain_ci95"]
+    interval = "n/a (1 seed)" if ci is None else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
+    return (
+        f"valid {cell['valid_candidates']}/{cell['candidates']} ({rate}), test "
+        f"{cell['original_test']:.4f} -> {cell['mean_test']:.4f} (gain {cell['gain_mean']:+.4f}, "
+        f"95% CI {interval}, {cell['verdict']}), {cell['tokens']['prompt']}+"
+        f"{cell['tokens']['completion']} tokens"
+    )
+
+
+def summary(cells: list[dict]) -> dict[str, Any]:
+    """Per improver: mean valid rate over the STOP tasks, and verdict counts over all tasks."""
+    out: dict[str, Any] = {}
+    for improver in dict.fromkeys(c["improver"] for c in cells):
+        mine = [c for c in cells if c["improver"] == improver]
+        rates = [c["valid_rate"] for c in mine if c["task"] in STOP_TASKS and c["valid_rate"]
+                 is not None]  # fmt: skip
+        verdicts = [c["verdict"] for c in mine]
+        out[improver] = {
+            "valid_rate_stop_tasks": statistics.fmean(rates) if rates else None,
+            "better": verdicts.count("better"),
+            "tie": verdicts.count("tie"),
+            "worse": verdicts.count("worse"),
+            "ci_above_zero": sum(1 for c in mine if c["gain_ci95"] and c["gain_ci95"][0] > 0),
+            "tasks": len(mine),
+        }
+    return out
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_const", const="quick", dest="profile")
+    group.add_argument("--full", action="store_const", const="full", dest="profile")
+    parser.add_argument("--model", default="embedded", help="model spec (default: embedded)")
+    parser.add_argument("--tasks", help="comma-separated task names (replaces the profile's)")
+    parser.add_argument("--task", action="append", default=[], help="a task file; repeatable")
+    parser.add_argument("--improvers", help="comma-separated improvers (names or files)")
+    parser.add_argument("--seeds", type=int, help="independent runs per task and improver")
+    parser.add_argument("--seed", type=int, default=0, help="base seed (shifts every sample)")
+    parser.add_argument("--lm-budget", type=int, help="LM calls per run")
+    parser.add_argument("--responses", type=int, help="responses per LM call")
+    parser.add_argument("--max-tokens", type=int, help="tokens per response")
+    parser.add_argument("--utility-budget", type=int, default=0, help="0: the task's own")
+    parser.add_argument("--improver-seconds", type=float, default=900.0)
+    parser.add_argument(
+        "--decoding", default="auto", help="auto | code | plain (for ablations; see RunConfig)"
+    )
+    parser.add_argument(
+        "--no-guidance", action="store_true", help="no runtime contract or meta feedback (ablation)"
+    )
+    parser.add_argument("--out", help="run stores (default: runs/bench-efficacy-PROFILE)")
+    parser.add_argument("--json", help="result file (default: OUT/efficacy.json)")
+    args = parser.parse_args(argv)
+    profile = PROFILES[args.profile or "default"]
+    args.profile = profile.name
+    args.tasks = args.tasks.split(",") if args.tasks else list(profile.tasks)
+    args.tasks += args.task
+    args.improvers = args.improvers.split(",") if args.improvers else list(profile.improvers)
+    args.seeds = args.seeds or profile.seeds
+    args.lm_budget = args.lm_budget or profile.lm_budget
+    args.responses = args.responses or profile.responses
+    args.max_tokens = args.max_tokens or profile.max_tokens
+    args.out = args.out or f"runs/bench-efficacy-{profile.name}"
+    args.json = args.json or str(Path(args.out) / "efficacy.json")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    config = RunConfig(
+        model=args.model,
+        seed=args.seed,
+        lm_budget=args.lm_budget,
+        max_responses_per_call=args.responses,
+        max_tokens=args.max_tokens,
+        utility_budget=args.utility_budget,
+        improver_seconds=args.improver_seconds,
+        decoding=args.decoding,
+        guidance=not args.no_guidance,
+    )
+    for task in args.tasks:  # every task and improver is checked before any work starts
+        get_task(task)
+    for improver in args.improvers:
+        resolve_improver(improver)
+    load_start, started = os.getloadavg(), time.monotonic()
+    say(
+        f"efficacy ({args.profile}): {len(args.tasks)} task(s) x {len(args.improvers)} "
+        f"improver(s) x {args.seeds} seed(s), model {args.model}, load {load_start[0]:.2f}"
+    )
+    cells = [
+        run_cell(task, improver, args, config) for task in args.tasks for improver in args.improvers
+    ]
+    report = {
+        "benchmark": "efficacy",
+        "profile": args.profile,
+        "command": [sys.argv[0], *(argv if argv is not None else sys.argv[1:])],
+        "model": args.model,
+        "config": {
+            "seed": args.seed,
+            "seeds": list(range(args.seeds)),
+            "lm_calls": args.lm_budget,
+            "responses_per_call": args.responses,
+            "max_tokens": args.max_tokens,
+            "utility_calls": args.utility_budget or "task default",
+            "improver_seconds": args.improver_seconds,
+        },
+        "interval": "95% Student-t interval of the mean test-score gain over seeds",
+        "valid_candidate": "a distinct program scored on val during the runs (not the original)"
+        " that scored > 0",
+        "cpu_count": os.cpu_count(),
+        "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
+        "wall_seconds": time.monotonic() - started,
+        "cells": cells,
+        "summary": summary(cells),
+    }
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        f"efficacy ({args.profile}), model {args.model}, {args.seeds} seed(s), "
+        f"load average {load_start[0]:.2f} -> {report['load_average']['end'][0]:.2f}"
+    )
+    for cell in cells:
+        print(
+            f"{cell['task']:<22} {cell['improver']:<12} {_line(cell)}, {cell['wall_seconds']:.0f} s"
+        )
+    for improver, facts in report["summary"].items():
+        print(f"{improver}: {json.dumps(facts)}")
+    print(f"wrote {args.json} ({report['wall_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except SelftaughtError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,87 @@
+"""Refine: hill-climb from the best program; one concrete tactic per sample; failures repaired.
+
+A plain source file run in the sandbox, stdlib and the paper's improver API only. The search
+strategy is all here; the shared plumbing comes from the sandbox's `helpers` module (kit.py).
+
+Written for small models, which answer "improve this" with a copy of what they were shown: each
+sample gets a different, concrete tactic that works for any program (a local search on the
+answer, a faster inner loop, restarts, a stronger classic algorithm, tuned constants), the
+current score, and for a failed candidate the utility's error message (`utility.last_error`).
+"""
+
+from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, solution_message
+
+TEMPERATURE = 0.8
+REPAIR_TEMPERATURE = 0.4
+MAX_REPAIRS = 2  # repair attempts along one line of descent
+TIME = "stop at half the CPU time limit of the runtime contract (check time.process_time())"
+TACTICS = (
+    "Keep the current approach, then add a local search at the end: repeatedly try one small "
+    "change to the answer (flip, swap or move one element), keep the change when the answer "
+    f"gets better by the measure the utility rewards, and {TIME}.",
+    "Replace the core heuristic with a stronger classic algorithm for this kind of problem, "
+    "written from scratch with the allowed modules. If the space of answers is small enough, "
+    "search it exhaustively.",
+    "Make the current approach faster: compute each value once and update it incrementally "
+    "instead of recomputing it, avoid repeated scans of the input, and spend the time saved on "
+    f"more steps or restarts; {TIME}.",
+    "Tune the numeric constants, thresholds, step counts and orderings of the current approach "
+    "so that it scores higher.",
+    "Run the construction several times with different random choices or orders and return the "
+    f"best answer found; {TIME}.",
+)
+
+
+def tactic_message(program, score, utility, tactic):
+    scored = "" if score is None else f"It scores {score:.4f} on the utility (higher is better). "
+    return solution_message(program, utility, f"{scored}Improve it this way:\n{tactic}")
+
+
+def repair_message(program, error, utility):
+    task = f"This version fails: {error}.\nFind the cause and fix it; keep the idea."
+    return solution_message(program, utility, task)
+
+
+def failure_of(utility, score, start):
+    """The utility's error for the last call, or a zero-score note; None when it worked."""
+    error = getattr(utility, "last_error", None)
+    if error:
+        return str(error)[:800]
+    if score <= 0.0 and (start or 0.0) > 0.0:
+        return "it scored 0: it raised an exception, ran out of time or returned a wrong answer"
+    return None
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    """Each round: repair up to half a batch of fresh failures, and ask for the rest of the batch
+    a rewrite of the best program so far, each with the next tactic in turn."""
+    budgets = Budgets(utility, language_model, KEEP_INPUT)
+    start = budgets.start(initial_solution)
+    failures = []  # (program, error, repairs so far), newest last
+    turn = 0
+    for _ in range(MAX_ROUNDS):
+        n = min(budgets.width(), budgets.utility_left())
+        if n <= 0 or budgets.lm_left() <= 0:
+            break
+        parent = budgets.best if budgets.best is not None else initial_solution
+        score = budgets.best_score if budgets.best is not None else start
+        repairs, failures = failures[-(n // 2) :] if n > 1 else [], []
+        messages = [repair_message(p, e, utility) for p, e, _ in repairs]
+        tries = [t + 1 for _, _, t in repairs]
+        while len(messages) < n:
+            messages.append(tactic_message(parent, score, utility, TACTICS[turn % len(TACTICS)]))
+            tries.append(0)
+            turn += 1
+        temperature = REPAIR_TEMPERATURE if len(repairs) == n else TEMPERATURE
+        responses = budgets.ask(messages, temperature)
+        if not responses:
+            break
+        for response, tried in zip(responses, tries):
+            code = extract(response)
+            value = budgets.score(code)
+            if value is None:
+                continue
+            error = failure_of(utility, value, start)
+            if error is not None and tried < MAX_REPAIRS:
+                failures.append((code, error, tried))
+    return budgets.result(initial_solution)

@@ -1,0 +1,84 @@
+"""Time verdicts that do not flip: when an instance counts as within its task's time limit.
+
+A task's limit is CPU time. Measured CPU time is the program's own cost plus whatever the machine
+added (cache and memory-bandwidth interference, page faults, a busy neighbour): each measurement is
+close to an upper bound of the cost, and the least of several is the best estimate. So a call
+that finished clearly within the limit (below `1 - NEAR_BAND` of it) is within it, and a call that
+finished near it or over it by a little is run again, up to `MAX_ATTEMPTS` runs, and its least
+measured time decides (with that run's answer). The sandbox lets a call run on to `RERUN_BAND`
+past the limit, so that "over by a little" is known rather than guessed; a call stopped there is
+over the limit on any machine and is not repeated. A program whose true cost lies within the
+measurement noise of the limit can still be judged either way; `near_limit` says so.
+
+The instances whose deciding time lies within `NEAR_BAND` of the limit are counted: if their
+verdicts flipped, the score could move by at most that many instances' worth (`ScoreResult.margin`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from selftaught.sandbox import CallResult
+
+#: A call may use this fraction more CPU time than the limit before the sandbox stops it.
+RERUN_BAND = 0.25
+#: A deciding CPU time within this fraction of the limit (either side) counts as near it.
+NEAR_BAND = 0.10
+#: The most times one instance is run in one scoring (the first run included).
+MAX_ATTEMPTS = 3
+#: Differences below this are float rounding, not scores (mean scores are sums of fractions).
+ROUNDING = 1e-9
+
+
+def sandbox_cpu_seconds(limit: float) -> float:
+    """The CPU time the sandbox allows a call whose task limit is `limit`."""
+    return limit * (1.0 + RERUN_BAND)
+
+
+def undecided(call: CallResult, limit: float) -> bool:
+    """Whether `call`'s verdict could go either way: it finished within NEAR_BAND below the
+    limit or over it by a little. Such a call is run again; the least CPU time decides."""
+    low = (1.0 - NEAR_BAND) * limit
+    return call.status == "ok" and low <= call.cpu_seconds < sandbox_cpu_seconds(limit)
+
+
+def deciding(attempts: Sequence[CallResult]) -> CallResult:
+    """The attempt that decides an instance: the one that used the least CPU time.
+
+    Only attempts that finished with an answer compete once there are several (they are reruns
+    of a call that finished over the limit, so a crash among them is the machine's doing).
+    """
+    finished = [a for a in attempts if a.status == "ok"] or list(attempts)
+    return min(finished, key=lambda a: a.cpu_seconds)
+
+
+def verdict(call: CallResult, limit: float) -> CallResult:
+    """`call` judged against the task's limit: a finished call over the limit is a timeout."""
+    if call.status == "ok" and call.cpu_seconds > limit:
+        message = (
+            f"timed out: used {call.cpu_seconds:.3g} s of CPU time, over the {limit:g} s limit"
+        )
+        return dataclasses.replace(call, status="timeout", value=None, error=message)
+    return call
+
+
+def is_timeout(call: CallResult) -> bool:
+    """Whether a judged call failed on time (CPU or wall clock)."""
+    return call.status == "timeout"
+
+
+def is_near(call: CallResult, limit: float) -> bool:
+    """Whether the deciding CPU time lies within NEAR_BAND of the limit, on either side."""
+    return call.cpu_seconds > 0 and abs(call.cpu_seconds - limit) <= NEAR_BAND * limit
+
+
+def versus(score: float, margin: float, other: float, other_margin: float) -> str:
+    """ "better", "worse" or "tie": `score` against `other`, where a difference no larger than
+    the two timing margins together is a tie (the scorer cannot tell them apart)."""
+    difference = score - other
+    if abs(difference) <= margin + other_margin + ROUNDING:
+        return "tie"
+    return "better" if difference > 0 else "worse"

@@ -1,0 +1,73 @@
+"""bench/bench_efficacy.py end to end on replayed REAL model responses (recorded from
+embedded:qwen2.5-coder-0.5b in tests/fixtures/recordings/loop_run.jsonl), with the real scorer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDING = ROOT / "tests" / "fixtures" / "recordings" / "loop_run.jsonl"
+# the budgets the recording was made with (its prompts and sample keys depend on them)
+ARGS = [
+    "--model", f"replay:{RECORDING}", "--tasks", "parity_noise", "--improvers", "seed",
+    "--seeds", "2", "--lm-budget", "1", "--responses", "2", "--max-tokens", "256",
+]  # fmt: skip
+
+pytestmark = pytest.mark.skipif(not RECORDING.is_file(), reason="recording missing")
+
+
+def bench(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench_efficacy.py"),
+            *ARGS,
+            "--out",
+            str(out),
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_efficacy_on_replayed_responses_and_resume(tmp_path: Path) -> None:
+    done = bench(tmp_path / "b")
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "b" / "efficacy.json").read_text())
+    assert report["model"].startswith("replay:") and report["config"]["seeds"] == [0, 1]
+    assert len(report["load_average"]["start"]) == 3 and report["cpu_count"] >= 1
+    (cell,) = report["cells"]
+    assert cell["task"] == "parity_noise" and cell["improver"] == "seed"
+    # with code decoding the 0.5B model's four replies (2 seeds x 2 responses) were two distinct
+    # valid programs, each as good as the original on test: a tie, with a zero-width interval
+    assert cell["candidates"] == 2 and cell["valid_candidates"] == 2 and cell["valid_rate"] == 1.0
+    original = cell["original_test"]
+    assert original > 0 and cell["returned_test"] == [pytest.approx(original)] * 2
+    assert cell["verdict"] == "tie" and cell["gain_mean"] == pytest.approx(0.0)
+    assert cell["gain_ci95"] == [pytest.approx(0.0), pytest.approx(0.0)]
+    assert cell["tokens"]["completion"] > 0 and cell["samples"] == 4
+    assert report["summary"]["seed"]["tie"] == 1
+    assert "parity_noise" in done.stdout and "valid 2/2 (100%)" in done.stdout
+    assert "seed on parity_noise, run 1" in done.stderr  # progress
+
+    again = bench(tmp_path / "b")  # a finished benchmark resumes without redoing anything
+    assert again.returncode == 0, again.stderr[-2000:]
+    resumed = json.loads((tmp_path / "b" / "efficacy.json").read_text())
+    assert resumed["cells"] == report["cells"]
+    assert "LM samples" not in again.stderr
+
+
+def test_a_bad_task_is_one_error_line(tmp_path: Path) -> None:
+    done = bench(tmp_path / "c", "--task", str(tmp_path / "missing.py"))
+    assert done.returncode == 2 and done.stderr.strip().startswith("error: ")
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -1,0 +1,48 @@
+"""bench/bench_vs_openevolve.py's pieces that need neither the model nor OpenEvolve: the
+checkpoint marks, OpenEvolve's evaluator file and config, its valid fraction and the table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location(
+    "bench_vs_openevolve", ROOT / "bench" / "bench_vs_openevolve.py"
+)
+assert _spec is not None and _spec.loader is not None
+BENCH = importlib.util.module_from_spec(_spec)
+sys.modules["bench_vs_openevolve"] = BENCH
+_spec.loader.exec_module(BENCH)
+
+
+def test_marks_at_25_50_100_samples_or_the_whole_run() -> None:
+    assert BENCH.checkpoint_marks(100, 25) == [25, 50, 100]
+    assert BENCH.checkpoint_marks(50, 25) == [25, 50]
+    assert BENCH.checkpoint_marks(4, 2) == [4]
+
+
+def test_evaluator_file_is_python_and_calls_the_scorer() -> None:
+    text = BENCH.EVALUATOR.format(python=sys.executable, score=BENCH.SCORE_SNIPPET, task="maxcut")
+    compile(text, "evaluator.py", "exec")
+    compile(BENCH.SCORE_SNIPPET, "snippet", "exec")
+    compile(BENCH.DRIVER, "driver", "exec")
+    assert "def evaluate(program_path)" in text and "'val'" in BENCH.SCORE_SNIPPET
+    config = BENCH.openevolve_config("http://127.0.0.1:1/v1", 100, 25, 0)
+    assert "max_iterations: 100" in config and "checkpoint_interval: 25" in config
+
+
+def test_openevolve_valid_fraction_and_table(tmp_path: Path) -> None:
+    programs = tmp_path / "checkpoint_4" / "programs"
+    programs.mkdir(parents=True)
+    for i, valid in enumerate([1.0, 1.0, 0.0, 1.0, 0.0]):
+        parent = None if i == 0 else "p0"  # the input has no parent and does not count
+        data = {"parent_id": parent, "metrics": {"valid": valid}}
+        (programs / f"{i}.json").write_text(json.dumps(data))
+    assert BENCH.openevolve_valid(tmp_path, 4) == 0.5
+    rows = [BENCH.Row("maxcut", "openevolve", {4: 0.5}, 0.5, 120.0)]
+    rows.append(BENCH.Row("maxcut", "selftaught-embedded", {4: None}, None, 60.0))
+    text = BENCH.table(rows)
+    assert "best@4" in text and "0.5000" in text and "50%" in text and "2.0 min" in text

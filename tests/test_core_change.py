@@ -1,0 +1,86 @@
+"""What an adopted improver changed, in plain words, from the two programs' syntax trees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from selftaught.core.change import behaviour_changes
+from selftaught.improvers.catalog import get_improver
+from selftaught.search.summary import adopted_changes
+from selftaught.store.db import IterationRecord, RunStore
+
+SEED = get_improver("seed").source()
+ENTRY = "improve_algorithm"
+# What the embedded 1.5B model wrote in a make run (meta_continue): the new step discards the
+# model's candidates and returns the input behind a dead helper.
+RETURNS_THE_INPUT = SEED.replace(
+    "    return best_solution\n",
+    '    improved_solution = f"""\ndef helper(lst):\n    return lst\n\n{initial_solution}\n"""\n'
+    "    return improved_solution\n",
+)
+
+
+def test_a_new_return_says_what_the_value_is_built_from() -> None:
+    changes = behaviour_changes(SEED, RETURNS_THE_INPUT, ENTRY)
+    assert changes[0] == (
+        "returns `improved_solution` built from initial_solution "
+        "(was `best_solution` built from new_solutions, utility)"
+    )
+    assert "uses `initial_solution` in 2 place(s) (was 1)" in changes
+
+
+def test_settings_prompt_sentences_and_new_functions_are_named() -> None:
+    new = SEED.replace("temperature=0.7", "temperature=0.9").replace(
+        "Write an improved version of the solution.",
+        "Write an improved version of the solution. Use only numpy.",
+    )
+    new += "\n\ndef unused():\n    return 1\n"
+    assert behaviour_changes(SEED, new, ENTRY) == [
+        "temperature 0.7 -> 0.9",
+        'prompt text adds "Use only numpy."',
+        "defines `unused`",
+    ]
+
+
+def test_layout_alone_and_unparsable_programs_give_no_phrase() -> None:
+    assert behaviour_changes(SEED, SEED.replace("\n\n\n", "\n\n"), ENTRY) == []
+    assert behaviour_changes(SEED, "def improve_algorithm(:", ENTRY) == []
+    assert behaviour_changes(SEED, "def other():\n    return 1\n", ENTRY) == []
+
+
+def test_the_summary_says_what_the_adopted_improver_changed(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    try:
+        seed = store.add_program(SEED, "improver")
+        store.add_iteration(IterationRecord(0, seed, 0.0, 0.0, True, None, None, None))
+        assert adopted_changes(store) is None  # nothing adopted yet
+        new = store.add_program(RETURNS_THE_INPUT, "improver", parent=seed)
+        store.add_iteration(IterationRecord(1, new, 0.47, 0.497, True, new, 0.47, 0.497))
+        changed = adopted_changes(store)
+    finally:
+        store.close()
+    assert changed is not None and changed["from_sha256"] == seed and changed["to_sha256"] == new
+    assert changed["changes"][0].startswith("returns `improved_solution` built from initial")
+    assert changed["returns_its_input"] is True
+
+
+def test_an_improver_that_returns_its_input_is_recognised() -> None:
+    from selftaught.core.change import returns_its_input
+
+    assert returns_its_input(RETURNS_THE_INPUT, ENTRY)  # the input wrapped in text
+    plain = SEED.replace("    return best_solution\n", "    return initial_solution\n")
+    assert returns_its_input(plain, ENTRY)
+    assert not returns_its_input(SEED, ENTRY)  # returns the model's best candidate
+    for name in ("beam", "self_debug", "refine"):  # keep the input among the candidates
+        assert not returns_its_input(get_improver(name).source(), ENTRY)
+    loop = "def improve_algorithm(s, u, m):\n    a = b\n    b = a\n    return a\n"
+    assert not returns_its_input(loop, ENTRY)
+
+
+def test_a_hostile_deeply_nested_program_gets_no_phrase_instead_of_a_crash() -> None:
+    from selftaught.core.change import returns_its_input
+
+    deep = "def improve_algorithm(a, b, c):\n    return " + "-" * 200_000 + "a\n"
+    assert behaviour_changes(SEED, deep, ENTRY) == []
+    assert behaviour_changes(deep, SEED, ENTRY) == []
+    assert returns_its_input(deep, ENTRY) is False

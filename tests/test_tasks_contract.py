@@ -1,0 +1,131 @@
+"""The runtime contract the model is shown is generated from a task's declarations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from selftaught.config import CODE_PREFIX, RunConfig
+from selftaught.core.meta import meta_utility_text
+from selftaught.errors import ConfigError
+from selftaught.improvers.catalog import get_improver
+from selftaught.tasks import get_task, load_task_file, task_names
+from selftaught.tasks.contract import (
+    CONTINUE_MARKER,
+    code_reply_prefix,
+    continuation_prefix,
+    function_head,
+    runtime_contract,
+    shown_utility_text,
+)
+
+TASK_FILE = """
+NAME = "contract_demo"
+DESCRIPTION = "Sort numbers."
+ENTRY = "arrange"
+SIGNATURE = "arrange(numbers: list[int]) -> list[int] (the same numbers, ascending)"
+SEED = "def arrange(numbers):\\n    return list(numbers)\\n"
+UTILITY_TEXT = "import random\\n\\ndef utility(algorithm_str):\\n    return 1.0\\n"
+TIME_LIMIT_SECONDS = 0.25
+MEMORY_MB = 256
+
+
+def make_instance(rng, split, index):
+    return ([rng.randint(0, 9) for _ in range(5)],), {}
+
+
+def score(instance, answer):
+    return float(answer == sorted(instance.args[0]))
+"""
+
+
+def test_a_task_files_contract_states_its_own_declarations(tmp_path: Path) -> None:
+    path = tmp_path / "contract_demo.py"
+    path.write_text(TASK_FILE)
+    text = runtime_contract(load_task_file(path))
+    flat = " ".join(line.lstrip("# ").strip() for line in text.splitlines())
+    assert "arrange(numbers: list[int]) -> list[int] (the same numbers, ascending)" in flat
+    assert "Keep the name 'arrange'" in flat
+    assert "0.25 s of CPU time, 256 MiB of memory" in flat
+    assert "standard library and numpy" in flat and "scipy, sklearn" in flat
+    assert "import every module it uses" in flat
+    assert all(line.startswith("#") and len(line) <= 100 for line in text.splitlines())
+
+
+@pytest.mark.parametrize("name", list(task_names()))
+def test_every_built_in_task_shows_its_contract_after_its_utility(name: str) -> None:
+    task = get_task(name)
+    shown = shown_utility_text(task)
+    assert shown.startswith(task.utility_text.rstrip()) and task.entry in runtime_contract(task)
+    assert shown.endswith(runtime_contract(task))
+    assert shown_utility_text(task, contract=False) == task.utility_text
+    compile(shown, name, "exec")  # still readable Python
+
+
+def test_the_meta_level_sees_the_contract_except_in_paper_mode() -> None:
+    task = get_task("parity_noise")
+    assert runtime_contract(task) in meta_utility_text(task, RunConfig())
+    assert runtime_contract(task) not in meta_utility_text(task, RunConfig(paper_mode=True))
+
+
+def test_decoding_defaults_to_code_for_local_models_and_plain_for_servers_and_the_paper() -> None:
+    assert RunConfig().reply_prefix == CODE_PREFIX == "```python\n"
+    assert RunConfig(model="openai:qwen").reply_prefix == ""
+    assert RunConfig(model="openai:qwen", decoding="code").reply_prefix == CODE_PREFIX
+    assert RunConfig(decoding="plain").reply_prefix == ""
+    paper = RunConfig(paper_mode=True, decoding="code")
+    assert paper.reply_prefix == "" and not paper.shows_guidance
+    with pytest.raises(ConfigError, match="unknown decoding 'greedy'"):
+        RunConfig(decoding="greedy")
+
+
+def test_code_decoding_starts_inside_the_entry_function_after_the_rule_and_imports() -> None:
+    head = function_head(
+        "arrange(numbers: list[int], key: dict[str, int] = None) -> int", "arrange"
+    )
+    assert head == "def arrange(numbers, key):\n"
+    assert function_head("arrange -> a sorted list", "arrange") == "def arrange("
+    prefix = code_reply_prefix(CODE_PREFIX, ("yaml",), head)
+    assert prefix.startswith("```python\n# Runs alone: import every module used.")
+    assert "Installed: the standard library, numpy, yaml, nothing else." in prefix
+    assert "import numpy as np\n" in prefix and prefix.endswith(
+        "\n\n\ndef arrange(numbers, key):\n"
+    )
+    assert code_reply_prefix("", ("yaml",), head) == ""  # plain decoding: no prefix
+    compile(prefix.removeprefix(CODE_PREFIX) + "    return numbers\n", "reply", "exec")
+
+
+def test_a_continued_reply_starts_inside_the_program_just_before_its_entry_returns() -> None:
+    seed = get_improver("seed").source()
+    prefix = continuation_prefix(CODE_PREFIX, seed, "improve_algorithm")
+    assert prefix is not None and prefix.startswith(CODE_PREFIX + seed.splitlines()[0])
+    kept, marker = prefix.removeprefix(CODE_PREFIX).rstrip("\n").rsplit("\n", 1)
+    assert marker == f"    {CONTINUE_MARKER}"
+    assert kept.rstrip().endswith("best_solution = max(new_solutions, key=utility)")
+    assert "return best_solution" not in prefix
+    # what the model writes after it completes a whole program
+    reply = prefix.removeprefix(CODE_PREFIX) + "    return best_solution\n"
+    compile(reply, "reply", "exec")
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        "def improve_algorithm(s, u, m):\n    for x in s:\n        return x\n",  # no final return
+        "def improve_algorithm(s, u, m):\n    return s\n\n\nHELPER = 1\n",  # entry not last
+        "def other(s):\n    return s\n",  # no entry
+        "def improve_algorithm(s, u, m):\n    return (\n",  # does not parse
+    ],
+)
+def test_a_program_that_cannot_be_continued_falls_back(program: str) -> None:
+    assert continuation_prefix(CODE_PREFIX, program, "improve_algorithm") is None
+
+
+def test_continuing_the_parent_needs_code_decoding_and_is_off_in_paper_mode() -> None:
+    assert not RunConfig().continues_parent  # opt-in
+    assert RunConfig(meta_continue=True).continues_parent
+    assert not RunConfig(meta_continue=True, decoding="plain").continues_parent
+    assert not RunConfig(meta_continue=True, paper_mode=True).continues_parent
+    seed = get_improver("seed").source()
+    assert continuation_prefix("", seed, "improve_algorithm") is None

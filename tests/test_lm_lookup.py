@@ -37,18 +37,18 @@ def test_the_reply_so_far_is_searched_too() -> None:
     assert d.draft(4) == [42, 43, 0, 40]
 
 
-def test_draft_length_grows_when_taken_whole_and_shrinks_when_not() -> None:
-    d = drafter(list(range(20)), LookupConfig(max_ngram=2, min_ngram=1, max_draft=6))
-    d.extend([3])
-    assert len(d.draft(10)) == 6
-    d.feedback(6, 2)
-    d.feedback(5, 0)
-    assert len(d.draft(10)) == 4
-    d.feedback(4, 4)
-    assert len(d.draft(10)) == 6  # never above max_draft
-    for _ in range(10):
-        d.feedback(3, 0)
-    assert len(d.draft(10)) == 1  # never below one
+def test_acceptance_follows_recent_drafts() -> None:
+    d = drafter(list(range(20)))
+    assert d.acceptance.rate == 0.5
+    for _ in range(5):
+        d.feedback(4, 4)  # taken whole: no failure
+    high = d.acceptance.rate
+    assert high > 0.9
+    d.feedback(0, 0)  # nothing drafted: no evidence
+    assert d.acceptance.rate == high
+    for _ in range(5):
+        d.feedback(4, 0)
+    assert d.acceptance.rate < 0.5
 
 
 def test_nothing_to_draft_without_a_match() -> None:
@@ -63,6 +63,8 @@ def test_invalid_configs_are_refused() -> None:
         LookupConfig(max_ngram=1, min_ngram=2)
     with pytest.raises(ValueError):
         LookupConfig(max_draft=0)
+    with pytest.raises(ValueError):
+        LookupConfig(max_step_draft=0)
 
 
 def test_common_prefix() -> None:

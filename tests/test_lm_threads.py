@@ -77,21 +77,74 @@ class FakeMachine:
         return CpuSnapshot(self.t, self.busy, self.own)
 
 
-def test_governor_follows_a_busy_neighbour_and_returns_when_it_leaves() -> None:
+def governed(machine: FakeMachine, applied: list[int]) -> ThreadGovernor:
+    return ThreadGovernor(
+        applied.append, 2, hold=5.0, snapshot=machine.snapshot, clock=lambda: machine.t
+    )
+
+
+def probe(gov: ThreadGovernor, seconds_per_token: dict[int, float]) -> None:
+    """Report plain steps at whatever count the governor tries until it stops probing."""
+    for _ in range(20):
+        if not gov.probing:
+            return
+        gov.observe(2, 2 * seconds_per_token[gov.threads])
+    raise AssertionError("the probe never ended")
+
+
+def test_all_cpus_while_nobody_else_is_busy() -> None:
     machine = FakeMachine()
     applied: list[int] = []
-    gov = ThreadGovernor(applied.append, 2, snapshot=machine.snapshot, clock=lambda: machine.t)
-    assert applied == [2]
+    gov = governed(machine, applied)
+    gov.tick()
+    machine.advance(0.6)
+    assert gov.tick() == 2 and not gov.probing and applied == [2]
+
+
+def test_beside_a_busy_neighbour_the_faster_count_is_kept() -> None:
+    for fast, slow in ((1, 2), (2, 1)):
+        machine = FakeMachine()
+        gov = governed(machine, [])
+        gov.tick()
+        machine.others = 1.0
+        machine.advance(0.6)
+        gov.tick()
+        assert gov.probing
+        probe(gov, {fast: 0.03, slow: 0.09})
+        assert gov.threads == fast
+
+
+def test_the_choice_is_probed_again_after_hold_and_when_the_neighbour_leaves() -> None:
+    machine = FakeMachine()
+    gov = governed(machine, [])
     gov.tick()
     machine.others = 1.0
     machine.advance(0.6)
-    assert gov.tick() == 1
-    machine.advance(0.2)
-    assert gov.tick() == 1  # between looks nothing is read
+    gov.tick()
+    probe(gov, {1: 0.03, 2: 0.09})
+    machine.advance(1.0)
+    assert gov.tick() == 1 and not gov.probing  # held
+    machine.advance(5.0)
+    gov.tick()
+    assert gov.probing
+    probe(gov, {1: 0.09, 2: 0.03})  # the neighbour calmed down: two threads win now
+    assert gov.threads == 2
     machine.others = 0.0
     machine.advance(0.6)
-    assert gov.tick() == 2
-    assert applied == [2, 1, 2]
+    assert gov.tick() == 2 and not gov.probing
+
+
+def test_one_slow_step_does_not_decide_a_probe() -> None:
+    machine = FakeMachine()
+    gov = governed(machine, [])
+    gov.tick()
+    machine.others = 1.0
+    machine.advance(0.6)
+    gov.tick()
+    steps = {1: [0.03, 0.5, 0.03], 2: [0.05, 0.05, 0.05]}
+    while gov.probing:
+        gov.observe(1, steps[gov.threads].pop())
+    assert gov.threads == 1
 
 
 def test_a_fixed_thread_count_is_never_changed() -> None:
@@ -100,4 +153,4 @@ def test_a_fixed_thread_count_is_never_changed() -> None:
     gov = ThreadGovernor(applied.append, 2, fixed=2, snapshot=machine.snapshot)
     machine.others = 1.0
     machine.advance(1.0)
-    assert gov.tick() == 2 and applied == [2]
+    assert gov.tick() == 2 and applied == [2] and not gov.probing

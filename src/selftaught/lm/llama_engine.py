@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selftaught.errors import PromptTooLong
+from selftaught.lm.draft_policy import DecodeCosts, plan_drafts
 from selftaught.lm.kv_plan import KvBudget, PrefixStore, Prompt, common_prefix
 from selftaught.lm.lookup import DEFAULT_LOOKUP, Drafter, LookupConfig, Ngram, index_ngrams
 from selftaught.lm.threads import ThreadGovernor, available_cpus
@@ -114,8 +115,8 @@ class LlamaEngine:
             raise RuntimeError("llama.cpp could not create a context")
         self.n_ctx = int(llama_cpp.llama_n_ctx(self.ctx))
         self.memory = llama_cpp.llama_get_memory(self.ctx)
-        draft = config.lookup.max_draft if config.lookup else 0
-        size = max(config.n_batch, config.n_seq_max * (1 + draft))
+        draft = config.lookup.max_step_draft if config.lookup else 0
+        size = max(config.n_batch, config.n_seq_max + draft)
         self.batch = llama_cpp.llama_batch_init(size, 0, config.n_seq_max)
         self.store = PrefixStore(
             range(config.n_seq_max, config.n_seq_max + config.prefix_slots),
@@ -127,6 +128,7 @@ class LlamaEngine:
             fixed=config.n_threads,
         )
         self._indexes: dict[Prompt, dict[Ngram, int]] = {}
+        self.costs = DecodeCosts()  # of this context's decode steps, for the draft policy
 
     def close(self) -> None:
         if getattr(self, "ctx", None):
@@ -311,6 +313,7 @@ class LlamaEngine:
             for j, tok in enumerate(chunk):
                 self._put(j, tok, chunk_start + j, seq_ids, logits=False)
             b.n_tokens = len(chunk)
+            self.threads.tick()
             self._decode()
 
     def _put(self, j: int, token: int, pos: int, seq_ids: Sequence[int], *, logits: bool) -> None:
@@ -324,19 +327,42 @@ class LlamaEngine:
 
     def _step(self, live: list[_Live]) -> None:
         """Feed each live sequence its last token (and its draft), then sample, in one decode."""
+        threads = self.threads.tick()
+        self._plan(live, threads)
         offsets = []
         n = 0
         for s in live:
-            room = s.limit - len(s.pieces) - 1  # the token sampled after the draft counts too
-            s.draft = s.drafter.draft(room) if s.drafter else []
             offsets.append(n)
             for k, tok in enumerate([s.last, *s.draft]):
                 self._put(n + k, tok, s.pos + k, (s.seq_id,), logits=True)
             n += 1 + len(s.draft)
         self.batch.n_tokens = n
+        start = time.perf_counter()
         self._decode()
+        seconds = time.perf_counter() - start
+        self.costs.record(threads, n, seconds)
+        self.threads.observe(n, seconds)
         for s, offset in zip(live, offsets, strict=True):
             self._verify(s, offset)
+
+    def _plan(self, live: list[_Live], threads: int) -> None:
+        """Set each live sequence's draft: the drafted tokens worth verifying in this step."""
+        config = self.config.lookup
+        for s in live:
+            room = s.limit - len(s.pieces) - 1  # the token sampled after the draft counts too
+            s.draft = s.drafter.draft(room) if s.drafter else []
+        if config is None or not any(s.draft for s in live):
+            return
+        if self.threads.probing:  # plain steps, so that the thread counts compare like for like
+            for s in live:
+                s.draft = []
+            return
+        rates = [s.drafter.acceptance.rate if s.drafter else 0.0 for s in live]
+        keep = plan_drafts(
+            [len(s.draft) for s in live], rates, self.costs, threads, config.max_step_draft
+        )
+        for s, k in zip(live, keep, strict=True):
+            s.draft = s.draft[:k]
 
     def _verify(self, s: _Live, offset: int) -> None:
         """Sample at each fed position while the draft agrees; drop the cells of the rest."""
@@ -364,7 +390,6 @@ class LlamaEngine:
             self.lib.llama_memory_seq_rm(self.memory, s.seq_id, s.pos, -1)
 
     def _decode(self) -> None:
-        self.threads.tick()
         rc = self.lib.llama_decode(self.ctx, self.batch)
         if rc != 0:
             raise DecodeFailed(f"llama_decode returned {rc}")

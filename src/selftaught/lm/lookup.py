@@ -3,7 +3,8 @@
 A reply here usually rewrites a program that is already in its prompt, so after the last few
 tokens of the reply, the tokens that followed the same few tokens earlier (in the prompt, or in
 the reply so far) are a good guess for what comes next. The guesses cost no model: the engine
-checks them all in one batched decode and keeps the longest prefix the model itself sampled.
+checks them in one batched decode and keeps the longest prefix the model itself sampled. How many
+of them are worth checking is decided per step (``draft_policy``).
 """
 
 from __future__ import annotations
@@ -11,21 +12,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from selftaught.lm.draft_policy import Acceptance
+
 Ngram = tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class LookupConfig:
-    """How to draft: n-gram sizes tried (longest first) and the most tokens drafted per step."""
+    """How to draft: n-gram sizes tried (longest first), the most tokens drafted for one sequence
+    and the most drafted tokens verified in one decode, over all sequences."""
 
     # Single-token matches draft often and are mostly wrong: replayed on the recorded improve
     # sessions, 2..4-grams gave 2.6 tokens per step for 2.4 drafted, 1..4-grams 2.9 for 6.4.
     max_ngram: int = 4
     min_ngram: int = 2
-    max_draft: int = 10
+    # 15 + the fed token make a batch of 16, which costs less than 12 on this CPU (see
+    # draft_policy); the policy keeps fewer when the sequence's drafts are seldom taken.
+    max_draft: int = 15
+    max_step_draft: int = 16
 
     def __post_init__(self) -> None:
-        if not 1 <= self.min_ngram <= self.max_ngram or self.max_draft < 1:
+        if (
+            not 1 <= self.min_ngram <= self.max_ngram
+            or min(self.max_draft, self.max_step_draft) < 1
+        ):
             raise ValueError(f"invalid lookup configuration {self}")
 
 
@@ -54,16 +64,11 @@ class Drafter:
         self._prompt_index = prompt_index  # shared by every sequence of the same prompt
         self._own: dict[Ngram, int] = {}  # n-grams whose continuation lies in the reply
         self._indexed = len(prompt)
-        # Drafts grow while the model takes them whole and shrink when it does not, because
-        # every drafted token costs a place in the decoded batch.
-        self.length = config.max_draft
+        self.acceptance = Acceptance()
 
     def feedback(self, drafted: int, accepted: int) -> None:
-        """Adapt the draft length to how much of the last draft the model took."""
-        if drafted and accepted == drafted:
-            self.length = min(self.config.max_draft, self.length + 2)
-        elif drafted:
-            self.length = max(1, self.length - 1)
+        """Record how much of the last draft the model took."""
+        self.acceptance.update(drafted, accepted)
 
     def extend(self, tokens: Sequence[int]) -> None:
         """Append tokens the model accepted."""
@@ -71,7 +76,7 @@ class Drafter:
 
     def draft(self, limit: int) -> list[int]:
         """Up to ``limit`` (and ``config.max_draft``) guessed tokens that follow the context."""
-        limit = min(limit, self.length)
+        limit = min(limit, self.config.max_draft)
         if limit < 1:
             return []
         ctx = self.context

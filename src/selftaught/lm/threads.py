@@ -4,7 +4,8 @@ llama.cpp's worker threads meet at a barrier after every operation of the graph.
 process takes one of their cores, every barrier waits for the descheduled thread, and decoding
 with all cores became 5-6 times slower than with one thread beside a single busy process. So the
 thread count follows the load: ``ThreadGovernor`` samples how much CPU *other* processes used
-since its last look and leaves their cores to them.
+since its last look and, while they use some, times decoding with fewer threads against all
+cores and keeps the faster.
 """
 
 from __future__ import annotations
@@ -115,9 +116,15 @@ def threads_beside(others_busy: float, cpus: int) -> int:
 
 
 class ThreadGovernor:
-    """Re-chooses the thread count every ``interval`` seconds from the others' recent CPU use.
+    """Chooses llama.cpp's thread count from the load and from measured decode speed.
 
-    ``apply(n)`` is called when the choice changes (llama.cpp: ``llama_set_n_threads``).
+    Every ``interval`` seconds it reads how much CPU other processes used. While they leave the
+    CPUs free it uses them all. While they keep some busy, fewer threads may or may not be
+    faster (one thread beside one busy process on 2 cores never collapses, but two threads at a
+    load of 3 were still faster than one), so it probes: ``probe_steps`` plain decode steps with
+    all CPUs and as many with the CPUs left free (``observe`` reports them), keeps the faster
+    count for ``hold`` seconds, then probes again; also whenever the load changes the
+    candidates. ``apply(n)`` is called when the count changes (``llama_set_n_threads``).
     A fixed count (``SELFTAUGHT_N_THREADS`` or an explicit argument) disables the governor.
     """
 
@@ -128,39 +135,82 @@ class ThreadGovernor:
         *,
         fixed: int | None = None,
         interval: float = 0.5,
+        hold: float = 6.0,
+        probe_steps: int = 3,
         snapshot: Callable[[], CpuSnapshot] = read_snapshot,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cpus = cpus
         self.fixed = fixed
         self.interval = interval
+        self.hold = hold
+        self.probe_steps = probe_steps
         self._apply = apply
         self._snapshot = snapshot
         self._clock = clock
         self._last: CpuSnapshot | None = None
         self._next_look = 0.0
+        self._candidates: tuple[int, ...] = (cpus,)
+        self._probe: dict[int, list[float]] | None = None  # seconds per token, per count
+        self._hold_until = 0.0
         self.switches = 0  # how often the count changed (benchmarks report it)
+        self.probes = 0
         self.threads = fixed or cpus
         apply(self.threads)
 
+    @property
+    def probing(self) -> bool:
+        """True while thread counts are being compared (the engine then decodes plain steps)."""
+        return self._probe is not None
+
     def tick(self) -> int:
-        """Look at the load if ``interval`` has passed; returns the thread count now in use."""
-        if self.fixed is not None or self._clock() < self._next_look:
-            return self.threads
+        """Look at the load if ``interval`` has passed; returns the thread count to use now."""
+        if self.fixed is None and self._clock() >= self._next_look:
+            self._look()
+        return self.threads
+
+    def observe(self, tokens: int, seconds: float) -> None:
+        """Report a decode step of ``tokens`` tokens that took ``seconds`` at ``self.threads``."""
+        if self._probe is None or tokens < 1:
+            return
+        self._probe[self.threads].append(seconds / tokens)
+        waiting = [n for n, times in self._probe.items() if len(times) < self.probe_steps]
+        if waiting:
+            self._set(waiting[0])
+            return
+        probe, self._probe = self._probe, None
+        best = min(probe, key=lambda n: _median(probe[n]))
+        self._hold_until = self._clock() + self.hold
+        self._set(best)
+
+    def _look(self) -> None:
         try:
             now = self._snapshot()
         except OSError:  # no /proc: keep the current choice
-            return self.threads
+            self._next_look = self._clock() + self.interval
+            return
         self._next_look = now.wall + self.interval
         last, self._last = self._last, now
-        if last is not None:
-            wall = max(now.wall - last.wall, 1e-6)
-            others = (now.machine_busy - last.machine_busy - (now.own - last.own)) / wall
-            self._set(threads_beside(max(0.0, others), self.cpus))
-        return self.threads
+        if last is None:
+            return
+        wall = max(now.wall - last.wall, 1e-6)
+        others = (now.machine_busy - last.machine_busy - (now.own - last.own)) / wall
+        candidates = tuple(sorted({threads_beside(max(0.0, others), self.cpus), self.cpus}))
+        changed, self._candidates = candidates != self._candidates, candidates
+        if len(candidates) == 1:
+            self._probe = None
+            self._set(self.cpus)
+        elif changed or (self._probe is None and self._clock() >= self._hold_until):
+            self._probe = {n: [] for n in candidates}
+            self.probes += 1
+            self._set(candidates[0])
 
     def _set(self, threads: int) -> None:
         if threads != self.threads:
             self.threads = threads
             self.switches += 1
             self._apply(threads)
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]  # one slow step (a context switch) does not decide

@@ -272,7 +272,7 @@ def main() -> None:
             results[key] = ([Cell(**c) for c in cells], when)
             report(NAMES[key], results[key][0], f"{when}, from {part.name}")
     make = runners(args.model, path)
-    for key in args.only.split(","):
+    for key in filter(None, args.only.split(",")):
         run, close = make[key]()
         try:
             run([one[0]], 1, 0.0, 8)  # warm-up: first-use allocations belong to no figure

@@ -35,12 +35,14 @@ class DecodeFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class SeqJob:
-    """One sequence to sample: the prompt it continues, its seed and limits."""
+    """One sequence to sample: the prompt it continues, its seed and limits. Decoding halts once
+    the text holds one of the ``stop`` strings; the text from it on is dropped."""
 
     prompt: Prompt
     seed: int
     temperature: float
     max_tokens: int
+    stop: tuple[bytes, ...] = ()
 
 
 @dataclass
@@ -63,6 +65,8 @@ class _Live:
     last: int
     pieces: list[bytes] = field(default_factory=list)
     done: bool = False
+    stop: tuple[bytes, ...] = ()
+    tail: bytes = b""  # the text's last bytes: enough to see a stop string arrive across pieces
 
 
 class KvBudget:
@@ -195,9 +199,9 @@ class LlamaEngine:
             pending.popleft()
             budget.admit(prompt, limits[i])
             last = len(prompt) - 1
-            new.append(
-                _Live(i, free_ids.pop(), self._sampler(jobs[i]), limits[i], last, prompt[-1])
-            )
+            sampler = self._sampler(jobs[i])
+            seq = _Live(i, free_ids.pop(), sampler, limits[i], last, prompt[-1], stop=jobs[i].stop)
+            new.append(seq)
         groups: dict[Prompt, list[_Live]] = {}
         for s in new:
             groups.setdefault(jobs[s.job_index].prompt, []).append(s)
@@ -213,7 +217,9 @@ class LlamaEngine:
         return new
 
     def _finish(self, seq: _Live, job: SeqJob, result: SeqResult) -> None:
-        result.text = b"".join(seq.pieces).decode("utf-8", errors="ignore")
+        text = b"".join(seq.pieces)
+        cut = min((i for i in map(text.find, job.stop) if i >= 0), default=len(text))
+        result.text = text[:cut].decode("utf-8", errors="ignore")
         result.completion_tokens = len(seq.pieces)
         # Frees the sequence's own cells; shared prompt cells stay while others still use them.
         self.lib.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
@@ -264,9 +270,17 @@ class LlamaEngine:
             if self.lib.llama_vocab_is_eog(self.vocab, token):
                 s.done = True
                 continue
-            s.pieces.append(self._piece(token))
+            piece = self._piece(token)
+            s.pieces.append(piece)
             s.last = token
-            s.done = len(s.pieces) >= s.limit
+            s.done = len(s.pieces) >= s.limit or self._stopped(s, piece)
+
+    @staticmethod
+    def _stopped(seq: _Live, piece: bytes) -> bool:
+        if not seq.stop:
+            return False
+        seq.tail = (seq.tail + piece)[-(max(map(len, seq.stop)) + len(piece)) :]
+        return any(s in seq.tail for s in seq.stop)
 
     def _decode(self) -> None:
         rc = self.lib.llama_decode(self.ctx, self.batch)

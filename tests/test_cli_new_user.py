@@ -238,6 +238,8 @@ def test_improve_takes_budgets_and_lists_the_library() -> None:
     for flag in ("--lm-budget", "--responses", "--max-tokens", "--utility-budget", "--output"):
         assert flag in text
     assert all(name in text for name in IMPROVERS)
+    # improve's default is the benchmark's strongest improver, not the paper's seed
+    assert re.search(r"--improver\s.*\[default:\s*refine\]", " ".join(text.split()))
 
 
 def _readme_commands() -> list[tuple[str, str]]:

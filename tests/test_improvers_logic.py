@@ -297,3 +297,30 @@ def test_paper_behaviour_flag_may_return_a_worse_candidate() -> None:
     utility.budget, utility.uses, utility.str = 10, 0, "u"  # type: ignore[attr-defined]
     result = ns["improve_algorithm"](SOLUTION, utility, ReplayedLM(1))
     assert result != SOLUTION  # the input no longer competes
+
+
+def test_modules_a_program_uses_without_importing_them_are_imported() -> None:
+    kit = load("refine")
+    fix = kit["extract"].__globals__["add_missing_imports"]
+    # the commonest crash of 1.5B candidates: `time`/`np` used, never imported
+    code = "def algorithm(x):\n    t = time.process_time()\n    return np.zeros(x), Counter(), t\n"
+    fixed = fix(code)
+    assert fixed.splitlines()[:3] == [
+        "from collections import Counter",
+        "import numpy as np",
+        "import time",
+    ]
+    namespace: dict[str, Any] = {}
+    exec(fixed, namespace)
+    assert namespace["algorithm"](2)[0].shape == (2,)
+    # bound names (a parameter called `time`, an import under an alias) are left alone
+    kept = "import numpy\ndef algorithm(time, random=None):\n    return time + numpy.pi\n"
+    assert fix(kept) == kept
+    future = (
+        "from __future__ import annotations\ndef algorithm():\n    return heapq.nlargest(1, [])"
+    )
+    assert fix(future).splitlines()[:2] == ["from __future__ import annotations", "import heapq"]
+    assert fix("def algorithm(:") == "def algorithm(:"  # unparsable: untouched
+    # extract applies it to a reply's code block
+    reply = "```python\ndef algorithm():\n    return math.pi\n```"
+    assert kit["extract"](reply).startswith("import math\n")

@@ -8,7 +8,7 @@ import pytest
 
 from selftaught.errors import InvalidLMRequest, LMBudgetExhausted, SelftaughtError
 from selftaught.lm import BudgetedLanguageModel, Sample, SampleRequest, Usage
-from selftaught.lm.types import UsageMeter
+from selftaught.lm.types import UsageMeter, cut_at_stop
 
 
 class Echo:
@@ -152,3 +152,15 @@ def test_a_reply_prefix_opens_the_assistant_turn_and_starts_every_reply() -> Non
     plain = Echo()
     BudgetedLanguageModel(plain, 1).batch_prompt("expert", ["a"])
     assert plain.calls[0][0].messages[-1] == ("user", "a")
+
+
+def test_stop_strings_reach_the_backend_and_cut_replies_that_ran_past_them() -> None:
+    backend = Echo()  # a reply that ran on (as a cached or recorded one may): "<message>#<index>"
+    lm = BudgetedLanguageModel(backend, 2, reply_prefix="P:", stop=("#", "never"))
+    assert lm.batch_prompt("expert", ["a"]) == ["P:P:"]  # cut at "#": the prefix, then its echo
+    [[request]] = backend.calls
+    assert request.stop == ("#", "never")
+    assert cut_at_stop("abc\n```\nprose\ndef utility(", ("\ndef utility(", "\n```")) == "abc"
+    assert cut_at_stop("no stop here", ("\n```",)) == "no stop here"
+    with pytest.raises(InvalidLMRequest, match="stop strings"):
+        SampleRequest((("user", "a"),), 1, 0.5, stop=("",))

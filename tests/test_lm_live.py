@@ -55,3 +55,13 @@ def test_recorded_greedy_answer_is_reproduced(backend) -> None:  # type: ignore[
         [SampleRequest(msgs, 1, 0.0, rec["max_tokens"], rec["sample_index"])]
     )
     assert sample.text == rec["text"]
+
+
+def test_a_stop_string_ends_decoding_where_the_unstopped_reply_has_it(backend) -> None:  # type: ignore[no-untyped-def]
+    msgs = (("user", "Write a Python function that adds two numbers, in a code block."),)
+    [[full]] = backend.generate([SampleRequest(msgs, 1, 0.0, max_tokens=96)])
+    assert "\n" in full.text
+    stop = full.text.split("\n")[1][:4] or "\n"  # a stop string met early in the greedy reply
+    [[cut]] = backend.generate([SampleRequest(msgs, 1, 0.0, max_tokens=96, stop=(stop,))])
+    assert cut.text == full.text[: full.text.index(stop)]
+    assert cut.completion_tokens < full.completion_tokens  # decoding halted, not only trimmed

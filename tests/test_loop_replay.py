@@ -139,7 +139,8 @@ def test_improve_json(config_file: Path, tmp_path: Path) -> None:
     program.write_text(get_task("parity_noise").seed_solution)
     result = CliRunner().invoke(
         app,
-        ["improve", str(program), "--task", "parity_noise", "--config", str(config_file), "--json"],
+        ["improve", str(program), "--task", "parity_noise", "--improver", "seed"]
+        + ["--config", str(config_file), "--json"],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -16,6 +16,7 @@ from selftaught.tasks.contract import (
     code_reply_prefix,
     continuation_prefix,
     function_head,
+    reply_stops,
     runtime_contract,
     shown_utility_text,
 )
@@ -129,3 +130,18 @@ def test_continuing_the_parent_needs_code_decoding_and_is_off_in_paper_mode() ->
     assert not RunConfig(meta_continue=True, paper_mode=True).continues_parent
     seed = get_improver("seed").source()
     assert continuation_prefix("", seed, "improve_algorithm") is None
+
+
+@pytest.mark.parametrize("name", task_names())
+def test_a_code_reply_stops_where_the_code_block_closes_or_the_utility_is_copied(name: str) -> None:
+    task = get_task(name)
+    stops = reply_stops(CODE_PREFIX, shown_utility_text(task))
+    assert stops == ("\n```", "\ndef utility(")
+    assert reply_stops("", shown_utility_text(task)) == ()  # plain decoding (paper): no stop
+
+
+def test_the_meta_level_stops_only_at_a_copied_meta_utility() -> None:
+    text = meta_utility_text(get_task("maxcut"), RunConfig(task="maxcut"))
+    # an improver's prompts hold fences of their own, so a fence must not end its reply
+    assert reply_stops(CODE_PREFIX, text, closes_block=False) == ("\ndef meta_utility(",)
+    assert reply_stops(CODE_PREFIX, "no function here", closes_block=False) == ()

@@ -32,6 +32,7 @@ from selftaught.cli.options import (
 from selftaught.cli.output import write_program
 from selftaught.cli.progress import RichProgress
 from selftaught.config import RunConfig, load_config
+from selftaught.improvers.catalog import DEFAULT_IMPROVER
 from selftaught.writable import check_writable_file
 
 
@@ -65,7 +66,9 @@ def improve_command(
     task: Annotated[
         str | None, typer.Option("--task", help="Task whose utility scores it.")
     ] = None,
-    improver: Annotated[str, typer.Option("--improver", help=improver_help())] = "seed",
+    improver: Annotated[
+        str, typer.Option("--improver", help=improver_help())
+    ] = DEFAULT_IMPROVER,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Write the improved program to this file."),

@@ -26,7 +26,12 @@ from selftaught.lm.types import Backend
 from selftaught.store.db import Evaluation, SessionRecord, sha256_text
 from selftaught.store.layout import SessionKey, downstream_start
 from selftaught.store.recorder import SessionStore
-from selftaught.tasks.contract import code_reply_prefix, function_head, shown_utility_text
+from selftaught.tasks.contract import (
+    code_reply_prefix,
+    function_head,
+    reply_stops,
+    shown_utility_text,
+)
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
@@ -98,6 +103,7 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
     stored = ctx.store.session(job.key)
     if stored is not None:
         return stored
+    utility_text = shown_utility_text(task, contract=cfg.shows_guidance)
     lm = BudgetedLanguageModel(
         ctx.backend,
         cfg.lm_budget,
@@ -107,6 +113,7 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         reply_prefix=code_reply_prefix(
             cfg.reply_prefix, task.packages, function_head(task.signature, task.entry)
         ),
+        stop=reply_stops(cfg.reply_prefix, utility_text),
     )
     spec = SessionSpec(
         key=job.key,
@@ -114,7 +121,7 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
         improver_sha=improver_sha,
         initial_solution=job.initial_solution,
         entry=task.entry,
-        utility_text=shown_utility_text(task, contract=cfg.shows_guidance),
+        utility_text=utility_text,
         utility_budget=cfg.utility_budget or task.utility_budget,
         seed=cfg.seed * 1000 + job.run_index,
         wall_seconds=cfg.improver_seconds,

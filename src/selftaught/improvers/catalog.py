@@ -26,6 +26,10 @@ class ImproverInfo:
         return resources.files("selftaught.improvers").joinpath(self.filename).read_text()
 
 
+#: `improve`'s improver unless another is named: the strongest by `bench/bench_efficacy.py`
+#: (docs/efficacy.md). `run` starts from the paper's seed improver (`RunConfig.initial_improver`).
+DEFAULT_IMPROVER = "refine"
+
 _ENTRIES = (
     ("seed", "The paper's seed: one batch of rewrites, return the best-scoring one."),
     ("beam", "Beam search over rewrites with a utility cache."),

@@ -13,7 +13,10 @@ search strategy stays in its own file. The improvers use only the paper's improv
 """
 
 import ast
+import builtins
+import importlib.util
 import re
+import sys
 
 #: True keeps the input among the candidates, so the result is never worse than the input (by the
 #: utility). False is the paper's behaviour: only generated candidates compete. An improver imports
@@ -77,8 +80,78 @@ def salvage(code):
     return code
 
 
+#: Names small models use without importing them, beyond the modules' own names.
+FROM_IMPORTS = {
+    "np": "import numpy as np",
+    "defaultdict": "from collections import defaultdict",
+    "Counter": "from collections import Counter",
+    "deque": "from collections import deque",
+    "heappush": "from heapq import heappush",
+    "heappop": "from heapq import heappop",
+    "heapify": "from heapq import heapify",
+    "combinations": "from itertools import combinations",
+    "permutations": "from itertools import permutations",
+    "product": "from itertools import product",
+    "lru_cache": "from functools import lru_cache",
+    "reduce": "from functools import reduce",
+}
+
+
+def _bound_and_loaded(tree):
+    bound, loaded = set(dir(builtins)), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound |= set(node.names)
+    return bound, loaded
+
+
+def _import_line(name):
+    line = FROM_IMPORTS.get(name)
+    if (
+        line is None
+        and name in getattr(sys, "stdlib_module_names", ())
+        and not name.startswith("_")
+    ):
+        line = f"import {name}"
+    module = line.split()[1] if line else None
+    try:
+        return line if module and importlib.util.find_spec(module) is not None else None
+    except Exception:
+        return None
+
+
+def add_missing_imports(code):
+    """`code` with an import added for each module (or well-known stdlib function) it uses but
+    never imports: the commonest crash of small models' programs (NameError: time, math, np)."""
+    try:
+        tree = ast.parse(code)
+    except Exception:  # also MemoryError/RecursionError on hostile input: leave it as it is
+        return code
+    bound, loaded = _bound_and_loaded(tree)
+    lines = sorted({_import_line(n) for n in loaded - bound} - {None})
+    if not lines:
+        return code
+    head = tree.body[0] if tree.body else None
+    if isinstance(head, ast.ImportFrom) and head.module == "__future__":
+        rest = code.splitlines()
+        at = head.end_lineno
+        return "\n".join(rest[:at] + lines + rest[at:])
+    return "\n".join(lines) + "\n" + code
+
+
 def extract(response):
-    """The program in one response ('' when there is none); truncated code is salvaged."""
+    """The program in one response ('' when there is none); truncated code is salvaged and
+    modules it uses without importing them are imported (`add_missing_imports`)."""
     if not isinstance(response, str):
         return ""
     try:  # the harness's robust extractor, defined earlier in this module (it knows the entry)
@@ -87,7 +160,7 @@ def extract(response):
         code = None
     if not isinstance(code, str):
         code = _fallback_extract(response)
-    return salvage(code)
+    return add_missing_imports(salvage(code))
 
 
 class Budgets:

@@ -28,7 +28,8 @@ TACTICS = (
     "Tune the numeric constants, thresholds, step counts and orderings of the current approach "
     "so that it scores higher.",
     "Run the construction several times with different random choices or orders and return the "
-    f"best answer found; {TIME}.",
+    "best answer found, judged by the objective computed in the program itself (the utility is "
+    f"not available to it); {TIME}.",
 )
 
 

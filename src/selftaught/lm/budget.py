@@ -21,7 +21,14 @@ from collections import Counter
 from collections.abc import Sequence
 
 from selftaught.errors import InvalidLMRequest, LMBudgetExhausted
-from selftaught.lm.types import DEFAULT_MAX_TOKENS, Backend, Messages, SampleRequest, Usage
+from selftaught.lm.types import (
+    DEFAULT_MAX_TOKENS,
+    Backend,
+    Messages,
+    SampleRequest,
+    Usage,
+    cut_at_stop,
+)
 
 DEFAULT_MAX_RESPONSES = 6
 
@@ -38,6 +45,7 @@ class BudgetedLanguageModel:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         index_offset: int = 0,
         reply_prefix: str = "",
+        stop: Sequence[str] = (),
     ) -> None:
         if budget is not None and budget < 0:
             raise InvalidLMRequest(f"budget must be >= 0 or None, got {budget}")
@@ -51,6 +59,9 @@ class BudgetedLanguageModel:
         # Every reply starts with this text: it is sent as the start of the assistant's turn
         # (so it is part of the prompt and the cache key) and put back in front of each reply.
         self.reply_prefix = reply_prefix
+        # Replies end at the first of these strings (see SampleRequest.stop); cut here too, so a
+        # cached or recorded reply that ran on reads exactly like one that stopped.
+        self.stop = tuple(stop)
         self.calls_used = 0
         self.responses_returned = 0
         self._seen: Counter[Messages] = Counter()
@@ -108,7 +119,7 @@ class BudgetedLanguageModel:
             self.calls_used += 1
             requests, slots = self._plan(convs, float(temperature))
         results = self.backend.generate(requests) if requests else []
-        out = [self.reply_prefix + results[r][j].text for r, j in slots]
+        out = [self.reply_prefix + cut_at_stop(results[r][j].text, self.stop) for r, j in slots]
         with self._lock:
             self.responses_returned += len(out)
         return out
@@ -128,7 +139,9 @@ class BudgetedLanguageModel:
         for conv in order:
             first = self.index_offset + self._seen[conv]
             self._seen[conv] += counts[conv]
-            requests.append(SampleRequest(conv, counts[conv], temperature, self.max_tokens, first))
+            requests.append(
+                SampleRequest(conv, counts[conv], temperature, self.max_tokens, first, self.stop)
+            )
         return requests, slots
 
 

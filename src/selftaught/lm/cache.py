@@ -191,6 +191,7 @@ def _miss_requests(
                     req.temperature,
                     req.max_tokens,
                     req.first_index + start,
+                    req.stop,
                 )
             )
             owners.append((pos, start))

@@ -171,7 +171,11 @@ class LlamaBackend:
                     seen[ident] = len(jobs)
                     jobs.append(
                         SeqJob(
-                            prompts[req.messages], seed_for(key), req.temperature, req.max_tokens
+                            prompts[req.messages],
+                            seed_for(key),
+                            req.temperature,
+                            req.max_tokens,
+                            tuple(s.encode() for s in req.stop),
                         )
                     )
                 row.append(seen[ident])

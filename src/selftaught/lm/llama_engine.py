@@ -17,7 +17,6 @@ without speculation: the same seed gives the same text (again up to batch-shape 
 
 from __future__ import annotations
 
-import ctypes
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -27,12 +26,10 @@ from typing import Any
 from selftaught.errors import PromptTooLong
 from selftaught.lm.draft_policy import DecodeCosts, plan_drafts
 from selftaught.lm.kv_plan import KvBudget, PrefixStore, Prompt, common_prefix
+from selftaught.lm.llama_sampling import make_sampler, stop_seen, token_piece
 from selftaught.lm.lookup import DEFAULT_LOOKUP, Drafter, LookupConfig, Ngram, index_ngrams
 from selftaught.lm.threads import ThreadGovernor, available_cpus
 
-TOP_K = 40
-TOP_P = 0.95
-MIN_P = 0.05
 _KV_MARGIN = 32  # cells kept free so that rounding inside llama.cpp never fills the cache
 _MIN_KEPT_PREFIX = 32  # shorter shared prefixes are not worth a kept entry
 
@@ -58,12 +55,14 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class SeqJob:
-    """One sequence to sample: the prompt it continues, its seed and limits."""
+    """One sequence to sample: the prompt it continues, its seed and limits. Decoding halts once
+    the text holds one of the ``stop`` strings; the text from it on is dropped."""
 
     prompt: Prompt
     seed: int
     temperature: float
     max_tokens: int
+    stop: tuple[bytes, ...] = ()
 
 
 @dataclass
@@ -92,6 +91,8 @@ class _Live:
     drafted: int = 0
     accepted: int = 0
     done: bool = False
+    stop: tuple[bytes, ...] = ()
+    tail: bytes = b""  # the text's last bytes: enough to see a stop string arrive across pieces
 
 
 class LlamaEngine:
@@ -221,9 +222,10 @@ class LlamaEngine:
                 break
             pending.popleft()
             budget.admit(prompt, limits[i])
+            job = jobs[i]
             seq = _Live(
-                i, free_ids.pop(), self._sampler(jobs[i]), limits[i], len(prompt) - 1,
-                prompt[-1], self._drafter(prompt),
+                i, free_ids.pop(), make_sampler(self.lib, job.temperature, job.seed), limits[i],
+                len(prompt) - 1, prompt[-1], self._drafter(prompt), stop=job.stop,
             )  # fmt: skip
             new.append(seq)
         groups: dict[Prompt, list[_Live]] = {}
@@ -285,25 +287,14 @@ class LlamaEngine:
         return Drafter(prompt, self._indexes[prompt], config)
 
     def _finish(self, seq: _Live, job: SeqJob, result: SeqResult) -> None:
-        result.text = b"".join(seq.pieces).decode("utf-8", errors="ignore")
+        text = b"".join(seq.pieces)
+        cut = min((i for i in map(text.find, job.stop) if i >= 0), default=len(text))
+        result.text = text[:cut].decode("utf-8", errors="ignore")
         result.completion_tokens = len(seq.pieces)
         result.drafted, result.accepted = seq.drafted, seq.accepted
         # Frees the sequence's own cells; shared prompt cells stay while others still use them.
         self.lib.llama_memory_seq_rm(self.memory, seq.seq_id, -1, -1)
         self.lib.llama_sampler_free(seq.sampler)
-
-    def _sampler(self, job: SeqJob) -> Any:
-        lib = self.lib
-        chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
-        if job.temperature <= 0.0:
-            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_greedy())
-            return chain
-        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_k(TOP_K))
-        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_p(TOP_P, 1))
-        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_min_p(MIN_P, 1))
-        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_temp(job.temperature))
-        lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_dist(job.seed))
-        return chain
 
     def _prefill(self, head: Prompt, start: int, seq_ids: Sequence[int]) -> None:
         """Decode ``head[start:]`` once for all ``seq_ids`` (no logits needed)."""
@@ -375,10 +366,13 @@ class LlamaEngine:
             if self.lib.llama_vocab_is_eog(self.vocab, token):
                 s.done = True
                 break
-            s.pieces.append(self._piece(token))
+            piece = token_piece(self.lib, self.vocab, token)
+            s.pieces.append(piece)
             accepted.append(token)
             s.last = token
-            s.done = len(s.pieces) >= s.limit
+            # A stop string inside a drafted run halts it at the same token as plain decoding.
+            hit, s.tail = stop_seen(s.stop, s.tail, piece)
+            s.done = hit or len(s.pieces) >= s.limit
             if s.done or k == len(s.draft) or token != s.draft[k]:
                 break
             s.accepted += 1
@@ -393,11 +387,3 @@ class LlamaEngine:
         rc = self.lib.llama_decode(self.ctx, self.batch)
         if rc != 0:
             raise DecodeFailed(f"llama_decode returned {rc}")
-
-    def _piece(self, token: int) -> bytes:
-        buf = ctypes.create_string_buffer(256)
-        n = self.lib.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = self.lib.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
-        return buf.raw[:n]

@@ -236,6 +236,7 @@ class OpenAIBackend:
                 n=n,
                 temperature=req.temperature,
                 max_tokens=req.max_tokens,
+                stop=list(req.stop[:4]) or None,  # the OpenAI API takes at most four
             )
         except oa.AuthenticationError as exc:
             msg = f"{self.spec}: authentication failed; check OPENAI_API_KEY"

@@ -26,6 +26,11 @@ class SampleRequest:
 
     Sample ``i`` of the request has the *sample index* ``first_index + i``; the index is part of the
     cache key, so asking again for the same index returns the same text, and a new index a new one.
+
+    ``stop`` lists strings at which a reply may end early (the text from the first one on is
+    dropped, `cut_at_stop`). It is not part of the cache key: a sample index draws the same tokens
+    up to a stop whether or not decoding halts there, so a longer cached reply cut at the stop is
+    the same reply. A stop only saves the decoding of text nobody reads.
     """
 
     messages: Messages
@@ -33,6 +38,7 @@ class SampleRequest:
     temperature: float
     max_tokens: int = DEFAULT_MAX_TOKENS
     first_index: int = 0
+    stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Accept lists of lists (e.g. decoded JSON) but store hashable tuples.
@@ -45,11 +51,20 @@ class SampleRequest:
             raise InvalidLMRequest(f"max_tokens must be >= 1, got {self.max_tokens}")
         if self.first_index < 0:
             raise InvalidLMRequest(f"first_index must be >= 0, got {self.first_index}")
+        object.__setattr__(self, "stop", tuple(self.stop))
+        if not all(isinstance(s, str) and s for s in self.stop):
+            raise InvalidLMRequest("stop strings must be non-empty strings")
 
     @property
     def indices(self) -> range:
         """The sample indices this request asks for."""
         return range(self.first_index, self.first_index + self.n)
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """`text` up to (not including) the earliest occurrence of any stop string."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=len(text))
+    return text[:cut]
 
 
 @dataclass(frozen=True)

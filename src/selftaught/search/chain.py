@@ -40,7 +40,12 @@ from selftaught.store.layout import (
     UNCHANGED_EVENT,
     self_improve_key,
 )
-from selftaught.tasks.contract import PREIMPORTED, code_reply_prefix, continuation_prefix
+from selftaught.tasks.contract import (
+    PREIMPORTED,
+    code_reply_prefix,
+    continuation_prefix,
+    reply_stops,
+)
 
 #: What an improver reply starts with, after the rule: the modules, and the paper's extractor.
 IMPROVER_IMPORTS = f"{PREIMPORTED}\nfrom helpers import extract_code\n"
@@ -83,6 +88,9 @@ def improvement_step(
     cfg = ctx.config
     parent_source = ctx.store.program(parent.sha)
     assert parent_source is not None, "adopted improvers are always stored"
+    # the digest is shown only with guidance: without it, do not score the seed for it
+    feedback = parent_digest(ctx, parent_source, task) if cfg.shows_guidance else ""
+    utility_text = meta_utility_text(task, cfg, feedback)
     lm = BudgetedLanguageModel(
         ctx.backend,
         cfg.meta_lm_budget,
@@ -90,16 +98,16 @@ def improvement_step(
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
         reply_prefix=_meta_reply_prefix(cfg, parent_source),
+        # an improver's own prompts hold code fences: only a copied meta-utility ends a reply
+        stop=reply_stops(cfg.reply_prefix, utility_text, closes_block=False),
     )
-    # the digest is shown only with guidance: without it, do not score the seed for it
-    feedback = parent_digest(ctx, parent_source, task) if cfg.shows_guidance else ""
     spec = SessionSpec(
         key=self_improve_key(t),
         improver_source=parent_source,
         improver_sha=parent.sha,
         initial_solution=parent_source,
         entry=IMPROVER_ENTRY,
-        utility_text=meta_utility_text(task, cfg, feedback),
+        utility_text=utility_text,
         utility_budget=cfg.meta_utility_budget,
         seed=cfg.seed * 1000 + 500 + t,
         wall_seconds=cfg.meta_improver_seconds,

@@ -11,6 +11,7 @@ from selftaught.config import RunConfig
 from selftaught.core.context import LoopContext
 from selftaught.core.meta import improve_once, load_improver
 from selftaught.core.progress import NullProgress, ProgressSink
+from selftaught.improvers.catalog import DEFAULT_IMPROVER
 from selftaught.search.context import loop_context
 from selftaught.search.improve_run import (
     ImproveRecord,
@@ -37,7 +38,7 @@ def improve_program(
     source: str,
     task_name: str,
     *,
-    improver: str = "seed",
+    improver: str = DEFAULT_IMPROVER,
     config: RunConfig | None = None,
     out_dir: Path | str | None = None,
     progress: ProgressSink | None = None,

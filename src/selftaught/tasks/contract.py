@@ -10,6 +10,7 @@ signature, limits, packages), for built-in tasks and task files alike.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import textwrap
 from typing import TYPE_CHECKING
@@ -110,6 +111,29 @@ def code_reply_prefix(
     available = ", ".join(("the standard library", *importable_packages(packages)))
     rule = f"# Runs alone: import every module used. Installed: {available}, nothing else.\n"
     return f"{fence}{rule}{imports}\n\n{head}"
+
+
+_UTILITY_DEF = re.compile(r"^def (\w*utility)\(", re.MULTILINE)
+#: Closes the code block a code-decoded reply opens: what follows is prose nobody reads.
+CLOSING_FENCE = "\n```"
+
+
+def reply_stops(fence: str, utility_text: str, *, closes_block: bool = True) -> tuple[str, ...]:
+    """Where a code-decoded reply may end: at the fence closing its code block, and where it
+    starts copying the utility it was shown (`def <name>(` of its first top-level function whose
+    name ends in "utility"; helpers shown beside it may be reused, so they do not stop a reply),
+    which small models often do after the program and which the program must not define.
+
+    Nothing in plain decoding (the paper's sampling). `closes_block=False` for replies whose
+    code may itself hold fences in its strings, as improvers building prompts do.
+    """
+    if not fence:
+        return ()
+    stops = [CLOSING_FENCE] if closes_block else []
+    utility = _UTILITY_DEF.search(utility_text)
+    if utility:
+        stops.append(f"\ndef {utility.group(1)}(")
+    return tuple(stops)
 
 
 #: Where a continued reply resumes: a new step just before the program's answer is returned.

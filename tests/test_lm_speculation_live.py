@@ -84,3 +84,19 @@ def test_a_kept_prompt_is_reused_without_changing_the_text(backend) -> None:  # 
     [reused] = engine.run([SeqJob(second, 1, 0.0, 48)], 4)
     assert reused.prompt_tokens == len(second) - shared
     assert reused.text == fresh.text
+
+
+def test_a_stop_string_met_while_copying_ends_the_text_as_plain_decoding_does(backend) -> None:  # type: ignore[no-untyped-def]
+    prompt = improve_prompt(backend)
+    program = json.loads(RECORDING.read_text().splitlines()[0])["messages"][-1][1]
+    [full] = run(backend, [SeqJob(prompt, 7, 0.0, 160)], lookup=True)
+    # The last line the reply copies from the program: by then drafts are being taken.
+    copied = [ln for ln in full.text.split("\n")[4:-1] if len(ln.strip()) > 10 and ln in program]
+    assert copied, "the reply should copy lines of the program"
+    stop = copied[-1].strip()
+    job = SeqJob(prompt, 7, 0.0, 160, (stop.encode(),))
+    [plain] = run(backend, [job], lookup=False)
+    [fast] = run(backend, [job], lookup=True)
+    assert fast.text == plain.text == full.text[: full.text.index(stop)]
+    assert fast.completion_tokens == plain.completion_tokens < full.completion_tokens
+    assert fast.accepted > 0

@@ -66,9 +66,7 @@ def improve_command(
     task: Annotated[
         str | None, typer.Option("--task", help="Task whose utility scores it.")
     ] = None,
-    improver: Annotated[
-        str, typer.Option("--improver", help=improver_help())
-    ] = DEFAULT_IMPROVER,
+    improver: Annotated[str, typer.Option("--improver", help=improver_help())] = DEFAULT_IMPROVER,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Write the improved program to this file."),

@@ -5,7 +5,8 @@ a fixed LM budget (`selftaught.search.compare.compare_improvers`). Per task and 
 
 - valid-candidate rate: the fraction of the candidate programs scored on val during the runs (every
   distinct program other than the original, as stored in the run store's `evaluations` table) that
-  score above 0;
+  score above 0; of those, how many changed the score on val (a copy of the original, however
+  reformatted, scores exactly the same) and how many beat the original there;
 - the test score of the program each run returned (the improver's best candidate) against the
   original's (`returned_test`, one per seed): the mean difference over seeds (`gain_mean`) with a
   95% Student-t interval (none for a single seed), and a better/worse/tie verdict that counts
@@ -44,7 +45,7 @@ from selftaught.errors import SelftaughtError
 from selftaught.improvers.catalog import list_improvers, resolve_improver
 from selftaught.search.compare import compare_improvers
 from selftaught.store.db import RunStore, sha256_text
-from selftaught.tasks import get_task
+from selftaught.tasks import Task, get_task, score_program
 from selftaught.tasks.timing import versus
 
 STOP_TASKS = (
@@ -115,13 +116,31 @@ def t_interval(values: list[float]) -> tuple[float, float] | None:
     return mean - half, mean + half
 
 
-def candidate_counts(store: RunStore, identity: str, original: str) -> tuple[int, int]:
-    """(candidates scored on val, of which score > 0): distinct programs besides the original."""
+@dataclass(frozen=True)
+class CandidateCounts:
+    """Distinct candidate programs besides the original, scored on val, and how many of them
+    score above 0 (valid), differ from the original's val score (changed: copies and rewrites
+    that behave the same score exactly the same), and beat it (better on val)."""
+
+    scored: int
+    valid: int
+    changed: int
+    better: int
+
+
+def candidate_counts(store: RunStore, task: Task) -> CandidateCounts:
+    sha = sha256_text(task.seed_solution)
     rows = store.query(
-        "SELECT score FROM evaluations WHERE task = ? AND split = 'val' AND sha256 != ?",
-        (identity, sha256_text(original)),
+        "SELECT sha256, score FROM evaluations WHERE task = ? AND split = 'val'", (task.identity,)
     )
-    return len(rows), sum(1 for (score,) in rows if score > 0)
+    base = next((score for key, score in rows if key == sha), None)
+    if base is None:  # an improver that never scored its input (the paper's seed)
+        base = score_program(task, task.seed_solution, "val").score
+    scores = [score for key, score in rows if key != sha]
+    valid = [score for score in scores if score > 0]
+    changed = [score for score in valid if abs(score - base) > 1e-12]
+    better = [score for score in changed if score > base]
+    return CandidateCounts(len(scores), len(valid), len(changed), len(better))
 
 
 def token_counts(store: RunStore) -> dict[str, int]:
@@ -151,7 +170,7 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
     gains = [test - original for test in row["runs"]]
     store = RunStore(out, read_only=True)
     try:
-        scored, valid = candidate_counts(store, chosen.identity, chosen.seed_solution)
+        counts = candidate_counts(store, chosen)
         tokens = token_counts(store)
     finally:
         store.close()
@@ -159,9 +178,11 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
         "task": chosen.name,
         "improver": row["improver"],
         "seeds": args.seeds,
-        "candidates": scored,
-        "valid_candidates": valid,
-        "valid_rate": valid / scored if scored else None,
+        "candidates": counts.scored,
+        "valid_candidates": counts.valid,
+        "valid_rate": counts.valid / counts.scored if counts.scored else None,
+        "changed_candidates": counts.changed,
+        "better_on_val_candidates": counts.better,
         "original_test": original,
         "returned_test": row["runs"],
         "mean_test": row["mean_test"],
@@ -193,7 +214,8 @@ def _line(cell: dict) -> str:
     ci = cell["gain_ci95"]
     interval = "n/a (1 seed)" if ci is None else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
     return (
-        f"valid {cell['valid_candidates']}/{cell['candidates']} ({rate}), test "
+        f"valid {cell['valid_candidates']}/{cell['candidates']} ({rate}; changed "
+        f"{cell['changed_candidates']}, better on val {cell['better_on_val_candidates']}), test "
         f"{cell['original_test']:.4f} -> {cell['mean_test']:.4f} (gain {cell['gain_mean']:+.4f}, "
         f"95% CI {interval}, {cell['verdict']}), {cell['tokens']['prompt']}+"
         f"{cell['tokens']['completion']} tokens"

@@ -58,7 +58,9 @@ def test_efficacy_on_replayed_responses_and_resume(tmp_path: Path) -> None:
     assert cell["gain_ci95"] == [pytest.approx(0.0), pytest.approx(0.0)]
     assert cell["tokens"]["completion"] > 0 and cell["samples"] == 4
     assert report["summary"]["seed"]["tie"] == 1
-    assert "parity_noise" in done.stdout and "valid 1/1 (100%)" in done.stdout
+    # it scored what the original scores on val, too: a behavioural copy, not a change
+    assert cell["changed_candidates"] == 0 and cell["better_on_val_candidates"] == 0
+    assert "parity_noise" in done.stdout and "valid 1/1 (100%; changed 0" in done.stdout
     assert "seed on parity_noise, run 1" in done.stderr  # progress
 
     again = bench(tmp_path / "b")  # a finished benchmark resumes without redoing anything

@@ -160,6 +160,8 @@ def _report(result: dict[str, Any], output: Path | None, as_json: bool) -> None:
     else:
         typer.echo(_summary(result), err=True)
         typer.echo(_verdict(result), err=True)
+        if result["improved"] and result.get("changes"):
+            typer.echo(f"what changed: {'; '.join(result['changes'])}", err=True)
         if result["error"]:
             typer.echo(f"improver: {result['error']}", err=True)
         if output is None:

@@ -198,14 +198,13 @@ def run_command(
         ),
     ] = None,
     meta_continue: Annotated[
-        bool | None,
+        bool,
         typer.Option(
-            "--meta-continue/--no-meta-continue",
-            help="Start the meta level's replies inside the parent improver, just before it"
-            " returns, instead of at its head (needs code decoding; docs/small-models.md).",
-            show_default=_show(_DEFAULTS.meta_continue),
+            "--meta-continue",
+            help="Start the meta level's replies inside the parent improver before it returns"
+            " (code decoding only; docs/small-models.md).",
         ),
-    ] = None,
+    ] = False,
     lm_budget: LmBudgetOpt = None,
     responses: ResponsesOpt = None,
     max_tokens: MaxTokensOpt = None,
@@ -255,7 +254,7 @@ def run_command(
         seed=seed,
         paper_mode=paper_mode or None,
         initial_improver=_improver_reference(initial_improver),
-        meta_continue=meta_continue,
+        meta_continue=meta_continue or None,
         lm_budget=lm_budget,
         max_responses_per_call=responses,
         max_tokens=max_tokens,

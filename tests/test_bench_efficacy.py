@@ -60,6 +60,7 @@ def test_efficacy_on_replayed_responses_and_resume(tmp_path: Path) -> None:
     assert report["summary"]["seed"]["tie"] == 1
     # it scored what the original scores on val, too: a behavioural copy, not a change
     assert cell["changed_candidates"] == 0 and cell["better_on_val_candidates"] == 0
+    assert cell["tuned_variants"] == 0  # the paper's seed improver tunes nothing
     assert "parity_noise" in done.stdout and "valid 1/1 (100%; changed 0" in done.stdout
     assert "seed on parity_noise, run 1" in done.stderr  # progress
 

@@ -75,3 +75,29 @@ def test_a_bad_task_is_one_error_line(tmp_path: Path) -> None:
     done = bench(tmp_path / "c", "--task", str(tmp_path / "missing.py"))
     assert done.returncode == 2 and done.stderr.strip().startswith("error: ")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_candidates_are_split_into_the_models_and_tuned_variants(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_efficacy import candidate_counts
+    from selftaught.store.db import Evaluation, RunStore
+    from selftaught.tasks import get_task
+
+    task = get_task("three_sat")
+    seed = task.seed_solution
+    scores = {
+        seed: 0.4,
+        seed.replace("range(1000)", "range(2000)"): 0.6,  # tuned, better
+        seed.replace("< 0.4", "< 0.7"): 0.3,  # tuned, worse
+        seed + "\n# a reformatted copy\n": 0.4,  # the model's, valid, unchanged
+        seed.replace("values[1:]", "values"): 0.0,  # the model's, invalid
+        "def algorithm(clauses, n_vars):\n    return [True] * n_vars\n": 0.5,  # the model's, better
+    }
+    store = RunStore(tmp_path)
+    for source, score in scores.items():
+        sha = store.add_program(source, "solution")
+        store.add_evaluation(sha, task.identity, "val", Evaluation(score, 0.0, None))
+    counts = candidate_counts(store, task)
+    store.close()
+    assert (counts.scored, counts.valid, counts.changed, counts.better) == (3, 2, 1, 1)
+    assert (counts.tuned, counts.tuned_better) == (2, 1)

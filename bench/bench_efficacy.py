@@ -3,9 +3,12 @@
 For each task and improver, S seeds (independent runs) each improve the task's seed program once at
 a fixed LM budget (`selftaught.search.compare.compare_improvers`). Per task and improver it reports:
 
-- valid-candidate rate: the fraction of the candidate programs scored on val during the runs (every
-  distinct program other than the original, as stored in the run store's `evaluations` table) that
-  score above 0;
+- valid-candidate rate: the fraction of the model's candidate programs scored on val during the
+  runs (every distinct program other than the original, as stored in the run store's
+  `evaluations` table, except tuned variants) that score above 0; of those, how many changed the
+  score on val (a copy of the original, however reformatted, scores exactly the same) and how many
+  beat the original there; and apart, the tuned variants (a scored program with one numeric
+  constant moved, as refine's `tune_constants` makes them) and how many of them beat it;
 - the test score of the program each run returned (the improver's best candidate) against the
   original's (`returned_test`, one per seed): the mean difference over seeds (`gain_mean`) with a
   95% Student-t interval (none for a single seed), and a better/worse/tie verdict that counts
@@ -44,7 +47,7 @@ from selftaught.errors import SelftaughtError
 from selftaught.improvers.catalog import list_improvers, resolve_improver
 from selftaught.search.compare import compare_improvers
 from selftaught.store.db import RunStore, sha256_text
-from selftaught.tasks import get_task
+from selftaught.tasks import Task, get_task, score_program
 from selftaught.tasks.timing import versus
 
 STOP_TASKS = (
@@ -53,6 +56,7 @@ STOP_TASKS = (
 )  # fmt: skip
 BUILT_IN = (*STOP_TASKS, "circle_packing", "bin_packing")
 CELL_FILE = "bench_cell.json"
+KIT = Path(__file__).resolve().parents[1] / "src" / "selftaught" / "improvers" / "kit.py"
 # two-sided 95% Student-t quantiles by degrees of freedom (beyond 30: the normal's 1.96)
 T_975 = {
     1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
@@ -115,13 +119,52 @@ def t_interval(values: list[float]) -> tuple[float, float] | None:
     return mean - half, mean + half
 
 
-def candidate_counts(store: RunStore, identity: str, original: str) -> tuple[int, int]:
-    """(candidates scored on val, of which score > 0): distinct programs besides the original."""
+@dataclass(frozen=True)
+class CandidateCounts:
+    """Distinct programs besides the original scored on val during the runs, split into the
+    model's candidates and `tuned` variants (a scored program with one numeric constant moved,
+    as refine's `tune_constants` makes). Of the model's candidates: how many score above 0
+    (valid), differ from the original's val score (changed: copies and rewrites that behave the
+    same score exactly the same) and beat it (better on val); of the tuned: how many beat it."""
+
+    scored: int
+    valid: int
+    changed: int
+    better: int
+    tuned: int
+    tuned_better: int
+
+
+def _constant_variants() -> Any:
+    """The kit's `constant_variants` (the kit is a sandbox file, read here as one)."""
+    namespace: dict[str, Any] = {}
+    exec(compile(KIT.read_text(), str(KIT), "exec"), namespace)
+    return namespace["constant_variants"]
+
+
+def candidate_counts(store: RunStore, task: Task) -> CandidateCounts:
+    sha = sha256_text(task.seed_solution)
     rows = store.query(
-        "SELECT score FROM evaluations WHERE task = ? AND split = 'val' AND sha256 != ?",
-        (identity, sha256_text(original)),
+        "SELECT e.sha256, e.score, p.source FROM evaluations e JOIN programs p"
+        " ON p.sha256 = e.sha256 WHERE e.task = ? AND e.split = 'val'",
+        (task.identity,),
     )
-    return len(rows), sum(1 for (score,) in rows if score > 0)
+    base = next((score for key, score, _ in rows if key == sha), None)
+    if base is None:  # an improver that never scored its input (the paper's seed)
+        base = score_program(task, task.seed_solution, "val").score
+    variants = _constant_variants()
+    sources = [task.seed_solution, *(source for _, _, source in rows)]
+    moved = {v.strip() for source in sources for v in variants(source)}
+    others = [(score, source) for key, score, source in rows if key != sha]
+    tuned = [score for score, source in others if source.strip() in moved]
+    model = [score for score, source in others if source.strip() not in moved]
+    valid = [score for score in model if score > 0]
+    changed = [score for score in valid if abs(score - base) > 1e-12]
+    better = [score for score in changed if score > base]
+    tuned_better = [score for score in tuned if score > base]
+    return CandidateCounts(
+        len(model), len(valid), len(changed), len(better), len(tuned), len(tuned_better)
+    )
 
 
 def token_counts(store: RunStore) -> dict[str, int]:
@@ -151,7 +194,7 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
     gains = [test - original for test in row["runs"]]
     store = RunStore(out, read_only=True)
     try:
-        scored, valid = candidate_counts(store, chosen.identity, chosen.seed_solution)
+        counts = candidate_counts(store, chosen)
         tokens = token_counts(store)
     finally:
         store.close()
@@ -159,9 +202,13 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
         "task": chosen.name,
         "improver": row["improver"],
         "seeds": args.seeds,
-        "candidates": scored,
-        "valid_candidates": valid,
-        "valid_rate": valid / scored if scored else None,
+        "candidates": counts.scored,
+        "valid_candidates": counts.valid,
+        "valid_rate": counts.valid / counts.scored if counts.scored else None,
+        "changed_candidates": counts.changed,
+        "better_on_val_candidates": counts.better,
+        "tuned_variants": counts.tuned,
+        "tuned_better_on_val": counts.tuned_better,
         "original_test": original,
         "returned_test": row["runs"],
         "mean_test": row["mean_test"],
@@ -193,7 +240,9 @@ def _line(cell: dict) -> str:
     ci = cell["gain_ci95"]
     interval = "n/a (1 seed)" if ci is None else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
     return (
-        f"valid {cell['valid_candidates']}/{cell['candidates']} ({rate}), test "
+        f"valid {cell['valid_candidates']}/{cell['candidates']} ({rate}; changed "
+        f"{cell['changed_candidates']}, better on val {cell['better_on_val_candidates']}; "
+        f"tuned {cell['tuned_variants']}, better {cell['tuned_better_on_val']}), test "
         f"{cell['original_test']:.4f} -> {cell['mean_test']:.4f} (gain {cell['gain_mean']:+.4f}, "
         f"95% CI {interval}, {cell['verdict']}), {cell['tokens']['prompt']}+"
         f"{cell['tokens']['completion']} tokens"

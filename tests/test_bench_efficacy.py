@@ -58,7 +58,10 @@ def test_efficacy_on_replayed_responses_and_resume(tmp_path: Path) -> None:
     assert cell["gain_ci95"] == [pytest.approx(0.0), pytest.approx(0.0)]
     assert cell["tokens"]["completion"] > 0 and cell["samples"] == 4
     assert report["summary"]["seed"]["tie"] == 1
-    assert "parity_noise" in done.stdout and "valid 1/1 (100%)" in done.stdout
+    # it scored what the original scores on val, too: a behavioural copy, not a change
+    assert cell["changed_candidates"] == 0 and cell["better_on_val_candidates"] == 0
+    assert cell["tuned_variants"] == 0  # the paper's seed improver tunes nothing
+    assert "parity_noise" in done.stdout and "valid 1/1 (100%; changed 0" in done.stdout
     assert "seed on parity_noise, run 1" in done.stderr  # progress
 
     again = bench(tmp_path / "b")  # a finished benchmark resumes without redoing anything
@@ -72,3 +75,29 @@ def test_a_bad_task_is_one_error_line(tmp_path: Path) -> None:
     done = bench(tmp_path / "c", "--task", str(tmp_path / "missing.py"))
     assert done.returncode == 2 and done.stderr.strip().startswith("error: ")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_candidates_are_split_into_the_models_and_tuned_variants(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_efficacy import candidate_counts
+    from selftaught.store.db import Evaluation, RunStore
+    from selftaught.tasks import get_task
+
+    task = get_task("three_sat")
+    seed = task.seed_solution
+    scores = {
+        seed: 0.4,
+        seed.replace("range(1000)", "range(2000)"): 0.6,  # tuned, better
+        seed.replace("< 0.4", "< 0.7"): 0.3,  # tuned, worse
+        seed + "\n# a reformatted copy\n": 0.4,  # the model's, valid, unchanged
+        seed.replace("values[1:]", "values"): 0.0,  # the model's, invalid
+        "def algorithm(clauses, n_vars):\n    return [True] * n_vars\n": 0.5,  # the model's, better
+    }
+    store = RunStore(tmp_path)
+    for source, score in scores.items():
+        sha = store.add_program(source, "solution")
+        store.add_evaluation(sha, task.identity, "val", Evaluation(score, 0.0, None))
+    counts = candidate_counts(store, task)
+    store.close()
+    assert (counts.scored, counts.valid, counts.changed, counts.better) == (3, 2, 1, 1)
+    assert (counts.tuned, counts.tuned_better) == (2, 1)

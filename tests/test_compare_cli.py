@@ -80,6 +80,16 @@ def test_cli_user_errors_are_one_line(tmp_path: Path) -> None:
     assert listing.exit_code == 0 and "diff_edits" in listing.output
 
 
+def test_a_directory_holding_another_kind_of_run_is_refused(tmp_path: Path) -> None:
+    from selftaught.store.layout import IMPROVE_KEY
+
+    store = RunStore(tmp_path / "improve-run")
+    store.set_meta(IMPROVE_KEY, "{}")  # what `improve --out` leaves
+    store.close()
+    out = CliRunner().invoke(app, ["compare", "--improvers", "beam", "--out", str(store.run_dir)])
+    assert out.exit_code == 2 and "holds an improve run, not a comparison" in out.output
+
+
 def stand_in_score(task: object, source: str, split: str) -> Evaluation:
     from test_improvers_session import stand_in_utility
 

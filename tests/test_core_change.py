@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from selftaught.core.change import behaviour_changes
+from selftaught.core.change import behaviour_changes, program_changes
 from selftaught.improvers.catalog import get_improver
 from selftaught.search.summary import adopted_changes
 from selftaught.store.db import IterationRecord, RunStore
@@ -84,3 +84,18 @@ def test_a_hostile_deeply_nested_program_gets_no_phrase_instead_of_a_crash() -> 
     assert behaviour_changes(SEED, deep, ENTRY) == []
     assert behaviour_changes(deep, SEED, ENTRY) == []
     assert returns_its_input(deep, ENTRY) is False
+
+
+def test_an_improved_programs_changes_are_phrases_or_else_its_changed_lines() -> None:
+    old = "def algorithm(n):\n    steps = 10\n    for _ in range(1000):\n        n += 1\n"
+    old += "    return n\n"
+    tuned = old.replace("steps = 10", "steps = 20")
+    assert program_changes(old, tuned, "algorithm") == ["steps 10 -> 20"]
+    longer = old.replace("range(1000)", "range(2000)")
+    assert program_changes(old, longer, "algorithm") == [
+        "`for _ in range(1000):` -> `for _ in range(2000):`"
+    ]
+    many = "\n".join(f"x{i} = {i}\ny{i} = 0" for i in range(6))  # six separate places
+    other = many.replace("= 0", "= 1")
+    assert program_changes(many, other, "algorithm", limit=2)[-1] == "and 4 more changed place(s)"
+    assert program_changes(old, old, "algorithm") == []

@@ -324,3 +324,49 @@ def test_modules_a_program_uses_without_importing_them_are_imported() -> None:
     # extract applies it to a reply's code block
     reply = "```python\ndef algorithm():\n    return math.pi\n```"
     assert kit["extract"](reply).startswith("import math\n")
+
+
+SWEEP = '''def algorithm(items):
+    """Docstring numbers stay: 1000 steps."""
+    steps, rate, flag = 1000, 0.9, True
+    for _ in range(steps):
+        rate *= 0.99
+    return [x * 1 for x in items][:2]
+'''
+
+
+def test_constant_variants_move_one_number_at_a_time() -> None:
+    variants = load("refine")["extract"].__globals__["constant_variants"](SWEEP)
+    changed = [
+        next(line for line in v.splitlines() if line not in SWEEP.splitlines()) for v in variants
+    ]
+    assert changed == [
+        "    steps, rate, flag = 2000, 0.9, True",
+        "    steps, rate, flag = 500, 0.9, True",
+        "    steps, rate, flag = 1000, 0.95, True",  # a fraction moves halfway to 1 and to 0
+        "    steps, rate, flag = 1000, 0.45, True",
+        "        rate *= 0.995",
+        "        rate *= 0.495",
+        "    return [x * 1 for x in items][:4]",  # 1, True and the docstring's 1000 stay
+        "    return [x * 1 for x in items][:1]",
+    ]
+    assert load("refine")["extract"].__globals__["constant_variants"]("def f(:\n 2") == []
+
+
+def test_refine_tunes_the_best_programs_constants_with_the_utility_left() -> None:
+    ns = load("refine")
+
+    def utility(program: str) -> float:  # rewards more steps, as a longer search would
+        if "steps, rate, flag = " not in program:
+            return 0.0  # the replayed model's candidates (other programs)
+        namespace: dict[str, Any] = {}
+        exec(program, namespace)
+        steps = int(program.split("steps, rate, flag = ")[1].split(",")[0])
+        return min(steps, 8000) / 10000 if namespace["algorithm"]([3, 4]) else 0.0
+
+    utility.budget, utility.uses, utility.str = 12, 0, "u"  # type: ignore[attr-defined]
+    result = ns["improve_algorithm"](SWEEP, utility, ReplayedLM(0))
+    assert result == SWEEP  # no LM budget: nothing is asked, nothing is tuned (kept input)
+    result = ns["improve_algorithm"](SWEEP, utility, ReplayedLM(1, width=1))
+    # after the one LM call, the utility budget left doubles the steps while that pays: 8000
+    assert "steps, rate, flag = 8000, 0.9, True" in result

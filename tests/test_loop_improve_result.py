@@ -44,7 +44,7 @@ def test_a_crashing_improver_hands_back_the_input(tmp_path: Path) -> None:
     assert result["score_after"] == result["score_before"]
     assert result["candidate_val"] is None and result["candidate_test"] is None
     assert result["status"] == "error" and "kaboom" in result["error"]
-    assert "no program" in result["reason"]
+    assert "no program" in result["reason"] and result["changes"] == []
 
 
 def test_a_better_program_is_handed_back(tmp_path: Path) -> None:
@@ -53,6 +53,7 @@ def test_a_better_program_is_handed_back(tmp_path: Path) -> None:
     assert result["program"].endswith("# GOOD\n") and result["error"] is None
     assert result["improved"] is True and result["score_after"] == pytest.approx(0.3)
     assert result["val_before"] == pytest.approx(0.2) and result["val_after"] == pytest.approx(0.6)
+    assert result["changes"] == ["`(nothing)` -> `# GOOD`"]  # a comment: only the lines differ
 
 
 def worse_when_bad(task, source: str, split: str) -> Evaluation:

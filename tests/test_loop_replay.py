@@ -137,11 +137,8 @@ def test_improve_json(config_file: Path, tmp_path: Path) -> None:
 
     program = tmp_path / "seed.py"
     program.write_text(get_task("parity_noise").seed_solution)
-    result = CliRunner().invoke(
-        app,
-        ["improve", str(program), "--task", "parity_noise", "--improver", "seed"]
-        + ["--config", str(config_file), "--json"],
-    )
+    args = ["improve", str(program), "--task", "parity_noise", "--improver", "seed"]
+    result = CliRunner().invoke(app, [*args, "--config", str(config_file), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     for key in (

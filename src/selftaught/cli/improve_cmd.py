@@ -66,9 +66,7 @@ def improve_command(
     task: Annotated[
         str | None, typer.Option("--task", help="Task whose utility scores it.")
     ] = None,
-    improver: Annotated[
-        str, typer.Option("--improver", help=improver_help())
-    ] = DEFAULT_IMPROVER,
+    improver: Annotated[str, typer.Option("--improver", help=improver_help())] = DEFAULT_IMPROVER,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="Write the improved program to this file."),
@@ -162,6 +160,8 @@ def _report(result: dict[str, Any], output: Path | None, as_json: bool) -> None:
     else:
         typer.echo(_summary(result), err=True)
         typer.echo(_verdict(result), err=True)
+        if result["improved"] and result.get("changes"):
+            typer.echo(f"what changed: {'; '.join(result['changes'])}", err=True)
         if result["error"]:
             typer.echo(f"improver: {result['error']}", err=True)
         if output is None:

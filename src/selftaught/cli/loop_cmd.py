@@ -70,7 +70,8 @@ def _budget_lines(cfg: RunConfig, run_dir: Path) -> list[str]:
         f"{cfg.max_responses_per_call} responses x {cfg.meta_max_tokens} tokens; "
         f"meta-utility {cfg.meta_utility_budget} call(s)",
         f"initial improver: {cfg.initial_improver}   decoding: {cfg.decoding}"
-        f" (reply prefix {cfg.reply_prefix!r})   guidance: {cfg.shows_guidance}",
+        f" (reply prefix {cfg.reply_prefix!r})   guidance: {cfg.shows_guidance}"
+        f"   meta replies continue the parent: {cfg.continues_parent}",
         "(paper: T=6, R=5, LM 4 calls x 6 responses x 1024 tokens, meta-utility 25 calls;"
         " use --paper-budgets)",
     ]
@@ -196,6 +197,14 @@ def run_command(
             show_default="seed, the paper's",
         ),
     ] = None,
+    meta_continue: Annotated[
+        bool,
+        typer.Option(
+            "--meta-continue",
+            help="Start the meta level's replies inside the parent improver before it returns"
+            " (code decoding only; docs/small-models.md).",
+        ),
+    ] = False,
     lm_budget: LmBudgetOpt = None,
     responses: ResponsesOpt = None,
     max_tokens: MaxTokensOpt = None,
@@ -245,6 +254,7 @@ def run_command(
         seed=seed,
         paper_mode=paper_mode or None,
         initial_improver=_improver_reference(initial_improver),
+        meta_continue=meta_continue or None,
         lm_budget=lm_budget,
         max_responses_per_call=responses,
         max_tokens=max_tokens,

@@ -8,6 +8,7 @@ changed. Each phrase comes from comparing the two trees, never from what the mod
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from collections import Counter
 
@@ -27,6 +28,24 @@ def behaviour_changes(old: str, new: str, entry: str) -> list[str]:
         return _changes(old, new, entry)
     except UNREADABLE:
         return []
+
+
+def program_changes(old: str, new: str, entry: str, limit: int = 3) -> list[str]:
+    """`behaviour_changes`, or when those find nothing in two different programs, the changed
+    lines themselves (`old line` -> `new line`, at most `limit`, then how many more)."""
+    phrases = behaviour_changes(old, new, entry)
+    if phrases or old.strip() == new.strip():
+        return phrases
+    pairs: list[str] = []
+    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        before = " / ".join(line.strip() for line in old.splitlines()[i1:i2]) or "(nothing)"
+        after = " / ".join(line.strip() for line in new.splitlines()[j1:j2]) or "(nothing)"
+        pairs.append(f"`{before[:QUOTE]}` -> `{after[:QUOTE]}`")
+    extra = len(pairs) - limit
+    return pairs[:limit] + ([f"and {extra} more changed place(s)"] if extra > 0 else [])
 
 
 def _changes(old: str, new: str, entry: str) -> list[str]:

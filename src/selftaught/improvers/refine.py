@@ -7,9 +7,10 @@ Written for small models, which answer "improve this" with a copy of what they w
 sample gets a different, concrete tactic that works for any program (a local search on the
 answer, a faster inner loop, restarts, a stronger classic algorithm, tuned constants), the
 current score, and for a failed candidate the utility's error message (`utility.last_error`).
+The utility budget the LM's candidates leave tunes the best program's numeric constants.
 """
 
-from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, solution_message
+from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, solution_message, tune_constants
 
 TEMPERATURE = 0.8
 REPAIR_TEMPERATURE = 0.4
@@ -55,7 +56,8 @@ def failure_of(utility, score, start):
 
 def improve_algorithm(initial_solution, utility, language_model):
     """Each round: repair up to half a batch of fresh failures, and ask for the rest of the batch
-    a rewrite of the best program so far, each with the next tactic in turn."""
+    a rewrite of the best program so far, each with the next tactic in turn. When the LM budget
+    is spent, the utility budget left hill-climbs the best program's numeric constants."""
     budgets = Budgets(utility, language_model, KEEP_INPUT)
     start = budgets.start(initial_solution)
     failures = []  # (program, error, repairs so far), newest last
@@ -85,4 +87,6 @@ def improve_algorithm(initial_solution, utility, language_model):
             error = failure_of(utility, value, start)
             if error is not None and tried < MAX_REPAIRS:
                 failures.append((code, error, tried))
+    if budgets.best is not None:  # the utility budget left tunes the best program's constants
+        tune_constants(budgets, budgets.best)
     return budgets.result(initial_solution)

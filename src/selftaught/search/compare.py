@@ -26,6 +26,7 @@ from selftaught.improvers.catalog import resolve_improver
 from selftaught.search.context import loop_context, started_run
 from selftaught.search.plumbing import Plumbing
 from selftaught.store.db import Evaluation, RunStore, SessionRecord
+from selftaught.store.kind import COMPARE, search_kind
 from selftaught.store.layout import COMPARE_KEY, COMPARE_PLOT, COMPARE_RESULT, LM_CALL_EVENT
 from selftaught.tasks.timing import versus
 
@@ -109,8 +110,14 @@ def _resolve(improvers: list[str]) -> list[tuple[str, str]]:
 def _started_comparison(
     config: RunConfig, run_dir: Path, plumbing: Plumbing
 ) -> Iterator[RunConfig]:
-    """`started_run` for a comparison: a directory holding one with other settings is refused
-    with advice that fits `compare`."""
+    """`started_run` for a comparison: a directory holding one with other settings, or holding
+    another kind of run (a STOP run, an improve run), is refused with advice that fits `compare`."""
+    held = search_kind(run_dir)
+    if held not in (None, COMPARE):
+        article = "an" if held[0] in "aeiou" else "a"
+        raise ConfigError(
+            f"{run_dir} holds {article} {held} run, not a comparison; choose another --out"
+        )
     try:
         with started_run(config, run_dir, plumbing, resume=False) as prepared:
             yield prepared

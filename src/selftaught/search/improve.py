@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from selftaught.config import RunConfig
+from selftaught.core.change import program_changes
 from selftaught.core.context import LoopContext
 from selftaught.core.meta import improve_once, load_improver
 from selftaught.core.progress import NullProgress, ProgressSink
@@ -172,6 +173,8 @@ def _result(
         "candidate_val": candidate.val if candidate is not None else None,
         "candidate_test": candidate.test if candidate is not None else None,
         "program": kept.program.source,
+        # what the handed-back program does differently from the input, in short phrases
+        "changes": program_changes(original.source, kept.program.source, task.entry),
         "status": record.status,
         "error": error,
         "lm_calls": record.lm_calls,

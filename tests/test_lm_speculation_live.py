@@ -46,14 +46,23 @@ def improve_prompt(backend, ending: str = "") -> tuple[int, ...]:  # type: ignor
     return backend.prompt_tokens(((system, s), (user, u + ending)))
 
 
+def verify_every_draft(lengths, *args):  # type: ignore[no-untyped-def]
+    return list(lengths)
+
+
 def run(backend, jobs, *, lookup: bool):  # type: ignore[no-untyped-def]
+    """Decode without speculation, or verifying every drafted token: the text must not depend
+    on which drafts the policy keeps, and the draft policy (which follows measured costs, so
+    the load) must not decide whether these tests exercise speculation."""
     engine = backend.engine
     saved = engine.config
     if not lookup:
         engine.config = dataclasses.replace(saved, lookup=None)
     try:
-        engine.forget_prefixes()
-        return engine.run(jobs, 4)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("selftaught.lm.llama_engine.plan_drafts", verify_every_draft)
+            engine.forget_prefixes()
+            return engine.run(jobs, 4)
     finally:
         engine.config = saved
 

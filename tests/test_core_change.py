@@ -99,3 +99,31 @@ def test_an_improved_programs_changes_are_phrases_or_else_its_changed_lines() ->
     other = many.replace("= 0", "= 1")
     assert program_changes(many, other, "algorithm", limit=2)[-1] == "and 4 more changed place(s)"
     assert program_changes(old, old, "algorithm") == []
+
+
+def test_an_improver_seen_handing_back_its_input_in_every_run_is_flagged(tmp_path: Path) -> None:
+    """Comments pasted onto the input escape the code check, not the runs' results."""
+    from selftaught.search.summary import hands_back_its_input
+    from selftaught.store.db import SessionRecord
+    from selftaught.store.layout import SessionKey
+
+    start = "def algorithm(x):\n    return x\n"
+    store = RunStore(tmp_path)
+    try:
+        start_sha = store.add_program(start, "solution")
+        commented = store.add_program(start + "    # more techniques\n", "solution")
+        other = store.add_program("def algorithm(x):\n    return -x\n", "solution")
+
+        def runs(improver: str, results: list[str]) -> None:
+            for r, result in enumerate(results):
+                key = str(SessionKey.make("meta", improver, "maxcut", start_sha, r))
+                store.add_session(SessionRecord(key, improver, "maxcut", result, 0.5, 0.5, "ok",
+                                                None, 1, 1))  # fmt: skip
+
+        runs("a" * 64, [commented, commented])
+        runs("b" * 64, [commented, other])
+        assert hands_back_its_input(store, "a" * 64) is True
+        assert hands_back_its_input(store, "b" * 64) is False  # one run returned something new
+        assert hands_back_its_input(store, "c" * 64) is False  # no runs: nothing seen
+    finally:
+        store.close()

@@ -158,7 +158,8 @@ def test_improve_with_ray_equals_local(
 ) -> None:
     program = tmp_path / "seed.py"
     program.write_text(get_task("parity_noise").seed_solution)
-    base = ["improve", str(program), "--task", "parity_noise", "--config", str(config_file)]
+    base = ["improve", str(program), "--task", "parity_noise", "--improver", "seed"]
+    base += ["--config", str(config_file)]
     local = json.loads(cli(*base, "--json"))
     remote = json.loads(cli(*base, "--executor", "ray", "--json"))
     assert local["lm_calls"] == 1 and local["samples"] == 2
@@ -179,7 +180,16 @@ def test_workers_reach_the_server_given_by_base_url(
         program = tmp_path / "seed.py"
         program.write_text(get_task("parity_noise").seed_solution)
         args = ["improve", str(program), "--task", "parity_noise", "--model", "openai:m"]
-        args += ["--base-url", server.url, "--lm-budget", "1", "--responses", "2"]
+        args += [
+            "--improver",
+            "seed",
+            "--base-url",
+            server.url,
+            "--lm-budget",
+            "1",
+            "--responses",
+            "2",
+        ]
         result = json.loads(cli(*args, "--max-tokens", "32", "--executor", "ray", "--json"))
     finally:
         server.close()

@@ -19,6 +19,7 @@ from selftaught.core.context import LoopContext
 from selftaught.core.feedback import runs_digest, same_program
 from selftaught.core.jobs import IMPROVER_ENTRY, SessionJob
 from selftaught.store.db import Evaluation, SessionRecord
+from selftaught.store.layout import META_RUN
 from selftaught.tasks.contract import shown_utility_text
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def improve_once(
     initial_solution: str,
     run_index: int,
     *,
-    purpose: str = "meta",
+    purpose: str = META_RUN,
 ) -> SessionRecord:
     """Run `improver(initial_solution, u_val, L)` once, on the context's executor, and score
     what it returns (see `run_session_here`). A stored session is reused, never repeated."""
@@ -91,7 +92,7 @@ def stored_meta_runs(
     ctx: LoopContext, improver_source: str, task: Task
 ) -> tuple[SessionRecord, ...]:
     """The stored meta-utility runs of an improver (those not finished yet are left out)."""
-    jobs = run_jobs(ctx, improver_source, task, task.seed_solution, "meta")
+    jobs = run_jobs(ctx, improver_source, task, task.seed_solution, META_RUN)
     return tuple(r for job in jobs if (r := ctx.store.session(job.key)) is not None)
 
 
@@ -116,7 +117,7 @@ def stored_val_margin(ctx: LoopContext, improver_source: str, task: Task) -> flo
 
 def meta_utility(ctx: LoopContext, improver_source: str, task: Task) -> MetaScore:
     """û(improver) on the meta-training task, starting from the task's seed solution."""
-    return average_runs(ctx, improver_source, task, task.seed_solution, "meta")
+    return average_runs(ctx, improver_source, task, task.seed_solution, META_RUN)
 
 
 #: Strategy families the STOP paper saw improvers adopt (its Figure 4 and Section 5), shown to the

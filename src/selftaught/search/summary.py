@@ -13,10 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.core.change import behaviour_changes, returns_its_input
+from selftaught.core.feedback import same_program
 from selftaught.core.meta import IMPROVER_ENTRY
 from selftaught.search.tree import ImproverTree, TreeNode
 from selftaught.store.db import RunStore
-from selftaught.store.layout import SEARCH_KEY, SUMMARY_NAME, TREE_KEY, purpose_pattern
+from selftaught.store.layout import (
+    META_RUN,
+    SEARCH_KEY,
+    SUMMARY_NAME,
+    TREE_KEY,
+    parse_session_key,
+    purpose_pattern,
+)
 from selftaught.store.summary import circumvention_stats, lm_stats
 
 __all__ = ["build_summary", "chain_tree", "tree_summary", "write_summary"]
@@ -112,9 +120,32 @@ def adopted_changes(store: RunStore) -> dict[str, Any] | None:
         "from_sha256": first,
         "to_sha256": last,
         "changes": behaviour_changes(old, new, IMPROVER_ENTRY),
-        # Then a gain is the input beating the initial improver's candidates, not a better search.
-        "returns_its_input": returns_its_input(new, IMPROVER_ENTRY),
+        # Then a gain is the input beating the initial improver's candidates, not a better search:
+        # read from its code, or seen in its runs (it handed back its input, comments aside).
+        "returns_its_input": returns_its_input(new, IMPROVER_ENTRY)
+        or hands_back_its_input(store, last),
     }
+
+
+def hands_back_its_input(store: RunStore, improver_sha: str) -> bool:
+    """Whether every meta-utility run of this improver returned the solution it started from,
+    up to formatting and comments (`same_program`): an improver that pastes comments onto its
+    input, or rebuilds it with string methods, escapes `returns_its_input` but not this."""
+    rows = store.query(
+        "SELECT key, result FROM sessions WHERE key LIKE ? AND key LIKE ?",
+        (purpose_pattern(META_RUN), f"%/{improver_sha[:20]}/%"),
+    )
+    verdicts = []
+    for key, result in rows:
+        parts = parse_session_key(key)
+        start = store.query(
+            "SELECT source FROM programs WHERE sha256 LIKE ?", (f"{parts.start}%",)
+        ) if parts else []  # fmt: skip
+        returned = store.program(result) if result else None
+        if not start or returned is None:
+            return False
+        verdicts.append(same_program(returned, start[0][0]))
+    return bool(verdicts) and all(verdicts)
 
 
 def _tree_entries(store: RunStore) -> dict[str, Any]:

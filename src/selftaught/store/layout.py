@@ -77,6 +77,7 @@ def is_meta_level(sample_index: int) -> bool:
 
 # -- session keys ---------------------------------------------------------------------------------
 SELF_IMPROVE = "self-improve"  # the purpose part of a self-improvement step's session key
+META_RUN = "meta"  # the purpose part of a meta-utility's downstream improver runs
 _RUN_PART = re.compile(r"r(\d+)")
 
 

@@ -483,3 +483,26 @@ def test_a_gain_by_returning_the_input_is_named_as_such(tmp_path: Path) -> None:
     better, changed, _ = answers(collect(run_dir))
     assert better.verdict == "Only by returning its input" and "ignores the" in better.html
     assert "returns `text` built from initial_solution" in changed.html
+
+
+def test_a_child_whose_runs_all_hand_back_their_start_is_named_as_returning_its_input(
+    tmp_path: Path,
+) -> None:
+    """Its code does not return its input (it pastes comments onto it), its runs do."""
+    from selftaught.tasks import get_task
+
+    run_dir = tmp_path / "pasted"
+    shas = make_run(run_dir)
+    start = get_task("parity_noise").seed_solution
+    store = RunStore(run_dir)
+    pasted = store.add_program(start + "\n# more techniques\n", "solution")
+    store.add_program(start, "solution")
+    store.close()
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute(  # the child's meta-utility runs: each started from the task's seed
+            "UPDATE sessions SET result = ?, key = replace(key, '/aaaa/', ?) WHERE improver = ?",
+            (pasted, f"/{sha256_text(start)[:12]}/", shas["child"]),
+        )
+    db.close()
+    better, _, _ = answers(collect(run_dir))
+    assert better.verdict == "Only by returning its input" and "comments added" in better.html

@@ -115,11 +115,13 @@ def better(data: ReportData) -> Answer:
         )
     elif 0 < runs < 5:
         text += f" With only R = {runs} runs per improver, treat these numbers as rough."
-    if best_entry is not None and returns_its_input(best_entry.source, IMPROVER_ENTRY):
+    if best_entry is not None and (
+        returns_its_input(best_entry.source, IMPROVER_ENTRY) or best_entry.hands_back_input
+    ):
         text += (
-            " But the best improver returns its input (unchanged or wrapped) and ignores the"
-            " model's candidates: the gain is the input beating the seed improver's candidates,"
-            " not a better search."
+            " But the best improver returns its input (unchanged, wrapped, or with comments"
+            " added) and ignores the model's candidates: the gain is the input beating the seed"
+            " improver's candidates, not a better search."
         )
         return Answer(question, "Only by returning its input", "warn", text)
     if gain_test > 0:

@@ -31,6 +31,7 @@ from selftaught.search.transfer import transfer
 from selftaught.store.db import RunStore
 
 REAL_GAIN = 0.03  # the issue's bar: at least 3 points of test meta-utility
+SEED_FILE = "bench_seed.json"
 
 
 def run_seed(config: RunConfig, out: Path) -> dict[str, Any]:
@@ -45,6 +46,7 @@ def run_seed(config: RunConfig, out: Path) -> dict[str, Any]:
     final = store.program(last["improver_sha256"]) or ""
     store.close()
     wins = sum(1 for row in table["rows"] if row["improved_improver"] > row["seed_improver"])
+    changed = summary.get("adopted_changes") or {}
     return {
         "seed": config.seed,
         "initial_val": first["meta_utility_val"],
@@ -53,13 +55,25 @@ def run_seed(config: RunConfig, out: Path) -> dict[str, Any]:
         "adopted_test": last["meta_utility_test"],
         "test_gain": last["meta_utility_test"] - first["meta_utility_test"],
         "real_edit": not same_program(initial, final),
+        # a gain then is the input beating the initial improver's candidates (search.summary)
+        "returns_its_input": bool(changed.get("returns_its_input")),
+        "changes": changed.get("changes", []),
         "adopted_iterations": [it["t"] for it in its[1:] if it["adopted"]],
         "transfer_wins": wins,
         "transfer_tasks": len(table["rows"]),
         "transfer": table["rows"],
-        "seconds": round(time.monotonic() - start, 1),
+        "seconds": _first_seconds(out, time.monotonic() - start),
         "load": round(os.getloadavg()[0], 2),
     }
+
+
+def _first_seconds(out: Path, elapsed: float) -> float:
+    """The wall time of the seed's first complete run (a resumed finished seed keeps it)."""
+    path = out / SEED_FILE
+    if path.is_file():
+        return float(json.loads(path.read_text())["seconds"])
+    path.write_text(json.dumps({"seconds": round(elapsed, 1)}) + "\n")
+    return round(elapsed, 1)
 
 
 def overall(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -72,6 +86,7 @@ def overall(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "gain_interval_95": interval,
         "seeds_with_real_gain": len(real),
         "seeds_with_an_edit": sum(1 for r in rows if r["real_edit"]),
+        "real_gains_by_returning_the_input": sum(1 for r in real if r["returns_its_input"]),
     }
 
 
@@ -92,7 +107,8 @@ def main() -> int:
         print(
             f"seed {seed}: initial val {row['initial_val']:.3f} test {row['initial_test']:.3f}"
             f" -> adopted val {row['adopted_val']:.3f} test {row['adopted_test']:.3f}"
-            f" (gain {row['test_gain']:+.3f}, real edit: {row['real_edit']}, transfer wins"
+            f" (gain {row['test_gain']:+.3f}, real edit: {row['real_edit']}, returns its input:"
+            f" {row['returns_its_input']}, transfer wins"
             f" {row['transfer_wins']}/{row['transfer_tasks']}, {row['seconds']} s,"
             f" load {row['load']})",
             flush=True,

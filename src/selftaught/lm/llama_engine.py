@@ -29,6 +29,7 @@ from selftaught.lm.kv_plan import KvBudget, PrefixStore, Prompt, common_prefix
 from selftaught.lm.llama_sampling import make_sampler, stop_seen, token_piece
 from selftaught.lm.lookup import DEFAULT_LOOKUP, Drafter, LookupConfig, Ngram, index_ngrams
 from selftaught.lm.threads import ThreadGovernor, available_cpus
+from selftaught.lm.types import cut_at_stop
 
 _KV_MARGIN = 32  # cells kept free so that rounding inside llama.cpp never fills the cache
 _MIN_KEPT_PREFIX = 32  # shorter shared prefixes are not worth a kept entry
@@ -287,9 +288,8 @@ class LlamaEngine:
         return Drafter(prompt, self._indexes[prompt], config)
 
     def _finish(self, seq: _Live, job: SeqJob, result: SeqResult) -> None:
-        text = b"".join(seq.pieces)
-        cut = min((i for i in map(text.find, job.stop) if i >= 0), default=len(text))
-        result.text = text[:cut].decode("utf-8", errors="ignore")
+        text = b"".join(seq.pieces).decode("utf-8", errors="ignore")
+        result.text = cut_at_stop(text, [s.decode() for s in job.stop])
         result.completion_tokens = len(seq.pieces)
         result.drafted, result.accepted = seq.drafted, seq.accepted
         # Frees the sequence's own cells; shared prompt cells stay while others still use them.

@@ -280,15 +280,6 @@ It will be scored by this utility function:
 {reply}"""
 
 
-def _docstrings(tree):
-    owners = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return {
-        id(node.body[0].value)
-        for node in ast.walk(tree)
-        if isinstance(node, owners) and node.body and isinstance(node.body[0], ast.Expr)
-    }
-
-
 def _moved(value):
     """Two new values for a numeric constant: ints doubled and halved, fractions in (0, 1) moved
     halfway to 1 and to 0 (a probability, a cooling rate), other floats doubled and halved."""
@@ -301,17 +292,17 @@ def _moved(value):
 
 def constant_variants(program):
     """Programs that differ from `program` in one numeric constant (`_moved`), in source order.
-    Booleans, 0, 1, -1 and docstrings are left alone; so is anything in a program that does not
-    parse."""
+    Booleans, 0, 1 and -1 are left alone (numbers in strings and docstrings are not constants);
+    so is anything in a program that does not parse."""
     try:
         tree = ast.parse(program)
     except Exception:  # also MemoryError/RecursionError on hostile input
         return []
-    docs, lines, out = _docstrings(tree), program.splitlines(keepends=True), []
+    lines, out = program.splitlines(keepends=True), []
     numbers = [
         n
         for n in ast.walk(tree)
-        if isinstance(n, ast.Constant) and type(n.value) in (int, float) and id(n) not in docs
+        if isinstance(n, ast.Constant) and type(n.value) in (int, float)
         and n.lineno == n.end_lineno and not (type(n.value) is int and abs(n.value) < 2)
         and n.value != 0
     ]  # fmt: skip

@@ -132,8 +132,8 @@ def hands_back_its_input(store: RunStore, improver_sha: str) -> bool:
     up to formatting and comments (`same_program`): an improver that pastes comments onto its
     input, or rebuilds it with string methods, escapes `returns_its_input` but not this."""
     rows = store.query(
-        "SELECT key, result FROM sessions WHERE key LIKE ? AND key LIKE ?",
-        (purpose_pattern(META_RUN), f"%/{improver_sha[:20]}/%"),
+        "SELECT key, result FROM sessions WHERE key LIKE ? AND improver = ?",
+        (purpose_pattern(META_RUN), improver_sha),
     )
     verdicts = []
     for key, result in rows:

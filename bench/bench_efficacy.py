@@ -187,7 +187,7 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
         [improver], [task], runs=args.seeds, config=config, out_dir=out,
         progress=PrintProgress(name), plot=False,
     )  # fmt: skip
-    seconds = _cell_seconds(out, time.monotonic() - start)
+    seconds = first_run_seconds(out / CELL_FILE, "wall_seconds", time.monotonic() - start)
     (row,) = result["rows"]
     original = result["original"][chosen.name]
     margin = result["original_margin"][chosen.name]
@@ -226,12 +226,12 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
     return cell
 
 
-def _cell_seconds(out: Path, elapsed: float) -> float:
-    """The wall time of the cell's first complete run (a resumed finished cell keeps it)."""
-    path = out / CELL_FILE
+def first_run_seconds(path: Path, key: str, elapsed: float) -> float:
+    """The wall time of a unit's first complete run, kept at `path` under `key` (written now when
+    absent): a resumed, finished unit reports it, not the seconds its resume took."""
     if path.is_file():
-        return float(json.loads(path.read_text())["wall_seconds"])
-    path.write_text(json.dumps({"wall_seconds": elapsed}) + "\n")
+        return float(json.loads(path.read_text())[key])
+    path.write_text(json.dumps({key: elapsed}) + "\n")
     return elapsed
 
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_efficacy import t_interval
+from bench_efficacy import first_run_seconds, t_interval
 from selftaught.config import RunConfig, load_config
 from selftaught.core.feedback import same_program
 from selftaught.search.run import run_stop
@@ -62,18 +62,11 @@ def run_seed(config: RunConfig, out: Path) -> dict[str, Any]:
         "transfer_wins": wins,
         "transfer_tasks": len(table["rows"]),
         "transfer": table["rows"],
-        "seconds": _first_seconds(out, time.monotonic() - start),
+        "seconds": first_run_seconds(
+            out / SEED_FILE, "seconds", round(time.monotonic() - start, 1)
+        ),
         "load": round(os.getloadavg()[0], 2),
     }
-
-
-def _first_seconds(out: Path, elapsed: float) -> float:
-    """The wall time of the seed's first complete run (a resumed finished seed keeps it)."""
-    path = out / SEED_FILE
-    if path.is_file():
-        return float(json.loads(path.read_text())["seconds"])
-    path.write_text(json.dumps({"seconds": round(elapsed, 1)}) + "\n")
-    return round(elapsed, 1)
 
 
 def overall(rows: list[dict[str, Any]]) -> dict[str, Any]:

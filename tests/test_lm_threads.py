@@ -83,6 +83,17 @@ def governed(machine: FakeMachine, applied: list[int]) -> ThreadGovernor:
     )
 
 
+def beside_a_busy_neighbour() -> tuple[FakeMachine, ThreadGovernor]:
+    """A governor that has just seen another process keep a CPU busy (so it starts probing)."""
+    machine = FakeMachine()
+    gov = governed(machine, [])
+    gov.tick()
+    machine.others = 1.0
+    machine.advance(0.6)
+    gov.tick()
+    return machine, gov
+
+
 def probe(gov: ThreadGovernor, seconds_per_token: dict[int, float]) -> None:
     """Report plain steps at whatever count the governor tries until it stops probing."""
     for _ in range(20):
@@ -103,24 +114,14 @@ def test_all_cpus_while_nobody_else_is_busy() -> None:
 
 def test_beside_a_busy_neighbour_the_faster_count_is_kept() -> None:
     for fast, slow in ((1, 2), (2, 1)):
-        machine = FakeMachine()
-        gov = governed(machine, [])
-        gov.tick()
-        machine.others = 1.0
-        machine.advance(0.6)
-        gov.tick()
+        _, gov = beside_a_busy_neighbour()
         assert gov.probing
         probe(gov, {fast: 0.03, slow: 0.09})
         assert gov.threads == fast
 
 
 def test_the_choice_is_probed_again_after_hold_and_when_the_neighbour_leaves() -> None:
-    machine = FakeMachine()
-    gov = governed(machine, [])
-    gov.tick()
-    machine.others = 1.0
-    machine.advance(0.6)
-    gov.tick()
+    machine, gov = beside_a_busy_neighbour()
     probe(gov, {1: 0.03, 2: 0.09})
     machine.advance(1.0)
     assert gov.tick() == 1 and not gov.probing  # held
@@ -135,12 +136,7 @@ def test_the_choice_is_probed_again_after_hold_and_when_the_neighbour_leaves() -
 
 
 def test_one_slow_step_does_not_decide_a_probe() -> None:
-    machine = FakeMachine()
-    gov = governed(machine, [])
-    gov.tick()
-    machine.others = 1.0
-    machine.advance(0.6)
-    gov.tick()
+    _, gov = beside_a_busy_neighbour()
     steps = {1: [0.03, 0.5, 0.03], 2: [0.05, 0.05, 0.05]}
     while gov.probing:
         gov.observe(1, steps[gov.threads].pop())

@@ -100,9 +100,9 @@ def _print_summary(console: Console, summary: dict[str, Any], run_dir: Path) -> 
         console.print(f"the adopted improver {changed['to_sha256'][:12]} changed: {what}")
         if changed.get("returns_its_input"):
             console.print(
-                "  it returns its input (unchanged or wrapped) and ignores the model's candidates:"
-                " its gain is the input beating the initial improver's candidates, not a better"
-                " search"
+                "  it returns its input (unchanged, wrapped, or with comments added) and ignores"
+                " the model's candidates: its gain is the input beating the initial improver's"
+                " candidates, not a better search"
             )
     c, lm = summary["circumvention"], summary["lm"]
     lo, hi = c["wilson_95"]

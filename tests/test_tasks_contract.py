@@ -13,6 +13,7 @@ from selftaught.improvers.catalog import get_improver
 from selftaught.tasks import get_task, load_task_file, task_names
 from selftaught.tasks.contract import (
     CONTINUE_MARKER,
+    CONTRACT_HEADING,
     code_reply_prefix,
     continuation_prefix,
     function_head,
@@ -136,7 +137,9 @@ def test_continuing_the_parent_needs_code_decoding_and_is_off_in_paper_mode() ->
 def test_a_code_reply_stops_where_the_code_block_closes_or_the_utility_is_copied(name: str) -> None:
     task = get_task(name)
     stops = reply_stops(CODE_PREFIX, shown_utility_text(task))
-    assert stops == ("\n```", "\ndef utility(")
+    assert stops == ("\n```", "\ndef utility(", f"\n{CONTRACT_HEADING}")
+    # the contract is not shown: a reply cannot copy it
+    assert reply_stops(CODE_PREFIX, shown_utility_text(task, contract=False))[-1] != stops[-1]
     assert reply_stops("", shown_utility_text(task)) == ()  # plain decoding (paper): no stop
 
 

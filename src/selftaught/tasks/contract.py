@@ -34,6 +34,10 @@ def _size(limit: int) -> str:
     return f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit / 1024:g} KiB"
 
 
+#: The contract's first line; a reply that starts copying it has ended its program.
+CONTRACT_HEADING = "# How the hidden scorer really runs the program (its runtime contract):"
+
+
 def runtime_contract(task: Task) -> str:
     """The contract as Python comments, to follow the task's utility text."""
     packages = importable(task)
@@ -55,7 +59,7 @@ def runtime_contract(task: Task) -> str:
         " A timeout, an exception or an answer of the wrong type, length or range scores 0 for"
         " that instance.",
     ]
-    lines = ["# How the hidden scorer really runs the program (its runtime contract):"]
+    lines = [CONTRACT_HEADING]
     for rule in rules:
         lines += textwrap.wrap(
             rule, WIDTH, initial_indent="# - ", subsequent_indent="#   ", break_on_hyphens=False
@@ -122,10 +126,12 @@ def reply_stops(fence: str, utility_text: str, *, closes_block: bool = True) -> 
     """Where a code-decoded reply may end: at the fence closing its code block, and where it
     starts copying the utility it was shown (`def <name>(` of its first top-level function whose
     name ends in "utility"; helpers shown beside it may be reused, so they do not stop a reply),
-    which small models often do after the program and which the program must not define.
+    which small models often do after the program and which the program must not define, or the
+    runtime contract that follows it (`CONTRACT_HEADING`).
 
     Nothing in plain decoding (the paper's sampling). `closes_block=False` for replies whose
-    code may itself hold fences in its strings, as improvers building prompts do.
+    code may itself hold fences (or the contract) in its strings, as improvers building prompts
+    do: they stop only at a copied utility.
     """
     if not fence:
         return ()
@@ -133,6 +139,8 @@ def reply_stops(fence: str, utility_text: str, *, closes_block: bool = True) -> 
     utility = _UTILITY_DEF.search(utility_text)
     if utility:
         stops.append(f"\ndef {utility.group(1)}(")
+    if closes_block and CONTRACT_HEADING in utility_text:
+        stops.append(f"\n{CONTRACT_HEADING}")
     return tuple(stops)
 
 

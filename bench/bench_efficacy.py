@@ -56,7 +56,7 @@ STOP_TASKS = (
 )  # fmt: skip
 BUILT_IN = (*STOP_TASKS, "circle_packing", "bin_packing")
 CELL_FILE = "bench_cell.json"
-KIT = Path(__file__).resolve().parents[1] / "src" / "selftaught" / "improvers" / "kit.py"
+TUNING = Path(__file__).resolve().parents[1] / "src" / "selftaught" / "improvers" / "kit_tuning.py"
 # two-sided 95% Student-t quantiles by degrees of freedom (beyond 30: the normal's 1.96)
 T_975 = {
     1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
@@ -138,7 +138,7 @@ class CandidateCounts:
 def _constant_variants() -> Any:
     """The kit's `constant_variants` (the kit is a sandbox file, read here as one)."""
     namespace: dict[str, Any] = {}
-    exec(compile(KIT.read_text(), str(KIT), "exec"), namespace)
+    exec(compile(TUNING.read_text(), str(TUNING), "exec"), namespace)
     return namespace["constant_variants"]
 
 

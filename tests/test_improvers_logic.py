@@ -370,3 +370,26 @@ def test_refine_tunes_the_best_programs_constants_with_the_utility_left() -> Non
     result = ns["improve_algorithm"](SWEEP, utility, ReplayedLM(1, width=1))
     # after the one LM call, the utility budget left doubles the steps while that pays: 8000
     assert "steps, rate, flag = 8000, 0.9, True" in result
+
+
+# -- helpers of the shown utility -----------------------------------------------------------
+def test_helpers_of_the_shown_utility_that_a_candidate_calls_are_appended() -> None:
+    from selftaught.tasks import get_task
+    from selftaught.tasks.contract import shown_utility_text
+
+    kit = load("refine")["extract"].__globals__
+
+    class Shown:  # str_grid_dist's utility defines the helper grid_dist beside utility
+        str = shown_utility_text(get_task("str_grid_dist"))
+
+    code = "def algorithm(t, dist):\n    return t if grid_dist(t, t) == dist else t[::-1]\n"
+    fixed = kit["add_utility_helpers"](code, Shown())
+    assert fixed.startswith(code) and "\ndef grid_dist(s: str, t: str) -> int:\n" in fixed
+    namespace: dict[str, Any] = {}
+    exec(fixed, namespace)
+    assert namespace["algorithm"]("AB", 0) == "BA"  # grid_dist("AB", "AB") is 2
+    # the utility itself is never appended; code defining its own grid_dist keeps it
+    calls_utility = "def algorithm(t, dist):\n    return utility(t)\n"
+    assert kit["add_utility_helpers"](calls_utility, Shown()) == calls_utility
+    own = "def grid_dist(s, t):\n    return 0\n" + code
+    assert kit["add_utility_helpers"](own, Shown()) == own

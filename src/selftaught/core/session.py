@@ -29,8 +29,10 @@ from selftaught.store.recorder import SessionStore
 
 HARNESS_PATH = Path(__file__).with_name("harness.py")
 EXTRACT_PATH = Path(__file__).with_name("extract.py")
-#: The improver kit: plumbing shared by the reference improvers, shipped inside `helpers`.
-KIT_PATH = Path(__file__).parent.parent / "improvers" / "kit.py"
+#: The improver kit, in parts: plumbing shared by the reference improvers, shipped inside `helpers`.
+KIT_PATHS = tuple(
+    Path(__file__).parent.parent / "improvers" / name for name in ("kit.py", "kit_tuning.py")
+)
 MAX_PROGRAM_CHARS = 200_000
 #: `utility.last_error` is capped: it goes into the improver's prompts.
 MAX_ERROR_CHARS = 2_000
@@ -56,12 +58,13 @@ REPORTED_KINDS = frozenset(
 
 
 def helpers_source() -> str:
-    """The source of the sandbox's `helpers` module: the code extractor, then the improver kit.
+    """The source of the sandbox's `helpers` module: the code extractor, then the improver kit's
+    parts.
 
     The harness executes it as one module, so improvers may `from helpers import extract_code`
     (the paper's API) and also the kit's `Budgets`, `extract`, `solution_message`, ...
     """
-    return EXTRACT_PATH.read_text() + "\n\n" + KIT_PATH.read_text()
+    return "\n\n".join(path.read_text() for path in (EXTRACT_PATH, *KIT_PATHS))
 
 
 class Channel(Protocol):

@@ -7,10 +7,19 @@ Written for small models, which answer "improve this" with a copy of what they w
 sample gets a different, concrete tactic that works for any program (a local search on the
 answer, a faster inner loop, restarts, a stronger classic algorithm, tuned constants), the
 current score, and for a failed candidate the utility's error message (`utility.last_error`).
-The utility budget the LM's candidates leave tunes the best program's numeric constants.
+A candidate that calls a helper of the utility it was shown gets that helper's definition. The
+utility budget the LM's candidates leave tunes the best program's numeric constants.
 """
 
-from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, solution_message, tune_constants
+from helpers import (
+    KEEP_INPUT,
+    MAX_ROUNDS,
+    Budgets,
+    add_utility_helpers,
+    extract,
+    solution_message,
+    tune_constants,
+)
 
 TEMPERATURE = 0.8
 REPAIR_TEMPERATURE = 0.4
@@ -80,7 +89,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         if not responses:
             break
         for response, tried in zip(responses, tries):
-            code = extract(response)
+            code = add_utility_helpers(extract(response), utility)
             value = budgets.score(code)
             if value is None:
                 continue

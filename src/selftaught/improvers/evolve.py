@@ -9,15 +9,27 @@ of each program (its size and its control flow) keeps the best program of every 
 can show diverse "inspirations" next to the parent, the top programs and the last errors. Full
 rewrites are the main path (small models rarely write valid SEARCH/REPLACE blocks); an edit
 prompt is used sometimes, and a reply without applicable edits falls back to its code. Failing
-candidates are sent back once with their error for repair. The random choices come from a
-fixed-seed generator, so given the same answers and scores the search repeats itself exactly.
+candidates are sent back once with their error for repair, and a candidate calling a helper of the
+utility it was shown gets that helper appended. When the LM budget is spent, the utility budget
+left hill-climbs the best program's numeric constants (as in refine). The random choices come
+from a fixed-seed generator, so given the same answers and scores the search repeats itself
+exactly.
 """
 
 import ast
 import random
 import re
 
-from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, _parses, extract, salvage
+from helpers import (
+    KEEP_INPUT,
+    MAX_ROUNDS,
+    Budgets,
+    _parses,
+    add_utility_helpers,
+    extract,
+    salvage,
+    tune_constants,
+)
 
 SEED = 18
 ISLANDS = 3
@@ -352,10 +364,12 @@ def improve_algorithm(initial_solution, utility, language_model):
         for response, (parent, repairing, edit) in zip(responses, origins):
             edit_asks += edit
             edit_hits += edit and bool(parse_edits(response))
-            code = candidate(db.entries[parent]["code"], response)
+            code = add_utility_helpers(candidate(db.entries[parent]["code"], response), utility)
             parent_score = db.entries[parent]["score"]
             score, error = judge(budgets, utility, code, name, arity, parent_score)
             index = db.add(code, score, island, parent, error)
             if error and code.strip() and not repairing:
                 failures.append((code, error, index))
+    if budgets.best is not None:  # the utility budget left tunes the best program's constants
+        tune_constants(budgets, budgets.best)
     return budgets.result(initial_solution)

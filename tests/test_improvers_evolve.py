@@ -116,6 +116,10 @@ def test_candidate_applies_edits_or_falls_back_to_the_code() -> None:
     assert EVOLVE["candidate"](SOLUTION, rewrite) == "def algorithm(x):\n    return 3"
     missing = "<<<<<<< SEARCH\nnot there\n=======\nx = 1\n>>>>>>> REPLACE"
     assert EVOLVE["candidate"](SOLUTION, missing) == ""
+    # the kit's tolerant application (shared with diff_edits): a SEARCH line with a typo still
+    # finds its line, and a new SEARCH closes an unclosed block before it
+    typo = "<<<<<<< SEARCH\n    retrun x\n=======\n    return x + 1\n>>>>>>> REPLACE"
+    assert EVOLVE["candidate"](SOLUTION, typo).endswith("    return x + 1")
 
 
 def test_diagnose_finds_static_failures() -> None:

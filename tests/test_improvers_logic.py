@@ -98,6 +98,7 @@ def test_truncated_replies_are_salvaged(name: str) -> None:
 
 # -- SEARCH/REPLACE ---------------------------------------------------------------------------
 DIFF = load("diff_edits")
+EDITS = DIFF["parse_edits"].__globals__  # the kit's kit_edits part, shared with evolve
 SOURCE = (
     "def algorithm(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
 )
@@ -116,7 +117,7 @@ def test_parse_edits_reads_blocks_and_an_unclosed_last_block() -> None:
 
 
 def test_apply_edit_exact_indentation_tolerant_fuzzy_and_missing() -> None:
-    apply = DIFF["apply_edit"]
+    apply = EDITS["apply_edit"]
     assert "total = 1" in apply(SOURCE, "    total = 0", "    total = 1")
     # SEARCH written without indentation: matched by content, replacement re-indented
     shifted = apply(SOURCE, "for x in xs:\n    total += x", "for x in xs:\n    total += 2 * x")

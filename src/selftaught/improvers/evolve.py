@@ -18,7 +18,6 @@ exactly.
 
 import ast
 import random
-import re
 
 from helpers import (
     KEEP_INPUT,
@@ -26,8 +25,9 @@ from helpers import (
     Budgets,
     _parses,
     add_utility_helpers,
+    apply_edits,
     extract,
-    salvage,
+    parse_edits,
     tune_constants,
 )
 
@@ -65,9 +65,6 @@ the lines that replace them
 >>>>>>> REPLACE
 If you cannot, give one complete Python code block instead."""
 REPAIR = "This solution fails: {error}.\nFind the cause and fix it; keep the idea if it is sound."
-_SEARCH = re.compile(r"^\s*<{5,}\s*SEARCH\s*$")
-_DIVIDER = re.compile(r"^\s*={5,}\s*$")
-_REPLACE = re.compile(r"^\s*>{5,}\s*(REPLACE)?\s*$")
 
 
 # -- features and the grid -------------------------------------------------------------------
@@ -163,49 +160,12 @@ class Database:
         return self.ranked(pool[:k])
 
 
-# -- SEARCH/REPLACE edits ----------------------------------------------------------------------
-def parse_edits(text):
-    """[(search, replace)] from SEARCH/REPLACE blocks; a final block may lack its closing line."""
-    edits, state, search, replace = [], None, [], []
-    for line in text.splitlines():
-        if _SEARCH.match(line):
-            state, search, replace = "search", [], []
-        elif state == "search" and _DIVIDER.match(line):
-            state = "replace"
-        elif state == "replace" and _REPLACE.match(line):
-            edits.append(("\n".join(search), "\n".join(replace)))
-            state = None
-        elif state in ("search", "replace"):
-            (search if state == "search" else replace).append(line)
-    if state == "replace":
-        edits.append(("\n".join(search), "\n".join(line for line in replace if "```" not in line)))
-    return [(s, r) for s, r in edits if s.strip()]
-
-
-def apply_edit(source, search, replace):
-    """`source` with `search` replaced, exactly or line by line ignoring indentation; or None."""
-    if search in source:
-        return source.replace(search, replace, 1)
-    want = [line.strip() for line in search.strip("\n").splitlines()]
-    lines = source.splitlines()
-    for start in range(len(lines) - len(want) + 1):
-        if [line.strip() for line in lines[start : start + len(want)]] == want:
-            first = search.strip("\n").splitlines()[0]
-            old = first[: len(first) - len(first.lstrip())]
-            new = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
-            body = [new + r[len(old) :] if r.startswith(old) else r for r in replace.splitlines()]
-            return "\n".join(lines[:start] + body + lines[start + len(want) :])
-    return None
-
-
 def candidate(parent, response):
     """The program a reply describes: its edits applied to the parent, else the code it holds."""
     edits = parse_edits(response)
     if edits:
-        edited = parent
-        for search, replace in edits:
-            edited = apply_edit(edited, search, replace) or edited
-        if edited != parent and _parses(edited):
+        edited, applied = apply_edits(parent, edits)
+        if applied and edited != parent and _parses(edited):
             return edited
     code = extract(response)
     return "" if "<<<<<<<" in code else code

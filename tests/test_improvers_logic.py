@@ -394,3 +394,18 @@ def test_helpers_of_the_shown_utility_that_a_candidate_calls_are_appended() -> N
     assert kit["add_utility_helpers"](calls_utility, Shown()) == calls_utility
     own = "def grid_dist(s, t):\n    return 0\n" + code
     assert kit["add_utility_helpers"](own, Shown()) == own
+
+
+@pytest.mark.parametrize("name", [i.name for i in list_improvers()])
+def test_improvers_import_only_what_they_use(name: str) -> None:
+    import ast
+
+    tree = ast.parse(get_improver(name).source())
+    imported = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    assert imported <= used, f"{name} imports but never uses {sorted(imported - used)}"

@@ -7,7 +7,7 @@ strategy is all here; the shared plumbing comes from the sandbox's `helpers` mod
 import math
 import random
 
-from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, salvage, solution_message
+from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, solution_message
 
 START_TEMPERATURE = 0.1  # acceptance temperature, in utility units
 DECAY = 0.6  # the acceptance temperature is multiplied by this after every step

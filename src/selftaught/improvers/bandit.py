@@ -6,7 +6,7 @@ strategy is all here; the shared plumbing comes from the sandbox's `helpers` mod
 
 import math
 
-from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, salvage, solution_message
+from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, solution_message
 
 EXPLORATION = 1.0  # the UCB1 exploration constant
 TEMPERATURE = 0.8

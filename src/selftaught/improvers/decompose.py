@@ -6,7 +6,7 @@ strategy is all here; the shared plumbing comes from the sandbox's `helpers` mod
 
 import ast
 
-from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, _parses, extract, salvage, solution_message
+from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, _parses, extract, solution_message
 
 TEMPERATURE = 0.7
 SPLIT = (

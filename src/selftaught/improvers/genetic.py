@@ -6,7 +6,7 @@ strategy is all here; the shared plumbing comes from the sandbox's `helpers` mod
 
 import random
 
-from helpers import KEEP_INPUT, MAX_ROUNDS, REPLY, Budgets, extract, salvage, solution_message
+from helpers import KEEP_INPUT, MAX_ROUNDS, REPLY, Budgets, extract, solution_message
 
 POPULATION = 4
 CROSSOVER_RATE = 0.5

@@ -4,7 +4,7 @@ A plain source file run in the sandbox, stdlib and the paper's improver API only
 strategy is all here; the shared plumbing comes from the sandbox's `helpers` module (kit.py).
 """
 
-from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, salvage, solution_message
+from helpers import KEEP_INPUT, MAX_ROUNDS, Budgets, extract, solution_message
 
 TEMPERATURES = (0.2, 0.6, 1.0, 1.4)
 TASK = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from selftaught.lm.threads import (
@@ -133,6 +134,29 @@ def test_the_choice_is_probed_again_after_hold_and_when_the_neighbour_leaves() -
     machine.others = 0.0
     machine.advance(0.6)
     assert gov.tick() == 2 and not gov.probing
+
+
+def test_a_steady_neighbour_is_probed_less_and_less_often() -> None:
+    machine, gov = beside_a_busy_neighbour()
+    starts = []
+    for _ in range(60):  # a minute beside the same neighbour, one thread always the faster
+        machine.advance(1.0)
+        gov.tick()
+        if gov.probing:
+            starts.append(machine.t)
+            probe(gov, {1: 0.03, 2: 0.09})
+    gaps = [round(b - a) for a, b in itertools.pairwise(starts)]
+    assert gaps == [5, 10, 20]  # the 5 s hold doubles while the same count keeps winning
+    machine.others = 0.0
+    machine.advance(0.6)
+    gov.tick()  # the neighbour leaves: all CPUs, and the next neighbour starts from a 5 s hold
+    machine.others = 1.0
+    machine.advance(0.6)
+    gov.tick()
+    probe(gov, {1: 0.03, 2: 0.09})
+    machine.advance(6.0)
+    gov.tick()
+    assert gov.probing
 
 
 def test_one_slow_step_does_not_decide_a_probe() -> None:

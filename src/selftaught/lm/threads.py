@@ -124,7 +124,10 @@ class ThreadGovernor:
     load of 3 were still faster than one), so it probes: ``probe_steps`` plain decode steps with
     all CPUs and as many with the CPUs left free (``observe`` reports them), keeps the faster
     count for ``hold`` seconds, then probes again; also whenever the load changes the
-    candidates. ``apply(n)`` is called when the count changes (``llama_set_n_threads``).
+    candidates. Each probe that picks the same count as the last doubles the hold, up to
+    ``max_hold``: a steady neighbour is not probed every few seconds (a probe's steps at the
+    slower count cost time). ``apply(n)`` is called when the count changes
+    (``llama_set_n_threads``).
     A fixed count (``SELFTAUGHT_N_THREADS`` or an explicit argument) disables the governor.
     """
 
@@ -136,6 +139,7 @@ class ThreadGovernor:
         fixed: int | None = None,
         interval: float = 0.5,
         hold: float = 6.0,
+        max_hold: float = 48.0,
         probe_steps: int = 3,
         snapshot: Callable[[], CpuSnapshot] = read_snapshot,
         clock: Callable[[], float] = time.monotonic,
@@ -144,7 +148,10 @@ class ThreadGovernor:
         self.fixed = fixed
         self.interval = interval
         self.hold = hold
+        self.max_hold = max(hold, max_hold)
         self.probe_steps = probe_steps
+        self._held = hold  # the current hold: doubled while probes keep choosing the same count
+        self._winner: int | None = None
         self._apply = apply
         self._snapshot = snapshot
         self._clock = clock
@@ -180,7 +187,10 @@ class ThreadGovernor:
             return
         probe, self._probe = self._probe, None
         best = min(probe, key=lambda n: _median(probe[n]))
-        self._hold_until = self._clock() + self.hold
+        same = best == self._winner
+        self._held = min(self._held * 2, self.max_hold) if same else self.hold
+        self._winner = best
+        self._hold_until = self._clock() + self._held
         self._set(best)
 
     def _look(self) -> None:
@@ -197,6 +207,8 @@ class ThreadGovernor:
         others = (now.machine_busy - last.machine_busy - (now.own - last.own)) / wall
         candidates = tuple(sorted({threads_beside(max(0.0, others), self.cpus), self.cpus}))
         changed, self._candidates = candidates != self._candidates, candidates
+        if changed:  # another load: the last winner says nothing about the next probe
+            self._winner = None
         if len(candidates) == 1:
             self._probe = None
             self._set(self.cpus)

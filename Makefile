@@ -46,7 +46,7 @@ bench: setup
 	for b in bench/bench_*.py; do [ $$b = bench/bench_efficacy.py ] && continue; \
 		echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# Efficacy of improvers with the embedded model (default profile, about an hour on 2 cores);
+# Efficacy of improvers with the embedded model (default profile, under 40 minutes on 2 cores);
 # BENCH_ARGS=--quick for a few minutes, --full for every improver (hours). See bench/bench_efficacy.py.
 BENCH_ARGS ?=
 bench-efficacy: setup

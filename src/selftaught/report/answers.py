@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-from selftaught.core.change import behaviour_changes, returns_its_input
+from selftaught.core.change import behaviour_changes
 from selftaught.core.meta import IMPROVER_ENTRY
 from selftaught.report.code import diff_stats, only_layout_changed, strategy_hints
 from selftaught.report.lineage import pct
@@ -115,9 +115,7 @@ def better(data: ReportData) -> Answer:
         )
     elif 0 < runs < 5:
         text += f" With only R = {runs} runs per improver, treat these numbers as rough."
-    if best_entry is not None and (
-        returns_its_input(best_entry.source, IMPROVER_ENTRY) or best_entry.hands_back_input
-    ):
+    if best_entry is not None and best_entry.hands_back_input:
         text += (
             " But the best improver returns its input (unchanged, wrapped, or with comments"
             " added) and ignores the model's candidates: the gain is the input beating the seed"

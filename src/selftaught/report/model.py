@@ -16,7 +16,7 @@ from selftaught.report import queries as q
 from selftaught.report.lineage import LineageNode
 from selftaught.report.paper import PAPER_TRANSFER
 from selftaught.report.runs import RunInfo, run_status
-from selftaught.search.summary import hands_back_its_input
+from selftaught.search.summary import gives_back_its_input
 from selftaught.search.transfer import TransferRow
 from selftaught.store.db import DB_NAME, IterationRecord, RunStore, sha256_text
 from selftaught.store.kind import held_search
@@ -61,7 +61,7 @@ class ImproverEntry:
     step: int | None
     runs: q.MetaRuns
     idea: str | None = None  # what the model said it would do, for LM-written improvers
-    hands_back_input: bool = False  # every meta-utility run returned its starting solution
+    hands_back_input: bool = False  # returns its input, by its code or in every run
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def _improvers(
                 step,
                 q.meta_runs(store, r.sha),
                 q.stated_idea(store, r.source, sources.get(r.parent)) if r.parent else None,
-                hands_back_its_input(store, r.sha),
+                gives_back_its_input(store, r.sha, r.source),
             )
         )
     entries.sort(key=lambda e: (order.get(e.sha, len(order)), e.step or 0))

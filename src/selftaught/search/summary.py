@@ -120,11 +120,15 @@ def adopted_changes(store: RunStore) -> dict[str, Any] | None:
         "from_sha256": first,
         "to_sha256": last,
         "changes": behaviour_changes(old, new, IMPROVER_ENTRY),
-        # Then a gain is the input beating the initial improver's candidates, not a better search:
-        # read from its code, or seen in its runs (it handed back its input, comments aside).
-        "returns_its_input": returns_its_input(new, IMPROVER_ENTRY)
-        or hands_back_its_input(store, last),
+        # Then a gain is the input beating the initial improver's candidates, not a better search.
+        "returns_its_input": gives_back_its_input(store, last, new),
     }
+
+
+def gives_back_its_input(store: RunStore, improver_sha: str, source: str) -> bool:
+    """Whether an improver hands back its input instead of the model's candidates, read from its
+    code (`returns_its_input`) or seen in its runs (`hands_back_its_input`)."""
+    return returns_its_input(source, IMPROVER_ENTRY) or hands_back_its_input(store, improver_sha)
 
 
 def hands_back_its_input(store: RunStore, improver_sha: str) -> bool:

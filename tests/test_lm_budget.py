@@ -154,6 +154,29 @@ def test_a_reply_prefix_opens_the_assistant_turn_and_starts_every_reply() -> Non
     assert plain.calls[0][0].messages[-1] == ("user", "a")
 
 
+def test_several_reply_prefixes_take_turns_over_the_messages_of_a_call() -> None:
+    backend = Echo()
+    lm = BudgetedLanguageModel(backend, 2, reply_prefix=("A:", "B:"))
+    replies = lm.batch_prompt("expert", ["m"] * 3)
+    [requests] = backend.calls
+    # the same message opened two ways is two conversations: messages 0 and 2 share one
+    assert [(r.messages[-1], r.n) for r in requests] == [(("assistant", "A:"), 2),
+                                                         (("assistant", "B:"), 1)]  # fmt: skip
+    assert replies == ["A:A:#0", "B:B:#0", "A:A:#1"]  # each reply starts with its own prefix
+    with pytest.raises(InvalidLMRequest, match="at least one prefix"):
+        BudgetedLanguageModel(backend, 1, reply_prefix=())
+
+
+def test_a_closing_cuts_a_reply_at_its_marker_and_ends_it_with_the_closing_text() -> None:
+    backend = Echo()  # replies "<prefix>#<index>": the marker "#" is in them
+    lm = BudgetedLanguageModel(backend, 2, reply_prefix="P", closing=("#", "!"))
+    assert lm.batch_prompt("expert", ["a"]) == ["PP!"]
+    # the marker is not a decoding stop (a stopped reply would not show which stop it met)
+    assert backend.calls[0][0].stop == ()
+    untouched = BudgetedLanguageModel(Echo(), 1, reply_prefix="P", closing=("never", "!"))
+    assert untouched.batch_prompt("expert", ["a"]) == ["PP#0"]
+
+
 def test_stop_strings_reach_the_backend_and_cut_replies_that_ran_past_them() -> None:
     backend = Echo()  # a reply that ran on (as a cached or recorded one may): "<message>#<index>"
     lm = BudgetedLanguageModel(backend, 2, reply_prefix="P:", stop=("#", "never"))

@@ -44,8 +44,9 @@ class BudgetedLanguageModel:
         max_responses_per_call: int = DEFAULT_MAX_RESPONSES,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         index_offset: int = 0,
-        reply_prefix: str = "",
+        reply_prefix: str | Sequence[str] = "",
         stop: Sequence[str] = (),
+        closing: tuple[str, str] | None = None,
     ) -> None:
         if budget is not None and budget < 0:
             raise InvalidLMRequest(f"budget must be >= 0 or None, got {budget}")
@@ -58,9 +59,18 @@ class BudgetedLanguageModel:
         self.index_offset = index_offset
         # Every reply starts with this text: it is sent as the start of the assistant's turn
         # (so it is part of the prompt and the cache key) and put back in front of each reply.
-        self.reply_prefix = reply_prefix
+        # Several prefixes take turns: message i of a call opens with prefix i mod their count.
+        self.reply_prefixes = (
+            (reply_prefix,) if isinstance(reply_prefix, str) else tuple(reply_prefix)
+        )
+        if not self.reply_prefixes:
+            raise InvalidLMRequest("reply_prefix needs at least one prefix")
         # Replies end at the first of these strings (see SampleRequest.stop); cut here too, so a
         # cached or recorded reply that ran on reads exactly like one that stopped.
+        # (marker, text): a reply is cut where it writes this marker and gets this text put after
+        # it, so it still ends as a whole program (see tasks.contract.continuation_closing). The
+        # marker is not a stop for decoding: a stopped reply would not show which stop it met.
+        self.closing = closing
         self.stop = tuple(stop)
         self.calls_used = 0
         self.responses_returned = 0
@@ -110,7 +120,8 @@ class BudgetedLanguageModel:
             raise InvalidLMRequest(f"temperature must be a number, got {temperature!r}")
         if not 0.0 <= temperature <= 2.0:
             raise InvalidLMRequest(f"temperature must be in [0, 2], got {temperature}")
-        convs = [_conversation(expertise, m, self.reply_prefix) for m in messages]
+        prefixes = [self.reply_prefixes[i % len(self.reply_prefixes)] for i in range(len(messages))]
+        convs = [_conversation(expertise, m, p) for m, p in zip(messages, prefixes, strict=True)]
         with self._lock:
             if self.budget is not None and self.calls_used >= self.budget:
                 raise LMBudgetExhausted(
@@ -119,10 +130,20 @@ class BudgetedLanguageModel:
             self.calls_used += 1
             requests, slots = self._plan(convs, float(temperature))
         results = self.backend.generate(requests) if requests else []
-        out = [self.reply_prefix + cut_at_stop(results[r][j].text, self.stop) for r, j in slots]
+        out = [
+            prefix + self._ending(results[r][j].text)
+            for prefix, (r, j) in zip(prefixes, slots, strict=True)
+        ]
         with self._lock:
             self.responses_returned += len(out)
         return out
+
+    def _ending(self, text: str) -> str:
+        """The reply's text up to its first stop string, or up to `closing`'s marker, closed."""
+        body = cut_at_stop(text, self.stop)
+        if self.closing and self.closing[0] in body:
+            return body[: body.index(self.closing[0])] + self.closing[1]
+        return body
 
     def _plan(
         self, convs: list[Messages], temperature: float

@@ -55,8 +55,9 @@ def run_seed(config: RunConfig, out: Path) -> dict[str, Any]:
         "adopted_test": last["meta_utility_test"],
         "test_gain": last["meta_utility_test"] - first["meta_utility_test"],
         "real_edit": not same_program(initial, final),
-        # a gain then is the input beating the initial improver's candidates (search.summary)
-        "returns_its_input": bool(changed.get("returns_its_input")),
+        # a gain then is the input beating the initial improver's candidates (search.summary):
+        # "code" (it returns nothing else), "runs" (every run handed it back), or None
+        "returns_its_input": changed.get("returns_its_input"),
         "changes": changed.get("changes", []),
         "adopted_iterations": [it["t"] for it in its[1:] if it["adopted"]],
         "transfer_wins": wins,
@@ -101,7 +102,7 @@ def main() -> int:
             f"seed {seed}: initial val {row['initial_val']:.3f} test {row['initial_test']:.3f}"
             f" -> adopted val {row['adopted_val']:.3f} test {row['adopted_test']:.3f}"
             f" (gain {row['test_gain']:+.3f}, real edit: {row['real_edit']}, returns its input:"
-            f" {row['returns_its_input']}, transfer wins"
+            f" {row['returns_its_input'] or 'no'}, transfer wins"
             f" {row['transfer_wins']}/{row['transfer_tasks']}, {row['seconds']} s,"
             f" load {row['load']})",
             flush=True,

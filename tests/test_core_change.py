@@ -20,6 +20,28 @@ RETURNS_THE_INPUT = SEED.replace(
 )
 
 
+# What the embedded 1.5B model wrote when its continued reply opened the "keep the input" step.
+KEEPS_THE_INPUT = SEED.replace(
+    "    return best_solution\n",
+    "    # New step: keep the input: if the initial solution scores higher than the best"
+    " candidate, return the initial solution instead.\n"
+    "    if utility(initial_solution) > utility(best_solution):\n"
+    "        return initial_solution\n\n\n    return best_solution\n",
+)
+
+
+def test_keeping_the_input_is_named_and_is_not_returning_only_the_input() -> None:
+    from selftaught.core.change import returns_its_input
+
+    changes = behaviour_changes(SEED, KEEPS_THE_INPUT, ENTRY)
+    assert changes[0] == "keeps its input: may return `initial_solution` instead of what it built"
+    assert not returns_its_input(KEEPS_THE_INPUT, ENTRY)  # it still returns the best candidate
+    # returning nothing but the input is not "keeping" it
+    assert not behaviour_changes(SEED, RETURNS_THE_INPUT, ENTRY)[0].startswith("keeps")
+    # nor is an improver that already kept it
+    assert not behaviour_changes(KEEPS_THE_INPUT, KEEPS_THE_INPUT + "\n# x\n", ENTRY)
+
+
 def test_a_new_return_says_what_the_value_is_built_from() -> None:
     changes = behaviour_changes(SEED, RETURNS_THE_INPUT, ENTRY)
     assert changes[0] == (
@@ -61,7 +83,7 @@ def test_the_summary_says_what_the_adopted_improver_changed(tmp_path: Path) -> N
         store.close()
     assert changed is not None and changed["from_sha256"] == seed and changed["to_sha256"] == new
     assert changed["changes"][0].startswith("returns `improved_solution` built from initial")
-    assert changed["returns_its_input"] is True
+    assert changed["returns_its_input"] == "code"  # its code returns nothing else
 
 
 def test_an_improver_that_returns_its_input_is_recognised() -> None:

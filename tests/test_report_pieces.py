@@ -505,4 +505,6 @@ def test_a_child_whose_runs_all_hand_back_their_start_is_named_as_returning_its_
         )
     db.close()
     better, _, _ = answers(collect(run_dir))
-    assert better.verdict == "Only by returning its input" and "comments added" in better.html
+    assert better.verdict == "Only by returning its input"
+    assert "handed back its input in every run" in better.html
+    assert "ignores the model's candidates" not in better.html  # its code does not say so

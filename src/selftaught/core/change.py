@@ -73,10 +73,19 @@ def returns_its_input(source: str, entry: str) -> bool:
 
 def _returns_its_input(source: str, entry: str) -> bool:
     fn = _entry(source, entry)
-    params = _params(fn) if fn else []
-    if fn is None or not params:
+    if fn is None:
         return False
-    returns = [n for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
+    from_input, total = _input_returns(fn)
+    return total > 0 and from_input == total
+
+
+def _input_returns(fn: ast.FunctionDef) -> tuple[int, int]:
+    """(how many of `fn`'s returned values are built from its first parameter alone, how many
+    values it returns)."""
+    params = _params(fn)
+    returns = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
+    if not params:
+        return 0, len(returns)
     assigned = _assignments(fn)
 
     def from_input(value: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
@@ -87,7 +96,7 @@ def _returns_its_input(source: str, entry: str) -> bool:
             return all(from_input(v, inner) for v in assigned[value.id])
         return set(_names(value)) == {params[0]}
 
-    return bool(returns) and all(from_input(r.value) for r in returns if r.value is not None)
+    return sum(1 for value in returns if from_input(value)), len(returns)
 
 
 def _assignments(fn: ast.FunctionDef) -> dict[str, list[ast.expr]]:
@@ -124,7 +133,17 @@ def _returns(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
     if old == new:
         return []
     now, was = " or ".join(new) or "nothing", " or ".join(old) or "nothing"
-    return [f"returns {now} (was {was})"]
+    return [*_keeps_input(before, after), f"returns {now} (was {was})"]
+
+
+def _keeps_input(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
+    """ "keeps its input" when `after`, unlike `before`, may hand back its input unchanged, yet
+    still returns other values (an improver keeping the input among its candidates)."""
+    kept_before, _ = _input_returns(before)
+    kept, total = _input_returns(after)
+    if kept_before or not kept or kept == total:
+        return []
+    return [f"keeps its input: may return `{_params(after)[0]}` instead of what it built"]
 
 
 def _returned(fn: ast.FunctionDef) -> list[str]:

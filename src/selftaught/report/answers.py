@@ -11,6 +11,7 @@ from selftaught.core.meta import IMPROVER_ENTRY
 from selftaught.report.code import diff_stats, only_layout_changed, strategy_hints
 from selftaught.report.lineage import pct
 from selftaught.report.model import ImproverEntry, ReportData
+from selftaught.search.summary import input_gain_note
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,7 @@ def better(data: ReportData) -> Answer:
     elif 0 < runs < 5:
         text += f" With only R = {runs} runs per improver, treat these numbers as rough."
     if best_entry is not None and best_entry.hands_back_input:
-        text += (
-            " But the best improver returns its input (unchanged, wrapped, or with comments"
-            " added) and ignores the model's candidates: the gain is the input beating the seed"
-            " improver's candidates, not a better search."
-        )
+        text += f" But the best improver {input_gain_note(best_entry.hands_back_input)}."
         return Answer(question, "Only by returning its input", "warn", text)
     if gain_test > 0:
         return Answer(question, "Yes", "good", text)

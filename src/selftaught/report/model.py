@@ -61,7 +61,7 @@ class ImproverEntry:
     step: int | None
     runs: q.MetaRuns
     idea: str | None = None  # what the model said it would do, for LM-written improvers
-    hands_back_input: bool = False  # returns its input, by its code or in every run
+    hands_back_input: str | None = None  # returns its input: by its code or in every run
 
 
 @dataclass(frozen=True)

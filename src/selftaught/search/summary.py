@@ -125,10 +125,31 @@ def adopted_changes(store: RunStore) -> dict[str, Any] | None:
     }
 
 
-def gives_back_its_input(store: RunStore, improver_sha: str, source: str) -> bool:
-    """Whether an improver hands back its input instead of the model's candidates, read from its
-    code (`returns_its_input`) or seen in its runs (`hands_back_its_input`)."""
-    return returns_its_input(source, IMPROVER_ENTRY) or hands_back_its_input(store, improver_sha)
+#: How an improver was seen to hand back its input (`gives_back_its_input`).
+BY_CODE = "code"  # every value it returns is built from its input: it ignores the candidates
+BY_RUNS = "runs"  # its code may return a candidate, but every run handed back its input
+
+
+def gives_back_its_input(store: RunStore, improver_sha: str, source: str) -> str | None:
+    """How an improver hands back its input instead of the model's candidates: `BY_CODE`, read
+    from its code (`returns_its_input`); `BY_RUNS`, seen in every one of its runs
+    (`hands_back_its_input`); None when neither."""
+    if returns_its_input(source, IMPROVER_ENTRY):
+        return BY_CODE
+    return BY_RUNS if hands_back_its_input(store, improver_sha) else None
+
+
+def input_gain_note(how: str) -> str:
+    """What a gain of an improver that hands back its input (`gives_back_its_input`) means."""
+    what = (
+        "returns its input (unchanged, wrapped, or with comments added) and ignores the model's"
+        " candidates"
+        if how == BY_CODE
+        else "handed back its input in every run (no candidate of the model beat it, or it"
+        " pasted comments onto it)"
+    )
+    gain = "its gain is the input beating the initial improver's candidates, not a better search"
+    return f"{what}: {gain}"
 
 
 def hands_back_its_input(store: RunStore, improver_sha: str) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from loop_support import ScriptedBackend, local_channel_factory, marker_score
 from selftaught.config import RunConfig
+from selftaught.core.meta import STRATEGY_FAMILIES
 from selftaught.search.plumbing import Plumbing
 from selftaught.search.policies import GatedAcceptance, Node, PaperAcceptance
 from selftaught.search.run import run_stop
@@ -83,3 +84,28 @@ def test_rerun_into_the_same_directory_repeats_nothing(tmp_path: Path) -> None:
     again = run_stop(CONFIG, tmp_path, resume=True, plumbing=plumbing)
     assert again == first
     assert backend.requests == 0  # every session and iteration came from the store
+
+
+class OpeningsSeen(ScriptedBackend):
+    """ScriptedBackend that also notes the new step each continued meta reply was opened with."""
+
+    def __init__(self, meta_answer: str) -> None:
+        super().__init__(meta_answer)
+        self.steps: list[str] = []
+
+    def generate(self, requests: list) -> list[list]:
+        for request in requests:
+            role, text = request.messages[-1]
+            if role == "assistant" and "# New step: " in text:
+                self.steps += [text.rsplit("# New step: ", 1)[1].strip()] * request.n
+        return super().generate(requests)
+
+
+def test_continued_meta_replies_open_a_different_strategy_family_each(tmp_path: Path) -> None:
+    backend = OpeningsSeen(LAZY)
+    config = CONFIG.replace(decoding="code", meta_continue=True)
+    plumbing = Plumbing(backend=backend, channel_factory=local_channel_factory,
+                        score_fn=marker_score)  # fmt: skip
+    run_stop(config, tmp_path, plumbing=plumbing)
+    # T=2 steps of 2 replies each: the first four families, in turn; none twice
+    assert backend.steps == [f"{family}." for family in STRATEGY_FAMILIES[:4]]

@@ -94,14 +94,17 @@ def test_load_improver_accepts_catalog_names(tmp_path: Path) -> None:
         load_improver("nope")
 
 
-def test_run_takes_meta_continue_and_saves_it_with_the_run(tmp_path: Path) -> None:
+def test_run_takes_meta_rewrite_and_saves_it_with_the_run(tmp_path: Path) -> None:
     empty = tmp_path / "none.jsonl"
     empty.write_text("")
     out = tmp_path / "r"
-    args = ("run", "--meta-continue", "--model", f"replay:{empty}", "--iterations", "1")
+    args = ("run", "--meta-rewrite", "--model", f"replay:{empty}", "--iterations", "1")
     code, output = invoke(*args, "--out", str(out))
     # the replay has no answers, so the run stops at its first LM call, after saving its config
-    assert code == 2 and "meta replies continue the parent: True" in output
-    assert "meta_continue = true" in (out / "config.toml").read_text()
+    assert code == 2 and "meta replies continue the parent: False" in output
+    assert "meta_continue = false" in (out / "config.toml").read_text()
+    code, output = invoke("run", "--model", f"replay:{empty}", "--out", str(tmp_path / "d"))
+    assert "meta replies continue the parent: True" in output  # the default
+    args = ("run", "--model", f"replay:{empty}", "--iterations", "1")
     code, output = invoke(*args, "--paper-mode", "--out", str(tmp_path / "p"))
     assert "meta replies continue the parent: False" in output  # the paper's loop is kept

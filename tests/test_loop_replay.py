@@ -62,18 +62,27 @@ def test_two_iteration_run(finished_run: Path) -> None:
     # Gated mode: the adopted improver's validation meta-utility never decreases.
     vals = [it["meta_utility_val"] for it in summary["iterations"]]
     assert vals == sorted(vals)
-    # In this recording (code decoding, 0.5B) every downstream candidate was valid and scored as
-    # the seed program does; the t=1 candidate improver tied its parent on val and was adopted
-    # (ties adopt); the t=2 candidate was its parent reformatted, so it was neither re-scored
-    # nor adopted.
+    # In this recording (code decoding, 0.5B, continued meta replies) the t=1 candidate improver
+    # opened the "keep the input" step, tied its parent on val and was adopted (ties adopt). At
+    # t=2 that improver, improving itself, scored its 2 candidates and then its input again: a
+    # third meta-utility call over the budget of 2, so the session failed and nothing was adopted.
     assert summary["iterations"][1]["adopted"] and not summary["iterations"][2]["adopted"]
+    first, second = (summary["iterations"][t]["improver_sha256"] for t in (1, 2))
+    assert second == first
     db = sqlite3.connect(finished_run / "run.sqlite")
     kinds = dict(db.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
-    assert kinds["unchanged_candidate"] == 1 and kinds["candidate"] > 0
+    assert kinds["budget_refusal"] >= 1 and kinds["candidate"] > 0
+    outcome = db.execute(
+        "SELECT detail FROM events WHERE kind = 'self_improvement' AND session = 'self-improve/t2'"
+    ).fetchone()[0]
+    assert "utility budget exhausted: all 2 call(s) used" in outcome
+    changed = summary["adopted_changes"]["changes"]
+    assert changed[0] == "keeps its input: may return `initial_solution` instead of what it built"
     assert vals == [vals[0]] * 3 and 0.4 < vals[0] < 0.5
     assert summary["circumvention"]["improvements"] >= 1
     lm = summary["lm"]
-    assert lm["calls"] >= 4 and lm["samples"] >= lm["calls"]
+    # candidate improvers that ask the seed's questions draw its samples again: counted once
+    assert lm["calls"] >= 4 and 0 < lm["samples"] < lm["calls"]
     assert lm["completion_tokens"] > 0
     db = sqlite3.connect(finished_run / "run.sqlite")
     counts = {

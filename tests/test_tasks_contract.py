@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 
 from selftaught.config import CODE_PREFIX, RunConfig
-from selftaught.core.meta import meta_utility_text
+from selftaught.core.meta import STRATEGY_FAMILIES, meta_steps, meta_utility_text
 from selftaught.errors import ConfigError
 from selftaught.improvers.catalog import get_improver
 from selftaught.tasks import get_task, load_task_file, task_names
 from selftaught.tasks.contract import (
     CONTINUE_MARKER,
+    CONTINUE_STEP,
     CONTRACT_HEADING,
     code_reply_prefix,
+    continuation_closing,
     continuation_prefix,
     function_head,
     reply_stops,
@@ -111,6 +113,20 @@ def test_a_continued_reply_starts_inside_the_program_just_before_its_entry_retur
     compile(reply, "reply", "exec")
 
 
+def test_a_continued_reply_is_one_step_closed_by_the_programs_own_return() -> None:
+    seed = get_improver("seed").source()
+    closing = continuation_closing(seed, "improve_algorithm")
+    assert closing == ("\n    # New step", "\n\n    return best_solution\n")
+    prefix = continuation_prefix(CODE_PREFIX, seed, "improve_algorithm", "keep the input")
+    assert prefix is not None
+    # what a small model writes: its step, then a second one, which the marker cuts off
+    reply = prefix + "    best_solution = best_solution or initial_solution\n    # New step: more"
+    body = reply[: reply.index(closing[0], len(prefix))] + closing[1]
+    compile(body.removeprefix(CODE_PREFIX), "reply", "exec")
+    assert body.endswith("initial_solution\n\n    return best_solution\n")
+    assert continuation_closing("def other(s):\n    return s\n", "improve_algorithm") is None
+
+
 @pytest.mark.parametrize(
     "program",
     [
@@ -125,12 +141,29 @@ def test_a_program_that_cannot_be_continued_falls_back(program: str) -> None:
 
 
 def test_continuing_the_parent_needs_code_decoding_and_is_off_in_paper_mode() -> None:
-    assert not RunConfig().continues_parent  # opt-in
+    assert RunConfig().continues_parent  # the default, with the embedded model
+    assert not RunConfig(meta_continue=False).continues_parent
     assert RunConfig(meta_continue=True).continues_parent
     assert not RunConfig(meta_continue=True, decoding="plain").continues_parent
     assert not RunConfig(meta_continue=True, paper_mode=True).continues_parent
     seed = get_improver("seed").source()
     assert continuation_prefix("", seed, "improve_algorithm") is None
+
+
+def test_continued_meta_replies_open_the_strategy_families_in_turn() -> None:
+    cfg = RunConfig(meta_continue=True, max_responses_per_call=4)
+    assert meta_steps(cfg, 1) == STRATEGY_FAMILIES[:4]
+    assert meta_steps(cfg, 2) == (*STRATEGY_FAMILIES[4:7], STRATEGY_FAMILIES[0])
+    # without guidance (so also in paper mode), or switched off: every reply opens the generic step
+    for off in (
+        cfg.replace(guidance=False),
+        cfg.replace(paper_mode=True),
+        cfg.replace(meta_step_families=False),
+    ):
+        assert meta_steps(off, 1) == (CONTINUE_STEP,)
+    seed = get_improver("seed").source()
+    prefix = continuation_prefix(CODE_PREFIX, seed, "improve_algorithm", STRATEGY_FAMILIES[0])
+    assert prefix is not None and prefix.endswith(f"\n    # New step: {STRATEGY_FAMILIES[0]}.\n")
 
 
 @pytest.mark.parametrize("name", task_names())

@@ -71,13 +71,15 @@ class RunConfig:
     model: str = "embedded"
     seed: int = 0  # shifts every sample index, so another seed draws other samples
     paper_mode: bool = False  # adopt any candidate scoring above zero (no gate)
-    lm_budget: int = 1  # LM calls per downstream improver run
+    lm_budget: int = 2  # LM calls per downstream improver run (a second lets a step ask again)
     meta_lm_budget: int = 1  # LM calls of the improver improving itself
     max_responses_per_call: int = 4
     max_tokens: int = 768  # per response, downstream runs (512 truncated most 1.5B answers)
     meta_max_tokens: int = 768  # per response when the improver rewrites itself
     utility_budget: int = 0  # downstream utility calls per run; 0 = the task's own budget
-    meta_utility_budget: int = 4  # meta-utility calls per self-improvement step
+    # meta-utility calls per self-improvement step: 4 candidates, and 2 for an improver that
+    # scores its input and its best candidate again (one that keeps its input does)
+    meta_utility_budget: int = 6
     improver_seconds: float = 900.0  # wall limit of one downstream improver session
     meta_improver_seconds: float = 7200.0  # wall limit of one self-improvement session
     batch_window_seconds: float = 1.0  # how long concurrent runs wait to share a batch
@@ -86,7 +88,8 @@ class RunConfig:
     decoding: str = "auto"  # auto | code | plain (see DECODINGS); --paper-mode means plain
     guidance: bool = True  # the runtime contract in utility texts; feedback for the meta level
     initial_improver: str = "seed"  # I_0: a shipped improver's name or an improver file's path
-    meta_continue: bool = False  # the meta level's replies continue the parent before its return
+    meta_continue: bool = True  # the meta level's replies continue the parent before its return
+    meta_step_families: bool = True  # continued meta replies each open a strategy family's step
     samples: int = 0  # `improve`: LM samples of its run (0: lm_budget x max_responses_per_call)
 
     def __post_init__(self) -> None:

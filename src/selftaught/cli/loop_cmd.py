@@ -36,6 +36,7 @@ from selftaught.cli.output import stdout_console
 from selftaught.cli.progress import RichProgress
 from selftaught.config import CONFIG_NAME, PAPER_BUDGETS, RunConfig, load_config
 from selftaught.report.lineage import pct
+from selftaught.search.summary import input_gain_note
 
 DEFAULT_OUT = Path("runs/latest")
 _DEFAULTS = RunConfig()
@@ -99,11 +100,7 @@ def _print_summary(console: Console, summary: dict[str, Any], run_dir: Path) -> 
         what = "; ".join(changed["changes"]) or "nothing but its layout and comments"
         console.print(f"the adopted improver {changed['to_sha256'][:12]} changed: {what}")
         if changed.get("returns_its_input"):
-            console.print(
-                "  it returns its input (unchanged, wrapped, or with comments added) and ignores"
-                " the model's candidates: its gain is the input beating the initial improver's"
-                " candidates, not a better search"
-            )
+            console.print(f"  it {input_gain_note(changed['returns_its_input'])}")
     c, lm = summary["circumvention"], summary["lm"]
     lo, hi = c["wilson_95"]
     console.print(
@@ -197,12 +194,12 @@ def run_command(
             show_default="seed, the paper's",
         ),
     ] = None,
-    meta_continue: Annotated[
+    meta_rewrite: Annotated[
         bool,
         typer.Option(
-            "--meta-continue",
-            help="Start the meta level's replies inside the parent improver before it returns"
-            " (code decoding only; docs/small-models.md).",
+            "--meta-rewrite",
+            help="Ask the meta level for whole improvers, as the paper does, instead of one new"
+            " step inside the parent (meta_continue = false; docs/small-models.md).",
         ),
     ] = False,
     lm_budget: LmBudgetOpt = None,
@@ -254,7 +251,7 @@ def run_command(
         seed=seed,
         paper_mode=paper_mode or None,
         initial_improver=_improver_reference(initial_improver),
-        meta_continue=meta_continue or None,
+        meta_continue=False if meta_rewrite else None,
         lm_budget=lm_budget,
         max_responses_per_call=responses,
         max_tokens=max_tokens,

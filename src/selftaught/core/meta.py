@@ -20,12 +20,19 @@ from selftaught.core.feedback import runs_digest, same_program
 from selftaught.core.jobs import IMPROVER_ENTRY, SessionJob
 from selftaught.store.db import Evaluation, SessionRecord
 from selftaught.store.layout import META_RUN
-from selftaught.tasks.contract import shown_utility_text
+from selftaught.tasks.contract import CONTINUE_STEP, shown_utility_text
 
 if TYPE_CHECKING:
     from selftaught.tasks import Task
 
-__all__ = ["IMPROVER_ENTRY", "LoopContext", "MetaScore", "improve_once", "meta_utility"]
+__all__ = [
+    "IMPROVER_ENTRY",
+    "LoopContext",
+    "MetaScore",
+    "improve_once",
+    "meta_steps",
+    "meta_utility",
+]
 
 
 def load_improver(spec: str) -> str:
@@ -123,14 +130,37 @@ def meta_utility(ctx: LoopContext, improver_source: str, task: Task) -> MetaScor
 #: Strategy families the STOP paper saw improvers adopt (its Figure 4 and Section 5), shown to the
 #: meta level outside paper mode. A menu, not an answer: the model still writes the improver.
 STRATEGY_FAMILIES = (
-    "keep the initial solution among the candidates, so the result is never worse than the input",
-    "score each distinct candidate once (a cache) and spend the saved calls on new candidates",
-    "beam search: improve the best few candidates again, round after round",
-    "a genetic algorithm: ask the model to combine or mutate the best candidates",
-    "simulated annealing or a temperature schedule across language-model calls",
-    "a bandit choosing among several prompts by the scores they earn",
-    "show the model the error of a failed candidate (utility.last_error) and ask for a fix",
+    "keep the input: if the initial solution scores higher than the best candidate, return the"
+    " initial solution instead",
+    "fix errors: ask the model again with the best candidate and its error (utility.last_error),"
+    " and keep the fix if it scores higher",
+    "beam search: ask the model to improve the best candidate again, and keep whichever scores"
+    " higher",
+    "a genetic algorithm: ask the model to combine the two best candidates, and keep the child if"
+    " it scores higher",
+    "a temperature schedule: ask the model again at a lower temperature, and keep the best of all"
+    " candidates",
+    "a bandit: ask the model with a different prompt, and keep whichever prompt's candidate scores"
+    " higher",
+    "a cache: score each distinct candidate once, and spend the saved utility calls on new"
+    " candidates",
 )
+
+
+def meta_steps(config: RunConfig, t: int) -> tuple[str, ...]:
+    """The new steps that continued meta replies at step `t` open, one per reply in a call.
+
+    With guidance, each reply is started on a different strategy family, in turn across the
+    steps, so one call tries several directions instead of several copies of one; the model still
+    writes the step, and the meta-utility decides. Otherwise every reply opens the generic step.
+    """
+    if not (config.shows_guidance and config.meta_step_families):
+        return (CONTINUE_STEP,)
+    first = (t - 1) * config.max_responses_per_call
+    count = len(STRATEGY_FAMILIES)
+    return tuple(
+        STRATEGY_FAMILIES[(first + i) % count] for i in range(config.max_responses_per_call)
+    )
 
 
 def meta_guidance(config: RunConfig, feedback: str = "") -> str:
@@ -140,6 +170,8 @@ def meta_guidance(config: RunConfig, feedback: str = "") -> str:
     lines = ["# What the current improver's runs did (the meta-utility's feedback):"]
     lines += textwrap.wrap(feedback or "not measured yet", 96, initial_indent="#   ",
                            subsequent_indent="#   ")  # fmt: skip
+    lines.append("# run_improver and fresh_language_model above are the scorer's own: an improver")
+    lines.append("# cannot call them. It has language_model.batch_prompt/prompt and utility.")
     lines.append("# Ways improvers have become better (use the paper's improver API only):")
     lines += [f"# - {family}" for family in STRATEGY_FAMILIES]
     return "\n".join(lines) + "\n"

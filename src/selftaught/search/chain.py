@@ -15,6 +15,7 @@ from selftaught.core.meta import (
     IMPROVER_ENTRY,
     LoopContext,
     meta_level_utility,
+    meta_steps,
     meta_utility,
     meta_utility_text,
     parent_digest,
@@ -43,6 +44,7 @@ from selftaught.store.layout import (
 from selftaught.tasks.contract import (
     PREIMPORTED,
     code_reply_prefix,
+    continuation_closing,
     continuation_prefix,
     reply_stops,
 )
@@ -91,15 +93,17 @@ def improvement_step(
     # the digest is shown only with guidance: without it, do not score the seed for it
     feedback = parent_digest(ctx, parent_source, task) if cfg.shows_guidance else ""
     utility_text = meta_utility_text(task, cfg, feedback)
+    prefix = _meta_reply_prefix(cfg, parent_source, t)
     lm = BudgetedLanguageModel(
         ctx.backend,
         cfg.meta_lm_budget,
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
-        reply_prefix=_meta_reply_prefix(cfg, parent_source),
+        reply_prefix=prefix,
         # an improver's own prompts hold code fences: only a copied meta-utility ends a reply
         stop=reply_stops(cfg.reply_prefix, utility_text, closes_block=False),
+        closing=_one_step_closing(cfg, parent_source, prefix),
     )
     spec = SessionSpec(
         key=self_improve_key(t),
@@ -148,14 +152,28 @@ def improvement_step(
     )
 
 
-def _meta_reply_prefix(cfg: RunConfig, parent_source: str) -> str:
-    """How the meta level's replies start: inside the parent before it returns, when configured
-    and possible, else at the improver's head (improvers run with no task packages)."""
+def _meta_reply_prefix(cfg: RunConfig, parent_source: str, t: int) -> str | tuple[str, ...]:
+    """How the meta level's replies start: inside the parent before it returns, each opening
+    one of `meta_steps`, when configured and possible; else at the improver's head (improvers
+    run with no task packages)."""
     if cfg.continues_parent:
-        prefix = continuation_prefix(cfg.reply_prefix, parent_source, IMPROVER_ENTRY)
-        if prefix is not None:
-            return prefix
+        steps = meta_steps(cfg, t)
+        prefixes = [
+            continuation_prefix(cfg.reply_prefix, parent_source, IMPROVER_ENTRY, step)
+            for step in steps
+        ]
+        if all(prefixes):  # the parent either can be continued or cannot, whatever the step
+            return tuple(p for p in prefixes if p)
     return code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS)
+
+
+def _one_step_closing(
+    cfg: RunConfig, parent_source: str, prefix: str | tuple[str, ...]
+) -> tuple[str, str] | None:
+    """With named steps, a continued reply is one step: it ends where it opens another."""
+    if not (isinstance(prefix, tuple) and cfg.shows_guidance and cfg.meta_step_families):
+        return None
+    return continuation_closing(parent_source, IMPROVER_ENTRY)
 
 
 def _note_tie(ctx: LoopContext, key: str, parent: Node, candidate: Node, adopted: bool) -> None:

@@ -144,20 +144,48 @@ def reply_stops(fence: str, utility_text: str, *, closes_block: bool = True) -> 
     return tuple(stops)
 
 
+#: The new step a continued reply opens when no particular one is asked for.
+CONTINUE_STEP = "make the answer better before returning it"
 #: Where a continued reply resumes: a new step just before the program's answer is returned.
-CONTINUE_MARKER = "# New step: make the answer better before returning it."
+CONTINUE_MARKER = f"# New step: {CONTINUE_STEP}."
 
 
-def continuation_prefix(fence: str, program: str, entry: str) -> str | None:
+def continuation_prefix(
+    fence: str, program: str, entry: str, step: str = CONTINUE_STEP
+) -> str | None:
     """The start of a reply that continues `program` rather than rewriting it.
 
     Small models asked for an improved version copy the program they are shown. Started inside
-    it, just before its top-level `entry` function returns, with a comment opening a new step,
-    they must write something new there, and the reply is still a whole program. None when the
-    program does not end with `entry` ending in a `return` (the caller then rewrites instead).
+    it, just before its top-level `entry` function returns, with a comment opening a new step
+    (`# New step: <step>.`), they must write something new there, and the reply is still a
+    whole program. None when the program does not end with `entry` ending in a `return` (the
+    caller then rewrites instead).
     """
-    if not fence:
+    final = _final_return(program, entry) if fence else None
+    if final is None:
         return None
+    kept = "\n".join(program.splitlines()[: final.lineno - 1]).rstrip()
+    indent = " " * final.col_offset
+    return f"{fence}{kept}\n\n{indent}# New step: {step.rstrip('.')}.\n"
+
+
+def continuation_closing(program: str, entry: str) -> tuple[str, str] | None:
+    """(stop, closing) for a continued reply: it ends where the model opens a second new step,
+    and the program's own final `return` closes it then, so each reply is one step whole.
+
+    Small models shown a list of steps write them all, one after another, and a later one
+    often breaks a good first one. None when `program` cannot be continued.
+    """
+    final = _final_return(program, entry)
+    if final is None:
+        return None
+    indent = " " * final.col_offset
+    lines = program.splitlines()[final.lineno - 1 : final.end_lineno]
+    return f"\n{indent}# New step", "\n\n" + "\n".join(lines) + "\n"
+
+
+def _final_return(program: str, entry: str) -> ast.Return | None:
+    """The last statement of `program`'s last top-level function `entry`, when it returns."""
     try:
         tree = ast.parse(program)
     except SyntaxError:
@@ -166,11 +194,7 @@ def continuation_prefix(fence: str, program: str, entry: str) -> str | None:
     if not isinstance(last, ast.FunctionDef) or last.name != entry:
         return None
     final = last.body[-1]
-    if not isinstance(final, ast.Return):
-        return None
-    kept = "\n".join(program.splitlines()[: final.lineno - 1]).rstrip()
-    indent = " " * final.col_offset
-    return f"{fence}{kept}\n\n{indent}{CONTINUE_MARKER}\n"
+    return final if isinstance(final, ast.Return) else None
 
 
 def shown_utility_text(task: Task, *, contract: bool = True) -> str:

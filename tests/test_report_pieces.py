@@ -379,6 +379,25 @@ def test_stated_idea_from_a_recorded_response(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_reply_that_started_inside_the_code_states_no_idea(tmp_path: Path) -> None:
+    """A continued meta reply (what the 1.5B model wrote after `# New step: keep the input`) is
+    code up to its closing fence: it is not shown as what the model said."""
+    from selftaught.report.queries import stated_idea
+
+    step = (
+        "    if utility(initial_solution) > utility(best_solution):\n"
+        "        return initial_solution\n"
+    )
+    source = f"def improve_algorithm(initial_solution, utility, language_model):\n{step}"
+    store = RunStore(tmp_path)
+    row = {"spec": "s", "prompt_hash": "h", "temperature": 0.7, "max_tokens": 256,
+           "response": f"{step}\n    return best_solution\n```\nThis keeps the input.",
+           "prompt_tokens": 1, "completion_tokens": 1, "seconds": 0.1, "cached": False}  # fmt: skip
+    store.add_lm_sample("meta", {**row, "sample_index": 5_000_000})
+    assert stated_idea(store, source, START) is None
+    store.close()
+
+
 def adopt_instead(run_dir: Path, source: str) -> None:
     """Make `source` the improver adopted at t=1 of a `make_run` run, with the child's runs."""
     store = RunStore(run_dir)

@@ -6,8 +6,10 @@ is still being written.
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 import statistics
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,10 +328,22 @@ def stated_idea(
         (SEED_STRIDE, META_LEVEL_BASE, marker),
     )
     for response, _index in rows:
-        prose = " ".join(response.split("```", 1)[0].split())
+        before = response.split("```", 1)[0]
+        if _is_code(before):  # a reply that started inside a code block (code decoding)
+            continue
+        prose = " ".join(before.split())
         if len(prose) >= 20:
             return prose if len(prose) <= limit else prose[: limit - 1].rstrip() + "…"
     return None
+
+
+def _is_code(text: str) -> bool:
+    """Whether `text` parses as Python statements: code, not a stated idea."""
+    try:
+        ast.parse(textwrap.dedent(text))
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return bool(text.strip())
 
 
 @dataclass(frozen=True)

@@ -388,13 +388,13 @@ def test_a_reply_that_started_inside_the_code_states_no_idea(tmp_path: Path) -> 
         "    if utility(initial_solution) > utility(best_solution):\n"
         "        return initial_solution\n"
     )
-    source = f"def improve_algorithm(initial_solution, utility, language_model):\n{step}"
+    head = "def improve_algorithm(initial_solution, utility, language_model):\n"
     store = RunStore(tmp_path)
     row = {"spec": "s", "prompt_hash": "h", "temperature": 0.7, "max_tokens": 256,
            "response": f"{step}\n    return best_solution\n```\nThis keeps the input.",
            "prompt_tokens": 1, "completion_tokens": 1, "seconds": 0.1, "cached": False}  # fmt: skip
     store.add_lm_sample("meta", {**row, "sample_index": 5_000_000})
-    assert stated_idea(store, source, START) is None
+    assert stated_idea(store, head + step, head) is None  # found by its step, which is code
     store.close()
 
 

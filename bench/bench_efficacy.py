@@ -187,7 +187,7 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
         [improver], [task], runs=args.seeds, config=config, out_dir=out,
         progress=PrintProgress(name), plot=False,
     )  # fmt: skip
-    seconds = first_run_seconds(out / CELL_FILE, "wall_seconds", time.monotonic() - start)
+    seconds = first_run_value(out / CELL_FILE, "wall_seconds", time.monotonic() - start)
     (row,) = result["rows"]
     original = result["original"][chosen.name]
     margin = result["original_margin"][chosen.name]
@@ -226,13 +226,15 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
     return cell
 
 
-def first_run_seconds(path: Path, key: str, elapsed: float) -> float:
-    """The wall time of a unit's first complete run, kept at `path` under `key` (written now when
-    absent): a resumed, finished unit reports it, not the seconds its resume took."""
-    if path.is_file():
-        return float(json.loads(path.read_text())[key])
-    path.write_text(json.dumps({key: elapsed}) + "\n")
-    return elapsed
+def first_run_value(path: Path, key: str, value: float) -> float:
+    """A figure of a unit's first complete run (its wall time, the load beside it), kept in the
+    JSON file at `path` under `key` (written now when absent): a resumed, finished unit reports
+    it, not what its resume measured."""
+    kept = json.loads(path.read_text()) if path.is_file() else {}
+    if key not in kept:
+        kept[key] = value
+        path.write_text(json.dumps(kept) + "\n")
+    return float(kept[key])
 
 
 def _line(cell: dict) -> str:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_efficacy import first_run_seconds, t_interval
+from bench_efficacy import first_run_value, t_interval
 from selftaught.config import RunConfig, load_config
 from selftaught.core.feedback import same_program
 from selftaught.search.run import run_stop
@@ -63,10 +63,8 @@ def run_seed(config: RunConfig, out: Path) -> dict[str, Any]:
         "transfer_wins": wins,
         "transfer_tasks": len(table["rows"]),
         "transfer": table["rows"],
-        "seconds": first_run_seconds(
-            out / SEED_FILE, "seconds", round(time.monotonic() - start, 1)
-        ),
-        "load": round(os.getloadavg()[0], 2),
+        "seconds": first_run_value(out / SEED_FILE, "seconds", round(time.monotonic() - start, 1)),
+        "load": first_run_value(out / SEED_FILE, "load", round(os.getloadavg()[0], 2)),
     }
 
 

@@ -45,4 +45,6 @@ def test_one_seed_is_measured_and_a_finished_seed_resumes_with_its_first_wall_ti
     assert again.returncode == 0, again.stderr[-2000:]
     resumed = json.loads((tmp_path / "out" / "self_improvement.json").read_text())
     assert resumed["rows"][0]["seconds"] == row["seconds"]  # the first run's, not the resume's
+    kept = json.loads((tmp_path / "out" / "seed-0" / "bench_seed.json").read_text())
+    assert resumed["rows"][0]["load"] == row["load"] == kept["load"]  # the load beside that run
     assert resumed["rows"][0]["test_gain"] == row["test_gain"]

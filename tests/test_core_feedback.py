@@ -69,7 +69,7 @@ def test_the_meta_level_is_shown_the_parents_digest_and_strategy_families(tmp_pa
     # t=0's two seed-improver runs each scored the two GOOD answers of the scripted model
     flat = " ".join(line.lstrip("# ").strip() for line in meta[0].splitlines())
     assert "4 candidate program(s) scored: 4 valid (score above 0), best 0.600" in flat
-    assert "keep the input: if the initial solution scores higher than the best" in flat
+    assert "keep the input: return whichever of initial_solution and the best candidate" in flat
     store = RunStore(tmp_path, read_only=True)
     kinds = {k for (k,) in store.query("SELECT DISTINCT kind FROM events")}
     assert "candidate" in kinds

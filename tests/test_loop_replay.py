@@ -63,9 +63,10 @@ def test_two_iteration_run(finished_run: Path) -> None:
     vals = [it["meta_utility_val"] for it in summary["iterations"]]
     assert vals == sorted(vals)
     # In this recording (code decoding, 0.5B, continued meta replies) the t=1 candidate improver
-    # opened the "keep the input" step, tied its parent on val and was adopted (ties adopt). At
-    # t=2 that improver, improving itself, scored its 2 candidates and then its input again: a
-    # third meta-utility call over the budget of 2, so the session failed and nothing was adopted.
+    # opened the "keep the input" step but returns its best candidate either way; it tied its
+    # parent on val and was adopted (ties adopt). At t=2 that improver, improving itself, scored
+    # its 2 candidates and then its input again: a third meta-utility call over the budget of 2,
+    # so the session failed and nothing was adopted.
     assert summary["iterations"][1]["adopted"] and not summary["iterations"][2]["adopted"]
     first, second = (summary["iterations"][t]["improver_sha256"] for t in (1, 2))
     assert second == first
@@ -77,7 +78,8 @@ def test_two_iteration_run(finished_run: Path) -> None:
     ).fetchone()[0]
     assert "utility budget exhausted: all 2 call(s) used" in outcome
     changed = summary["adopted_changes"]["changes"]
-    assert changed[0] == "keeps its input: may return `initial_solution` instead of what it built"
+    assert "uses `utility` in 5 place(s) (was 3)" in changed
+    assert not any(phrase.startswith("keeps its input") for phrase in changed)
     assert vals == [vals[0]] * 3 and 0.4 < vals[0] < 0.5
     assert summary["circumvention"]["improvements"] >= 1
     lm = summary["lm"]

@@ -72,7 +72,7 @@ class RunConfig:
     seed: int = 0  # shifts every sample index, so another seed draws other samples
     paper_mode: bool = False  # adopt any candidate scoring above zero (no gate)
     lm_budget: int = 2  # LM calls per downstream improver run (a second lets a step ask again)
-    meta_lm_budget: int = 1  # LM calls of the improver improving itself
+    meta_lm_budget: int = 2  # LM calls of the improver improving itself (as many as downstream)
     max_responses_per_call: int = 4
     max_tokens: int = 768  # per response, downstream runs (512 truncated most 1.5B answers)
     meta_max_tokens: int = 768  # per response when the improver rewrites itself

@@ -130,20 +130,19 @@ def meta_utility(ctx: LoopContext, improver_source: str, task: Task) -> MetaScor
 #: Strategy families the STOP paper saw improvers adopt (its Figure 4 and Section 5), shown to the
 #: meta level outside paper mode. A menu, not an answer: the model still writes the improver.
 STRATEGY_FAMILIES = (
-    "keep the input: if the initial solution scores higher than the best candidate, return the"
-    " initial solution instead",
-    "fix errors: ask the model again with the best candidate and its error (utility.last_error),"
-    " and keep the fix if it scores higher",
-    "beam search: ask the model to improve the best candidate again, and keep whichever scores"
-    " higher",
-    "a genetic algorithm: ask the model to combine the two best candidates, and keep the child if"
-    " it scores higher",
-    "a temperature schedule: ask the model again at a lower temperature, and keep the best of all"
-    " candidates",
-    "a bandit: ask the model with a different prompt, and keep whichever prompt's candidate scores"
-    " higher",
-    "a cache: score each distinct candidate once, and spend the saved utility calls on new"
-    " candidates",
+    "keep the input: return whichever of initial_solution and the best candidate scores higher",
+    "fix errors: ask again with language_model.batch_prompt, showing the best candidate and its"
+    " error (utility.last_error), and keep the fix if it scores higher",
+    "beam search: ask again with language_model.batch_prompt to improve the best candidate, and"
+    " keep whichever scores higher",
+    "a genetic algorithm: ask with language_model.batch_prompt to combine the two best"
+    " candidates, and keep the child if it scores higher",
+    "a temperature schedule: ask again with language_model.batch_prompt at a lower temperature,"
+    " and keep the best of all candidates",
+    "a bandit: ask again with language_model.batch_prompt and a different prompt, and keep"
+    " whichever prompt's candidate scores higher",
+    "a cache: score each distinct candidate once (a dict from program to score), and spend the"
+    " saved utility calls on new candidates",
 )
 
 

@@ -42,6 +42,19 @@ def test_keeping_the_input_is_named_and_is_not_returning_only_the_input() -> Non
     assert not behaviour_changes(KEEPS_THE_INPUT, KEEPS_THE_INPUT + "\n# x\n", ENTRY)
 
 
+def test_asking_the_model_again_is_named_with_its_temperatures() -> None:
+    # what the embedded 1.5B model wrote (make run, seed 0, t=2) after the step that keeps the input
+    second = SEED.replace(
+        "    return best_solution\n",
+        "    improved = language_model.batch_prompt(expertise, [message] * n_messages,"
+        " temperature=0.5)\n    improved = extract_code(improved)\n"
+        "    best_solution = max(improved, key=utility)\n\n    return best_solution\n",
+    )
+    changes = behaviour_changes(SEED, second, ENTRY)
+    assert "asks the model in 2 place(s) (was 1), at temperature 0.7 then 0.5" in changes
+    assert not any(c.startswith("asks") for c in behaviour_changes(SEED, KEEPS_THE_INPUT, ENTRY))
+
+
 def test_a_new_return_says_what_the_value_is_built_from() -> None:
     changes = behaviour_changes(SEED, RETURNS_THE_INPUT, ENTRY)
     assert changes[0] == (

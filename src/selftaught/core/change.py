@@ -54,6 +54,7 @@ def _changes(old: str, new: str, entry: str) -> list[str]:
         return []
     return [
         *_returns(before, after),
+        *_model_calls(before, after),
         *_calls(before, after),
         *_settings(before, after),
         *_prompt(before, after),
@@ -184,6 +185,35 @@ def _calls(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
         for name in params
         if old[name] != new[name]
     ]
+
+
+#: The paper's language-model API: the methods an improver asks the model with.
+MODEL_METHODS = ("batch_prompt", "prompt")
+
+
+def _model_calls(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
+    """How often the function asks the model, and at which temperatures, when the count changed
+    (a changed temperature alone is one of `_settings`)."""
+
+    def asks(fn: ast.FunctionDef) -> list[str]:
+        calls = [
+            node
+            for node in ast.walk(fn)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MODEL_METHODS
+        ]
+        temperatures = []
+        for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):  # in source order
+            given = [k.value for k in call.keywords if k.arg == "temperature"]
+            temperatures.append(ast.unparse(given[0]) if given else "the default")
+        return temperatures
+
+    old, new = asks(before), asks(after)
+    if len(old) == len(new):
+        return []
+    where = f"asks the model in {len(new)} place(s) (was {len(old)})"
+    return [f"{where}, at temperature {' then '.join(new)}" if new else where]
 
 
 def _settings(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:

@@ -67,11 +67,11 @@ class BudgetedLanguageModel:
             raise InvalidLMRequest("reply_prefix needs at least one prefix")
         # Replies end at the first of these strings (see SampleRequest.stop); cut here too, so a
         # cached or recorded reply that ran on reads exactly like one that stopped.
+        self.stop = tuple(stop)
         # (marker, text): a reply is cut where it writes this marker and gets this text put after
         # it, so it still ends as a whole program (see tasks.contract.continuation_closing). The
         # marker is not a stop for decoding: a stopped reply would not show which stop it met.
         self.closing = closing
-        self.stop = tuple(stop)
         self.calls_used = 0
         self.responses_returned = 0
         self._seen: Counter[Messages] = Counter()

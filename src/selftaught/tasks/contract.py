@@ -170,7 +170,7 @@ def continuation_prefix(
 
 
 def continuation_closing(program: str, entry: str) -> tuple[str, str] | None:
-    """(stop, closing) for a continued reply: it ends where the model opens a second new step,
+    """(marker, closing) for a continued reply: it ends where the model opens a second new step,
     and the program's own final `return` closes it then, so each reply is one step whole.
 
     Small models shown a list of steps write them all, one after another, and a later one

@@ -134,6 +134,12 @@ class RunConfig:
         return self.meta_continue and bool(self.reply_prefix)
 
     @property
+    def names_meta_steps(self) -> bool:
+        """Whether continued meta replies each open a strategy family's step, one step per
+        reply (`core.meta.meta_steps`); needs guidance, so never in paper mode."""
+        return self.continues_parent and self.shows_guidance and self.meta_step_families
+
+    @property
     def shows_guidance(self) -> bool:
         """Whether prompts carry selftaught's guidance: the runtime contract after each utility
         text, and for the meta level the digest of the current improver's runs and the strategy

@@ -153,7 +153,7 @@ def meta_steps(config: RunConfig, t: int) -> tuple[str, ...]:
     steps, so one call tries several directions instead of several copies of one; the model still
     writes the step, and the meta-utility decides. Otherwise every reply opens the generic step.
     """
-    if not (config.shows_guidance and config.meta_step_families):
+    if not config.names_meta_steps:
         return (CONTINUE_STEP,)
     first = (t - 1) * config.max_responses_per_call
     count = len(STRATEGY_FAMILIES)

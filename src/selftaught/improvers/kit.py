@@ -9,9 +9,9 @@ candidate uses without defining them (`add_missing_imports`, `add_utility_helper
 bookkeeping with a utility cache (`Budgets`), the system prompt (`EXPERTISE`) and the common
 prompt frame (`solution_message`, `REPLY`), and the defaults `KEEP_INPUT` and `MAX_ROUNDS`. The
 kit's other parts follow it in `helpers`: constant tuning (kit_tuning.py) and SEARCH/REPLACE
-edits (kit_edits.py). An improver's own search strategy stays in its own file. The improvers use only the paper's improver API:
-`utility(program)`, `utility.budget`, `utility.uses`, `utility.str` and
-`language_model.batch_prompt`, `.budget`, `.max_responses_per_call`.
+edits (kit_edits.py). An improver's own search strategy stays in its own file. The improvers use
+only the paper's improver API: `utility(program)`, `utility.budget`, `utility.uses`,
+`utility.str` and `language_model.batch_prompt`, `.budget`, `.max_responses_per_call`.
 """
 
 import ast

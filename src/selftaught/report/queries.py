@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from selftaught.core.change import UNREADABLE
 from selftaught.search.transfer import TransferRow
 from selftaught.store.db import DB_NAME, RunStore, readonly_connection
 from selftaught.store.layout import (
@@ -341,7 +342,7 @@ def _is_code(text: str) -> bool:
     """Whether `text` parses as Python statements: code, not a stated idea."""
     try:
         ast.parse(textwrap.dedent(text))
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    except UNREADABLE:
         return False
     return bool(text.strip())
 

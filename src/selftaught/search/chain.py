@@ -93,17 +93,16 @@ def improvement_step(
     # the digest is shown only with guidance: without it, do not score the seed for it
     feedback = parent_digest(ctx, parent_source, task) if cfg.shows_guidance else ""
     utility_text = meta_utility_text(task, cfg, feedback)
-    prefix = _meta_reply_prefix(cfg, parent_source, t)
     lm = BudgetedLanguageModel(
         ctx.backend,
         cfg.meta_lm_budget,
         max_responses_per_call=cfg.max_responses_per_call,
         max_tokens=cfg.meta_max_tokens,
         index_offset=ctx.meta_offset(t),
-        reply_prefix=prefix,
+        reply_prefix=_meta_reply_prefix(cfg, parent_source, t),
         # an improver's own prompts hold code fences: only a copied meta-utility ends a reply
         stop=reply_stops(cfg.reply_prefix, utility_text, closes_block=False),
-        closing=_one_step_closing(cfg, parent_source, prefix),
+        closing=_one_step_closing(cfg, parent_source),
     )
     spec = SessionSpec(
         key=self_improve_key(t),
@@ -167,11 +166,10 @@ def _meta_reply_prefix(cfg: RunConfig, parent_source: str, t: int) -> str | tupl
     return code_reply_prefix(cfg.reply_prefix, (), IMPROVER_HEAD, IMPROVER_IMPORTS)
 
 
-def _one_step_closing(
-    cfg: RunConfig, parent_source: str, prefix: str | tuple[str, ...]
-) -> tuple[str, str] | None:
-    """With named steps, a continued reply is one step: it ends where it opens another."""
-    if not (isinstance(prefix, tuple) and cfg.shows_guidance and cfg.meta_step_families):
+def _one_step_closing(cfg: RunConfig, parent_source: str) -> tuple[str, str] | None:
+    """With named steps, a continued reply is one step: it ends where it opens another (None
+    when the parent cannot be continued, as in `_meta_reply_prefix`)."""
+    if not cfg.names_meta_steps:
         return None
     return continuation_closing(parent_source, IMPROVER_ENTRY)
 

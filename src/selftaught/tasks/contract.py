@@ -144,10 +144,12 @@ def reply_stops(fence: str, utility_text: str, *, closes_block: bool = True) -> 
     return tuple(stops)
 
 
+#: The comment that opens a new step in a continued reply (and, written again, ends the reply).
+NEW_STEP = "# New step"
 #: The new step a continued reply opens when no particular one is asked for.
 CONTINUE_STEP = "make the answer better before returning it"
 #: Where a continued reply resumes: a new step just before the program's answer is returned.
-CONTINUE_MARKER = f"# New step: {CONTINUE_STEP}."
+CONTINUE_MARKER = f"{NEW_STEP}: {CONTINUE_STEP}."
 
 
 def continuation_prefix(
@@ -166,7 +168,7 @@ def continuation_prefix(
         return None
     kept = "\n".join(program.splitlines()[: final.lineno - 1]).rstrip()
     indent = " " * final.col_offset
-    return f"{fence}{kept}\n\n{indent}# New step: {step.rstrip('.')}.\n"
+    return f"{fence}{kept}\n\n{indent}{NEW_STEP}: {step.rstrip('.')}.\n"
 
 
 def continuation_closing(program: str, entry: str) -> tuple[str, str] | None:
@@ -181,7 +183,7 @@ def continuation_closing(program: str, entry: str) -> tuple[str, str] | None:
         return None
     indent = " " * final.col_offset
     lines = program.splitlines()[final.lineno - 1 : final.end_lineno]
-    return f"\n{indent}# New step", "\n\n" + "\n".join(lines) + "\n"
+    return f"\n{indent}{NEW_STEP}", "\n\n" + "\n".join(lines) + "\n"
 
 
 def _final_return(program: str, entry: str) -> ast.Return | None:

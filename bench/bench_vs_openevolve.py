@@ -41,6 +41,7 @@ from selftaught.config import RunConfig
 from selftaught.lm.assemble import ensure_model
 from selftaught.lm.factory import ModelAccess
 from selftaught.lm.registry import MODELS
+from selftaught.lm.threads import available_cpus
 from selftaught.report.improve_data import collect_improve
 from selftaught.search.improve import improve_program
 from selftaught.search.plumbing import Plumbing
@@ -113,12 +114,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_command(gguf: Path, n_ctx: int, port: int) -> list[str]:
+    """`llama_cpp.server` on loopback with every CPU we may use, as the embedded engine has.
+
+    The server's own default is half the cores (1 of 2 here), which would make its systems
+    slower for a reason that has nothing to do with them.
+    """
+    threads = str(available_cpus())
+    return [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+            "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "local",
+            "--n_threads", threads, "--n_threads_batch", threads]  # fmt: skip
+
+
 @contextlib.contextmanager
 def llama_server(gguf: Path, n_ctx: int) -> Iterator[str]:
     """A `llama_cpp.server` on loopback for the run's duration; yields its /v1 URL."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "local"]  # fmt: skip
+    cmd = server_command(gguf, n_ctx, port)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -258,6 +270,17 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def load_rows(path: Path) -> list[Row]:
+    """The rows a killed run already finished (its `results.json`), so they are not run again."""
+    if not path.is_file():
+        return []
+    rows = []
+    for raw in json.loads(path.read_text()):
+        best = {int(k): v for k, v in raw.pop("best_test").items()}
+        rows.append(Row(best_test=best, **raw))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100)
@@ -270,30 +293,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venv", type=Path, default=Path(".venv-openevolve"))
     parser.add_argument("--out", type=Path, default=Path("runs/vs_openevolve"))
     args = parser.parse_args(argv)
-    systems = args.systems.split(",")
-    gguf = ensure_model(MODELS[args.model])
-    rows: list[Row] = []
-    python = openevolve_python(args.venv) if OPENEVOLVE in systems else None
-    with llama_server(gguf, args.n_ctx) as url:
-        for task in args.tasks.split(","):
-            base = args.out / task
-            if python is not None:
-                rows.append(run_openevolve(python, url, task, args.samples, args.checkpoints,
-                                           args.seed, base / "openevolve"))  # fmt: skip
-            if "selftaught-openai" in systems:
-                access = ModelAccess(base_url=url)
-                marks = (args.samples, args.checkpoints, args.seed)
-                rows.append(run_selftaught("selftaught-openai", "openai:local", access, task,
-                                           *marks, base / "openai"))  # fmt: skip
-            print(table(rows), flush=True)
+    systems, tasks = args.systems.split(","), args.tasks.split(",")
+    results = args.out / "results.json"
+    rows = load_rows(results)
+    done = {(r.task, r.system) for r in rows}
+
+    def keep(row: Row) -> None:
+        rows.append(row)
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps([asdict(r) for r in rows], indent=2))
+        print(table(rows), flush=True)
+
+    marks = (args.samples, args.checkpoints, args.seed)
+    served = [(t, s) for t in tasks for s in (OPENEVOLVE, "selftaught-openai") if s in systems]
+    served = [pair for pair in served if pair not in done]
+    if served:
+        gguf = ensure_model(MODELS[args.model])
+        python = openevolve_python(args.venv) if OPENEVOLVE in systems else None
+        with llama_server(gguf, args.n_ctx) as url:
+            for task, system in served:
+                base = args.out / task
+                if system == OPENEVOLVE and python is not None:
+                    keep(run_openevolve(python, url, task, *marks, base / "openevolve"))
+                elif system == "selftaught-openai":
+                    access = ModelAccess(base_url=url)
+                    keep(run_selftaught(system, "openai:local", access, task, *marks,
+                                        base / "openai"))  # fmt: skip
     # the embedded model runs after the server stops: both on 2 cores would slow each other
     if "selftaught-embedded" in systems:
-        for task in args.tasks.split(","):
-            rows.append(run_selftaught("selftaught-embedded", f"embedded:{args.model}",
-                        ModelAccess(), task, args.samples, args.checkpoints, args.seed,
-                        args.out / task / "embedded"))  # fmt: skip
+        for task in tasks:
+            if (task, "selftaught-embedded") not in done:
+                keep(run_selftaught("selftaught-embedded", f"embedded:{args.model}",
+                                    ModelAccess(), task, *marks,
+                                    args.out / task / "embedded"))  # fmt: skip
     print(table(rows))
-    (args.out / "results.json").write_text(json.dumps([asdict(r) for r in rows], indent=2))
     return 0
 
 

@@ -46,3 +46,23 @@ def test_openevolve_valid_fraction_and_table(tmp_path: Path) -> None:
     rows.append(BENCH.Row("maxcut", "selftaught-embedded", {4: None}, None, 60.0))
     text = BENCH.table(rows)
     assert "best@4" in text and "0.5000" in text and "50%" in text and "2.0 min" in text
+
+
+def test_server_decodes_with_every_cpu_like_the_embedded_engine() -> None:
+    from selftaught.lm.threads import available_cpus
+
+    cmd = BENCH.server_command(Path("m.gguf"), 4096, 8000)
+    threads = str(available_cpus())
+    assert cmd[cmd.index("--n_threads") + 1] == threads
+    assert cmd[cmd.index("--n_threads_batch") + 1] == threads
+    assert cmd[cmd.index("--port") + 1] == "8000"
+
+
+def test_finished_rows_are_read_back_for_a_resumed_run(tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    row = BENCH.Row("bin_packing", "openevolve", {25: 0.9, 50: None}, 0.25, 600.0)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps([asdict(row)]))
+    assert BENCH.load_rows(path) == [row]
+    assert BENCH.load_rows(tmp_path / "missing.json") == []

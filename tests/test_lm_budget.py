@@ -8,7 +8,7 @@ import pytest
 
 from selftaught.errors import InvalidLMRequest, LMBudgetExhausted, SelftaughtError
 from selftaught.lm import BudgetedLanguageModel, Sample, SampleRequest, Usage
-from selftaught.lm.types import UsageMeter, cut_at_stop
+from selftaught.lm.types import UsageMeter, cut_after_halt, cut_at_stop
 
 
 class Echo:
@@ -171,8 +171,8 @@ def test_a_closing_cuts_a_reply_at_its_marker_and_ends_it_with_the_closing_text(
     backend = Echo()  # replies "<prefix>#<index>": the marker "#" is in them
     lm = BudgetedLanguageModel(backend, 2, reply_prefix="P", closing=("#", "!"))
     assert lm.batch_prompt("expert", ["a"]) == ["PP!"]
-    # the marker is not a decoding stop (a stopped reply would not show which stop it met)
-    assert backend.calls[0][0].stop == ()
+    # decoding halts at the marker and keeps it; a stop would drop it, and the closing with it
+    assert (backend.calls[0][0].stop, backend.calls[0][0].halt) == ((), ("#",))
     untouched = BudgetedLanguageModel(Echo(), 1, reply_prefix="P", closing=("never", "!"))
     assert untouched.batch_prompt("expert", ["a"]) == ["PP#0"]
 
@@ -185,5 +185,13 @@ def test_stop_strings_reach_the_backend_and_cut_replies_that_ran_past_them() -> 
     assert request.stop == ("#", "never")
     assert cut_at_stop("abc\n```\nprose\ndef utility(", ("\ndef utility(", "\n```")) == "abc"
     assert cut_at_stop("no stop here", ("\n```",)) == "no stop here"
-    with pytest.raises(InvalidLMRequest, match="stop strings"):
+    with pytest.raises(InvalidLMRequest, match="halt strings must be non-empty"):
         SampleRequest((("user", "a"),), 1, 0.5, stop=("",))
+
+
+def test_a_halt_string_is_kept_and_the_text_after_it_dropped() -> None:
+    text = "step\n    # New step: x\n    more"
+    assert cut_after_halt(text, ("# New", "more")) == "step\n    # New"
+    assert cut_after_halt("nothing", ("# New",)) == "nothing"
+    with pytest.raises(InvalidLMRequest, match="non-empty"):
+        SampleRequest((("user", "u"),), 1, 0.0, halt=("",))

@@ -70,6 +70,17 @@ def test_only_missing_indices_are_generated_in_contiguous_runs(tmp_path: Path) -
     assert [(r.first_index, r.n) for r in inner.requests] == [(0, 1), (2, 1), (4, 1)]
 
 
+def test_misses_reach_the_backend_with_their_stop_and_halt_strings(tmp_path: Path) -> None:
+    inner = Counting()
+    backend = CachedBackend(inner, ResponseCache(tmp_path / "c.sqlite3"))
+    backend.generate([SampleRequest(MSGS, 2, 0.7, stop=("```",), halt=("# New",))])
+    [request] = inner.requests
+    assert (request.stop, request.halt) == (("```",), ("# New",))
+    # neither is part of the key: the same index with other strings is a hit
+    backend.generate([SampleRequest(MSGS, 2, 0.7)])
+    assert inner.produced == 2
+
+
 @pytest.mark.parametrize(
     "other",
     [

@@ -65,3 +65,12 @@ def test_a_stop_string_ends_decoding_where_the_unstopped_reply_has_it(backend) -
     [[cut]] = backend.generate([SampleRequest(msgs, 1, 0.0, max_tokens=96, stop=(stop,))])
     assert cut.text == full.text[: full.text.index(stop)]
     assert cut.completion_tokens < full.completion_tokens  # decoding halted, not only trimmed
+
+
+def test_a_halt_string_ends_decoding_and_the_reply_keeps_it(backend) -> None:  # type: ignore[no-untyped-def]
+    msgs = (("user", "Write a Python function that adds two numbers, in a code block."),)
+    [[full]] = backend.generate([SampleRequest(msgs, 1, 0.0, max_tokens=96)])
+    halt = full.text.split("\n")[1][:4] or "\n"
+    [[kept]] = backend.generate([SampleRequest(msgs, 1, 0.0, max_tokens=96, halt=(halt,))])
+    assert kept.text == full.text[: full.text.index(halt) + len(halt)]
+    assert kept.completion_tokens < full.completion_tokens

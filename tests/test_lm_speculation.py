@@ -80,6 +80,14 @@ def test_a_stop_string_inside_a_drafted_run_ends_it_where_plain_decoding_does() 
     assert result.text == "x = " and result.completion_tokens == 3
 
 
+def test_a_halt_string_ends_decoding_like_a_stop_but_the_text_keeps_it() -> None:
+    draws = [1, 2, 3, 4, 5, 5, EOG]
+    halted = decode(draws, [[1, 2, 3, 4, 5]], (b"END",))
+    result = SeqResult()
+    engine([])._finish(halted, SeqJob((1,), 0, 0.0, 20, (), (b"END",)), result)
+    assert result.text == "x = END" and result.completion_tokens == 3
+
+
 def test_the_end_of_generation_inside_a_draft_ends_the_sequence() -> None:
     draws = [1, 4, EOG, 5]
     drafted = decode(draws, [[1, 4, 5, 5]])

@@ -69,8 +69,9 @@ class BudgetedLanguageModel:
         # cached or recorded reply that ran on reads exactly like one that stopped.
         self.stop = tuple(stop)
         # (marker, text): a reply is cut where it writes this marker and gets this text put after
-        # it, so it still ends as a whole program (see tasks.contract.continuation_closing). The
-        # marker is not a stop for decoding: a stopped reply would not show which stop it met.
+        # it, so it still ends as a whole program (see tasks.contract.continuation_closing).
+        # Decoding halts at the marker but keeps it (SampleRequest.halt): a stop would drop it, and
+        # the reply would not show that it met the marker rather than its own end.
         self.closing = closing
         self.calls_used = 0
         self.responses_returned = 0
@@ -160,8 +161,11 @@ class BudgetedLanguageModel:
         for conv in order:
             first = self.index_offset + self._seen[conv]
             self._seen[conv] += counts[conv]
+            halt = (self.closing[0],) if self.closing else ()
             requests.append(
-                SampleRequest(conv, counts[conv], temperature, self.max_tokens, first, self.stop)
+                SampleRequest(
+                    conv, counts[conv], temperature, self.max_tokens, first, self.stop, halt
+                )
             )
         return requests, slots
 

@@ -192,6 +192,7 @@ def _miss_requests(
                     req.max_tokens,
                     req.first_index + start,
                     req.stop,
+                    req.halt,
                 )
             )
             owners.append((pos, start))

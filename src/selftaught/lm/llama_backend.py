@@ -176,6 +176,7 @@ class LlamaBackend:
                             req.temperature,
                             req.max_tokens,
                             tuple(s.encode() for s in req.stop),
+                            tuple(s.encode() for s in req.halt),
                         )
                     )
                 row.append(seen[ident])

@@ -29,7 +29,7 @@ from selftaught.lm.kv_plan import KvBudget, PrefixStore, Prompt, common_prefix
 from selftaught.lm.llama_sampling import make_sampler, stop_seen, token_piece
 from selftaught.lm.lookup import DEFAULT_LOOKUP, Drafter, LookupConfig, Ngram, index_ngrams
 from selftaught.lm.threads import ThreadGovernor, available_cpus
-from selftaught.lm.types import cut_at_stop
+from selftaught.lm.types import cut_after_halt, cut_at_stop
 
 _KV_MARGIN = 32  # cells kept free so that rounding inside llama.cpp never fills the cache
 _MIN_KEPT_PREFIX = 32  # shorter shared prefixes are not worth a kept entry
@@ -57,13 +57,15 @@ class EngineConfig:
 @dataclass(frozen=True)
 class SeqJob:
     """One sequence to sample: the prompt it continues, its seed and limits. Decoding halts once
-    the text holds one of the ``stop`` strings; the text from it on is dropped."""
+    the text holds one of the ``stop`` strings, whose text from it on is dropped, or one of the
+    ``halt`` strings, which the text keeps (see `SampleRequest`)."""
 
     prompt: Prompt
     seed: int
     temperature: float
     max_tokens: int
     stop: tuple[bytes, ...] = ()
+    halt: tuple[bytes, ...] = ()
 
 
 @dataclass
@@ -226,7 +228,7 @@ class LlamaEngine:
             job = jobs[i]
             seq = _Live(
                 i, free_ids.pop(), make_sampler(self.lib, job.temperature, job.seed), limits[i],
-                len(prompt) - 1, prompt[-1], self._drafter(prompt), stop=job.stop,
+                len(prompt) - 1, prompt[-1], self._drafter(prompt), stop=job.stop + job.halt,
             )  # fmt: skip
             new.append(seq)
         groups: dict[Prompt, list[_Live]] = {}
@@ -289,7 +291,8 @@ class LlamaEngine:
 
     def _finish(self, seq: _Live, job: SeqJob, result: SeqResult) -> None:
         text = b"".join(seq.pieces).decode("utf-8", errors="ignore")
-        result.text = cut_at_stop(text, [s.decode() for s in job.stop])
+        text = cut_at_stop(text, [s.decode() for s in job.stop])
+        result.text = cut_after_halt(text, [s.decode() for s in job.halt])
         result.completion_tokens = len(seq.pieces)
         result.drafted, result.accepted = seq.drafted, seq.accepted
         # Frees the sequence's own cells; shared prompt cells stay while others still use them.

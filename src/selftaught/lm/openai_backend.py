@@ -236,7 +236,9 @@ class OpenAIBackend:
                 n=n,
                 temperature=req.temperature,
                 max_tokens=req.max_tokens,
-                stop=list(req.stop[:4]) or None,  # the OpenAI API takes at most four
+                # The API takes at most four stops and drops the one it meets from the text, so
+                # halt strings (which the text must keep) are not sent: the reply decodes on.
+                stop=list(req.stop[:4]) or None,
             )
         except oa.AuthenticationError as exc:
             msg = f"{self.spec}: authentication failed; check OPENAI_API_KEY"

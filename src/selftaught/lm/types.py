@@ -31,6 +31,11 @@ class SampleRequest:
     dropped, `cut_at_stop`). It is not part of the cache key: a sample index draws the same tokens
     up to a stop whether or not decoding halts there, so a longer cached reply cut at the stop is
     the same reply. A stop only saves the decoding of text nobody reads.
+
+    ``halt`` lists strings at which decoding may also halt, but the text keeps them (it runs up to
+    the end of the first one, `cut_after_halt`): the caller cuts there itself and needs to see that
+    it met one. Not part of the cache key, for the same reason. A backend that cannot keep them may
+    ignore them and decode on.
     """
 
     messages: Messages
@@ -39,6 +44,7 @@ class SampleRequest:
     max_tokens: int = DEFAULT_MAX_TOKENS
     first_index: int = 0
     stop: tuple[str, ...] = ()
+    halt: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Accept lists of lists (e.g. decoded JSON) but store hashable tuples.
@@ -52,8 +58,9 @@ class SampleRequest:
         if self.first_index < 0:
             raise InvalidLMRequest(f"first_index must be >= 0, got {self.first_index}")
         object.__setattr__(self, "stop", tuple(self.stop))
-        if not all(isinstance(s, str) and s for s in self.stop):
-            raise InvalidLMRequest("stop strings must be non-empty strings")
+        object.__setattr__(self, "halt", tuple(self.halt))
+        if not all(isinstance(s, str) and s for s in self.stop + self.halt):
+            raise InvalidLMRequest("stop and halt strings must be non-empty strings")
 
     @property
     def indices(self) -> range:
@@ -65,6 +72,12 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
     """`text` up to (not including) the earliest occurrence of any stop string."""
     cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=len(text))
     return text[:cut]
+
+
+def cut_after_halt(text: str, halt: Sequence[str]) -> str:
+    """`text` up to and including the earliest occurrence of any halt string."""
+    ends = [i + len(s) for s in halt if s and (i := text.find(s)) >= 0]
+    return text[: min(ends)] if ends else text
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,8 @@ class RunConfig:
         return "\n".join(lines) + "\n"
 
 
-_DEFAULTS = {f.name: f.default for f in fields(RunConfig)}
+# Every field has a plain default (no factories), so these are the values themselves.
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(RunConfig)}
 
 
 def _toml_value(value: Any) -> str:

@@ -33,6 +33,7 @@ run: setup
 lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
 
 format: setup
 	$(BIN)/ruff format src tests bench

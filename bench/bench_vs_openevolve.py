@@ -11,9 +11,12 @@ through this script's Python, and every system's best program at 25/50/100 sampl
 validation so far) is rescored on the held-out test split. The table gives those test scores,
 the valid fraction (samples that gave a program scored without error) and the wall time.
 
-OpenEvolve counts iterations: one iteration is one LM sample, and its checkpoints (every
-`--checkpoints` samples) hold the best program so far. selftaught's run store logs every sample,
-so its best at k samples is read from `selftaught.report.improve_data`.
+OpenEvolve counts iterations: one iteration is one LM sample. It keeps only its last
+checkpoints on disk, so its best at k samples is the best program of its last checkpoint found
+within k iterations. selftaught's run store logs every sample, so its best at k samples is read
+from `selftaught.report.improve_data`. The server decodes with every CPU, as the embedded engine
+does (`llama_cpp.server`'s own default is half of them). Finished rows are kept in
+`results.json` as they finish; a rerun skips them, and `--rescore` reads OpenEvolve's rows again.
 
 Run (needs the model lock; a full run takes hours on 2 cores):
   flock /work/model.lock env PYTHONPATH=src .venv/bin/python bench/bench_vs_openevolve.py \\
@@ -35,6 +38,7 @@ import venv
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import selftaught
 from selftaught.config import RunConfig
@@ -210,20 +214,48 @@ def run_openevolve(python: Path, url: str, task: str, samples: int, every: int, 
     if done.returncode not in (0, 3):
         raise SystemExit(f"openevolve failed with exit code {done.returncode}")
     seconds = time.monotonic() - start
+    return openevolve_row(task, out, samples, every, seconds)
+
+
+def openevolve_row(task: str, out: Path, samples: int, every: int, seconds: float) -> Row:
+    """OpenEvolve's row from its last checkpoint: best at each mark, rescored on test."""
     checkpoints = out / "output" / "checkpoints"
+    programs = openevolve_programs(checkpoints, samples)
     best: dict[int, float | None] = {}
     for k in checkpoint_marks(samples, every):
-        path = checkpoints / f"checkpoint_{k}" / "best_program.py"
-        best[k] = test_score(task, path.read_text()) if path.is_file() else None
+        top = best_by(programs, k)
+        best[k] = None if top is None else test_score(task, top["code"])
     return Row(task, "openevolve", best, openevolve_valid(checkpoints, samples), seconds)
+
+
+def openevolve_programs(checkpoints: Path, samples: int) -> list[dict[str, Any]]:
+    """Every program in OpenEvolve's last checkpoint (the input included)."""
+    last = checkpoints / f"checkpoint_{samples}" / "programs"
+    return [json.loads(p.read_text()) for p in sorted(last.glob("*.json"))]
+
+
+def best_by(programs: list[dict[str, Any]], k: int) -> dict[str, Any] | None:
+    """The best program on validation found within `k` iterations, the earliest on a tie.
+
+    OpenEvolve keeps only its last checkpoints on disk, so the best at an earlier mark is read
+    from the iteration each program was found in. With at most `population_size` programs
+    (100 here) none has been dropped from its database.
+    """
+    found = [p for p in programs if int(p.get("iteration_found", 0)) <= k]
+    if not found:
+        return None
+    return max(found, key=lambda p: (_val_score(p), -int(p.get("iteration_found", 0))))
+
+
+def _val_score(program: dict[str, Any]) -> float:
+    return float(program.get("metrics", {}).get("combined_score", 0.0))
 
 
 def openevolve_valid(checkpoints: Path, samples: int) -> float | None:
     """The share of OpenEvolve's programs (the input excluded) its evaluator scored validly."""
-    last = checkpoints / f"checkpoint_{samples}" / "programs"
-    if not last.is_dir():
+    if not (checkpoints / f"checkpoint_{samples}" / "programs").is_dir():
         return None
-    programs = [json.loads(p.read_text()) for p in sorted(last.glob("*.json"))]
+    programs = openevolve_programs(checkpoints, samples)
     children = [p.get("metrics", {}) for p in programs if p.get("parent_id")]
     return sum(float(m.get("valid", 0.0)) for m in children) / max(1, samples)
 
@@ -292,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-ctx", type=int, default=8192)
     parser.add_argument("--venv", type=Path, default=Path(".venv-openevolve"))
     parser.add_argument("--out", type=Path, default=Path("runs/vs_openevolve"))
+    rescore_help = "read OpenEvolve's rows again from its outputs; run nothing"
+    parser.add_argument("--rescore", action="store_true", help=rescore_help)
     args = parser.parse_args(argv)
     systems, tasks = args.systems.split(","), args.tasks.split(",")
     results = args.out / "results.json"
@@ -303,6 +337,14 @@ def main(argv: list[str] | None = None) -> int:
         results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(json.dumps([asdict(r) for r in rows], indent=2))
         print(table(rows), flush=True)
+
+    if args.rescore:
+        kept, rows[:] = list(rows), []
+        for r in kept:
+            out = args.out / r.task / "openevolve"
+            marks = (args.samples, args.checkpoints, r.seconds)
+            keep(r if r.system != OPENEVOLVE else openevolve_row(r.task, out, *marks))
+        return 0
 
     marks = (args.samples, args.checkpoints, args.seed)
     served = [(t, s) for t in tasks for s in (OPENEVOLVE, "selftaught-openai") if s in systems]

@@ -66,3 +66,30 @@ def test_finished_rows_are_read_back_for_a_resumed_run(tmp_path: Path) -> None:
     path.write_text(json.dumps([asdict(row)]))
     assert BENCH.load_rows(path) == [row]
     assert BENCH.load_rows(tmp_path / "missing.json") == []
+
+
+def test_openevolve_best_at_a_mark_is_read_from_the_iteration_each_program_was_found() -> None:
+    def program(name: str, found: int, score: float) -> dict[str, object]:
+        return {"code": name, "iteration_found": found, "metrics": {"combined_score": score}}
+
+    programs = [program("input", 0, 0.8), program("tie", 10, 0.8), program("late", 60, 0.9)]
+    assert BENCH.best_by(programs, 25)["code"] == "input"  # a tie keeps the earliest
+    assert BENCH.best_by(programs, 50)["code"] == "input"  # found at 60: not yet
+    assert BENCH.best_by(programs, 100)["code"] == "late"
+    assert BENCH.best_by([], 25) is None
+
+
+def test_openevolve_row_rescores_the_best_at_each_mark_on_test(tmp_path: Path) -> None:
+    from selftaught.tasks import get_task
+
+    seed = get_task("circle_packing").seed_solution
+    programs = tmp_path / "output" / "checkpoints" / "checkpoint_4" / "programs"
+    programs.mkdir(parents=True)
+    found = [(None, 0, seed, 0.82, 1.0), ("p0", 3, "def algorithm(:", 0.0, 0.0)]
+    for i, (parent, at, code, score, valid) in enumerate(found):
+        data = {"parent_id": parent, "iteration_found": at, "code": code,
+                "metrics": {"combined_score": score, "valid": valid}}  # fmt: skip
+        (programs / f"{i}.json").write_text(json.dumps(data))
+    row = BENCH.openevolve_row("circle_packing", tmp_path, 4, 2, 60.0)
+    assert row.best_test == {4: BENCH.test_score("circle_packing", seed)}
+    assert row.best_test[4] > 0.8 and row.valid_fraction == 0.0 and row.seconds == 60.0

@@ -219,19 +219,19 @@ def run_openevolve(python: Path, url: str, task: str, samples: int, every: int, 
 
 def openevolve_row(task: str, out: Path, samples: int, every: int, seconds: float) -> Row:
     """OpenEvolve's row from its last checkpoint: best at each mark, rescored on test."""
-    checkpoints = out / "output" / "checkpoints"
-    programs = openevolve_programs(checkpoints, samples)
+    last = out / "output" / "checkpoints" / f"checkpoint_{samples}" / "programs"
+    programs = openevolve_programs(last)
     best: dict[int, float | None] = {}
     for k in checkpoint_marks(samples, every):
         top = best_by(programs, k)
         best[k] = None if top is None else test_score(task, top["code"])
-    return Row(task, "openevolve", best, openevolve_valid(checkpoints, samples), seconds)
+    valid = valid_share(programs, samples) if last.is_dir() else None
+    return Row(task, "openevolve", best, valid, seconds)
 
 
-def openevolve_programs(checkpoints: Path, samples: int) -> list[dict[str, Any]]:
-    """Every program in OpenEvolve's last checkpoint (the input included)."""
-    last = checkpoints / f"checkpoint_{samples}" / "programs"
-    return [json.loads(p.read_text()) for p in sorted(last.glob("*.json"))]
+def openevolve_programs(programs_dir: Path) -> list[dict[str, Any]]:
+    """Every program in an OpenEvolve checkpoint's `programs` folder (the input included)."""
+    return [json.loads(p.read_text()) for p in sorted(programs_dir.glob("*.json"))]
 
 
 def best_by(programs: list[dict[str, Any]], k: int) -> dict[str, Any] | None:
@@ -251,11 +251,8 @@ def _val_score(program: dict[str, Any]) -> float:
     return float(program.get("metrics", {}).get("combined_score", 0.0))
 
 
-def openevolve_valid(checkpoints: Path, samples: int) -> float | None:
-    """The share of OpenEvolve's programs (the input excluded) its evaluator scored validly."""
-    if not (checkpoints / f"checkpoint_{samples}" / "programs").is_dir():
-        return None
-    programs = openevolve_programs(checkpoints, samples)
+def valid_share(programs: list[dict[str, Any]], samples: int) -> float:
+    """The share of `samples` whose program (the input excluded) was scored validly."""
     children = [p.get("metrics", {}) for p in programs if p.get("parent_id")]
     return sum(float(m.get("valid", 0.0)) for m in children) / max(1, samples)
 

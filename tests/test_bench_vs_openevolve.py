@@ -41,7 +41,7 @@ def test_openevolve_valid_fraction_and_table(tmp_path: Path) -> None:
         parent = None if i == 0 else "p0"  # the input has no parent and does not count
         data = {"parent_id": parent, "metrics": {"valid": valid}}
         (programs / f"{i}.json").write_text(json.dumps(data))
-    assert BENCH.openevolve_valid(tmp_path, 4) == 0.5
+    assert BENCH.valid_share(BENCH.openevolve_programs(programs), 4) == 0.5
     rows = [BENCH.Row("maxcut", "openevolve", {4: 0.5}, 0.5, 120.0)]
     rows.append(BENCH.Row("maxcut", "selftaught-embedded", {4: None}, None, 60.0))
     text = BENCH.table(rows)

@@ -75,7 +75,7 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> str:
 
 
 def cut_after_halt(text: str, halt: Sequence[str]) -> str:
-    """`text` up to and including the earliest occurrence of any halt string."""
+    """`text` up to the end of the first halt string to be complete in it (where decoding halts)."""
     ends = [i + len(s) for s in halt if s and (i := text.find(s)) >= 0]
     return text[: min(ends)] if ends else text
 

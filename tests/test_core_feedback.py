@@ -82,5 +82,14 @@ def test_a_copy_of_the_parent_is_neither_rescored_nor_adopted(tmp_path: Path) ->
     store = RunStore(tmp_path, read_only=True)
     unchanged = store.query("SELECT COUNT(*) FROM events WHERE kind = 'unchanged_candidate'")
     assert unchanged == [(2,)]
+    notes = store.query("SELECT detail FROM events WHERE kind = 'unchanged_candidate'")
+    assert all("(reformatted)" in detail for (detail,) in notes)
     # only the seed improver's own meta-utility runs exist: the copies cost no sessions
     assert store.query("SELECT COUNT(*) FROM sessions WHERE key LIKE 'meta/%'") == [(2,)]
+
+
+def test_a_byte_identical_copy_is_called_unchanged(tmp_path: Path) -> None:
+    scripted_run(tmp_path, SEED)
+    store = RunStore(tmp_path, read_only=True)
+    notes = store.query("SELECT detail FROM events WHERE kind = 'unchanged_candidate'")
+    assert notes and all("(unchanged)" in detail for (detail,) in notes)

@@ -133,8 +133,9 @@ def improvement_step(
     if not cfg.paper_mode and same_program(outcome.result, parent_source):
         # A copy (formatting and comments aside) is no improvement: not re-scored, not adopted.
         # (The paper's rule re-scores and adopts it like any other candidate.)
-        ctx.progress.note(f"t={t}: the candidate is the current improver, reformatted")
-        detail = {"note": "same program as its parent (formatting or comments differ)"}
+        how = "unchanged" if outcome.result.strip() == parent_source.strip() else "reformatted"
+        ctx.progress.note(f"t={t}: the candidate is the current improver, {how}")
+        detail = {"note": f"same program as its parent ({how})"}
         ctx.store.add_event(UNCHANGED_EVENT, spec.key, detail, key=f"{spec.key}/unchanged",
                             program=candidate_sha)  # fmt: skip
         return IterationRecord(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from selftaught.lm import MODELS
+from selftaught.lm import MODELS, SampleRequest
 from selftaught.lm.assemble import model_status
 from selftaught.lm.catalog import llama_cpp_installed
 from selftaught.lm.llama_engine import SeqJob
@@ -109,3 +109,15 @@ def test_a_stop_string_met_while_copying_ends_the_text_as_plain_decoding_does(ba
     assert fast.text == plain.text == full.text[: full.text.index(stop)]
     assert fast.completion_tokens == plain.completion_tokens < full.completion_tokens
     assert fast.accepted > 0
+
+
+def test_requests_that_differ_only_in_their_stops_each_end_at_their_own(backend) -> None:  # type: ignore[no-untyped-def]
+    record = json.loads(RECORDING.read_text().splitlines()[0])
+    messages = tuple((role, text) for role, text in record["messages"])
+    [[full]] = backend.generate([SampleRequest(messages, 1, 0.0, 48)])
+    stop = full.text.split()[len(full.text.split()) // 2]
+    asks = [SampleRequest(messages, 1, 0.0, 48), SampleRequest(messages, 1, 0.0, 48, stop=(stop,))]
+    [[whole], [stopped]] = backend.generate(asks)
+    # Merged into one decode (the bug), both replies would end at the same place.
+    assert stop in whole.text
+    assert stopped.text == whole.text[: whole.text.index(stop)]

@@ -161,8 +161,15 @@ class LlamaBackend:
                 prompts[req.messages] = self.prompt_tokens(req.messages)
             row = []
             for index in req.indices:
-                # At temperature 0 every index gives the same text: decode it once.
-                ident: tuple[Any, ...] = (req.messages, req.temperature, req.max_tokens)
+                # At temperature 0 every index gives the same text: decode it once. Requests
+                # ending at other strings are decoded apart: each reply must end at its own.
+                ident: tuple[Any, ...] = (
+                    req.messages,
+                    req.temperature,
+                    req.max_tokens,
+                    req.stop,
+                    req.halt,
+                )
                 ident += (index,) if req.temperature > 0 else ()
                 if ident not in seen:
                     key = sample_key(

@@ -22,6 +22,7 @@ Run (needs the model lock; a full run takes hours on 2 cores):
   flock /work/model.lock env PYTHONPATH=src .venv/bin/python bench/bench_vs_openevolve.py \\
       --samples 100 --model qwen2.5-coder-1.5b --out runs/vs_openevolve
 A tiny check: --samples 4 --checkpoints 2 --model qwen2.5-coder-0.5b --tasks circle_packing
+`--tasks` also takes task files (`--tasks path/to/task.py`, see docs/tasks.md).
 """
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ class Row:
     best_test: dict[int, float | None]
     valid_fraction: float | None
     seconds: float
+
+
+def task_folder(out: Path, task: str) -> Path:
+    """Where one task's systems keep their runs: named by the task's name, so that a task file
+    (`--tasks path/to/task.py`) gets a folder under `out` like a built-in task."""
+    return out / get_task(task).name
 
 
 # -- the model server ---------------------------------------------------------------------------
@@ -338,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rescore:
         kept, rows[:] = list(rows), []
         for r in kept:
-            out = args.out / r.task / "openevolve"
+            out = task_folder(args.out, r.task) / "openevolve"
             marks = (args.samples, args.checkpoints, r.seconds)
             keep(r if r.system != OPENEVOLVE else openevolve_row(r.task, out, *marks))
         return 0
@@ -351,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         python = openevolve_python(args.venv) if OPENEVOLVE in systems else None
         with llama_server(gguf, args.n_ctx) as url:
             for task, system in served:
-                base = args.out / task
+                base = task_folder(args.out, task)
                 if system == OPENEVOLVE and python is not None:
                     keep(run_openevolve(python, url, task, *marks, base / "openevolve"))
                 elif system == "selftaught-openai":
@@ -364,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             if (task, "selftaught-embedded") not in done:
                 keep(run_selftaught("selftaught-embedded", f"embedded:{args.model}",
                                     ModelAccess(), task, *marks,
-                                    args.out / task / "embedded"))  # fmt: skip
+                                    task_folder(args.out, task) / "embedded"))  # fmt: skip
     print(table(rows))
     return 0
 

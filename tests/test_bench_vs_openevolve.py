@@ -93,3 +93,12 @@ def test_openevolve_row_rescores_the_best_at_each_mark_on_test(tmp_path: Path) -
     row = BENCH.openevolve_row("circle_packing", tmp_path, 4, 2, 60.0)
     assert row.best_test == {4: BENCH.test_score("circle_packing", seed)}
     assert row.best_test[4] > 0.8 and row.valid_fraction == 0.0 and row.seconds == 60.0
+
+
+def test_a_task_file_gets_a_folder_named_after_its_task(tmp_path: Path) -> None:
+    from selftaught.tasks.scaffold import new_task_file
+
+    path = new_task_file("knapsack_check", tmp_path / "tasks" / "mine.py")
+    out = tmp_path / "runs"
+    assert BENCH.task_folder(out, str(path)) == out / "knapsack_check"
+    assert BENCH.task_folder(out, "circle_packing") == out / "circle_packing"

@@ -21,7 +21,8 @@ same command again after a kill and finished sessions are reused, drawing no sam
 Profiles (budgets per run: LM calls x responses x max tokens):
   --quick   maxcut, three_sat x seed, refine x 1 seed; 2 x 4 x 384 (about 10 minutes)
   default   the 8 built-in tasks x seed, refine x 2 seeds; `improve`'s default budgets, 2 x 4 x 768
-            (at 384 tokens and --seeds 3 it took 37 minutes on 2 cores with the embedded 1.5B model)
+            (`--improvers refine --seeds 3` took 31 minutes on 2 cores with the embedded 1.5B
+            model; at 384 tokens, seed and refine x 3 seeds took 37)
   --full    the 8 built-in tasks x every shipped improver x 3 seeds; 4 x 4 x 768 (many hours)
 `--tasks`, `--task FILE` (repeatable, added), `--improvers`, `--seeds` and the budget options
 override a profile.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from selftaught.lm import CachedBackend, ResponseCache, Sample, SampleRequest, Usage, open_model
+from selftaught.lm.cache import retry_while_locked
 from selftaught.lm.paths import cache_dir, default_cache_path, model_dir
 from selftaught.lm.types import UsageMeter, sample_key
 
@@ -186,3 +188,32 @@ def test_open_model_cache_argument(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     other = open_model("openai:m", cache=tmp_path / "x.sqlite3")
     assert isinstance(other, CachedBackend)
     assert other.cache.path == (tmp_path / "x.sqlite3").resolve()
+
+
+def failing_steps(*errors: str):  # type: ignore[no-untyped-def]
+    """A step that raises these OperationalErrors in turn, then succeeds; and its call list."""
+    calls: list[int] = []
+
+    def step() -> None:
+        calls.append(1)
+        if len(calls) <= len(errors):
+            raise sqlite3.OperationalError(errors[len(calls) - 1])
+
+    return step, calls
+
+
+def test_a_locked_database_is_retried_until_the_step_takes() -> None:
+    step, calls = failing_steps("database is locked", "database is locked")
+    retry_while_locked(step)
+    assert len(calls) == 3
+
+
+def test_other_errors_and_a_lock_that_outlasts_the_wait_are_raised() -> None:
+    step, calls = failing_steps("no such table: samples")
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        retry_while_locked(step)
+    assert len(calls) == 1
+    step, calls = failing_steps(*["database is locked"] * 100)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        retry_while_locked(step, seconds=0.05)
+    assert 1 < len(calls) < 100

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from selftaught.lm.types import (
@@ -44,6 +44,24 @@ CREATE TABLE IF NOT EXISTS samples (
 """
 
 
+def retry_while_locked(step: Callable[[], object], seconds: float = 60.0) -> None:
+    """Run `step` until SQLite stops answering "database is locked", for up to `seconds`.
+
+    Switching a file to WAL while another process opens or converts it can fail at once with
+    that error: SQLite skips its busy handler there, so `busy_timeout` does not wait for it.
+    """
+    end, pause = time.monotonic() + seconds, 0.01
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > end:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 class ResponseCache:
     """A key -> Sample store in one SQLite file."""
 
@@ -55,7 +73,7 @@ class ResponseCache:
             self.path, timeout=60.0, check_same_thread=False, isolation_level=None
         )
         self._conn.execute("PRAGMA busy_timeout = 60000")
-        self._conn.execute("PRAGMA journal_mode = WAL")
+        retry_while_locked(lambda: self._conn.execute("PRAGMA journal_mode = WAL"))
         self._conn.execute("PRAGMA synchronous = NORMAL")
         self._conn.execute(_SCHEMA)
 

@@ -88,7 +88,7 @@ def test_a_copy_of_the_parent_is_neither_rescored_nor_adopted(tmp_path: Path) ->
     assert store.query("SELECT COUNT(*) FROM sessions WHERE key LIKE 'meta/%'") == [(2,)]
 
 
-def test_a_byte_identical_copy_is_called_unchanged(tmp_path: Path) -> None:
+def test_a_verbatim_copy_is_called_unchanged(tmp_path: Path) -> None:
     scripted_run(tmp_path, SEED)
     store = RunStore(tmp_path, read_only=True)
     notes = store.query("SELECT detail FROM events WHERE kind = 'unchanged_candidate'")

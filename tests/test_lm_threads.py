@@ -174,3 +174,40 @@ def test_a_fixed_thread_count_is_never_changed() -> None:
     machine.others = 1.0
     machine.advance(1.0)
     assert gov.tick() == 2 and applied == [2] and not gov.probing
+
+
+def test_a_neighbour_that_starts_with_a_call_is_seen_after_the_first_window() -> None:
+    machine = FakeMachine()
+    gov = governed(machine, [])
+    gov.tick()
+    machine.advance(0.4)  # the previous call, on an idle machine; its last look was at 0
+    machine.others = 1.0  # a neighbour starts just as the next call does
+    gov.resume()
+    machine.advance(0.2)
+    gov.tick()
+    assert gov.probing  # 0.2 s into the call, not after a window that is two thirds idle
+
+
+def test_the_load_of_the_pause_between_calls_does_not_decide() -> None:
+    machine = FakeMachine()
+    gov = governed(machine, [])
+    gov.tick()
+    machine.others = 1.0  # between calls: the sandbox scores candidates
+    machine.advance(3.0)
+    machine.others = 0.0
+    gov.resume()
+    machine.advance(0.2)
+    assert gov.tick() == 2 and not gov.probing
+
+
+def test_without_resume_the_pause_decides() -> None:
+    """The counterpart of the test above: what resume() prevents."""
+    machine = FakeMachine()
+    gov = governed(machine, [])
+    gov.tick()
+    machine.others = 1.0
+    machine.advance(3.0)
+    machine.others = 0.0
+    machine.advance(0.2)
+    gov.tick()
+    assert gov.probing

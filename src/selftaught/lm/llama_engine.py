@@ -167,6 +167,7 @@ class LlamaEngine:
         free_ids = list(range(width - 1, -1, -1))
         budget = self._budget(jobs, limits)
         live: list[_Live] = []
+        self.threads.resume()
         start = time.perf_counter()
         ok = False
         try:

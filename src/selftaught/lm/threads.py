@@ -127,7 +127,8 @@ class ThreadGovernor:
     candidates. Each probe that picks the same count as the last doubles the hold, up to
     ``max_hold``: a steady neighbour is not probed every few seconds (a probe's steps at the
     slower count cost time). ``apply(n)`` is called when the count changes
-    (``llama_set_n_threads``).
+    (``llama_set_n_threads``). ``resume()`` at the start of each call measures a fresh window of
+    ``first_window`` seconds, so the load of the pause between calls does not decide.
     A fixed count (``SELFTAUGHT_N_THREADS`` or an explicit argument) disables the governor.
     """
 
@@ -141,6 +142,7 @@ class ThreadGovernor:
         hold: float = 6.0,
         max_hold: float = 48.0,
         probe_steps: int = 3,
+        first_window: float = 0.2,
         snapshot: Callable[[], CpuSnapshot] = read_snapshot,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -150,6 +152,7 @@ class ThreadGovernor:
         self.hold = hold
         self.max_hold = max(hold, max_hold)
         self.probe_steps = probe_steps
+        self.first_window = min(first_window, interval)
         self._held = hold  # the current hold: doubled while probes keep choosing the same count
         self._winner: int | None = None
         self._apply = apply
@@ -169,6 +172,21 @@ class ThreadGovernor:
     def probing(self) -> bool:
         """True while thread counts are being compared (the engine then decodes plain steps)."""
         return self._probe is not None
+
+    def resume(self) -> None:
+        """Decoding starts again after a pause: judge the load from a fresh, short window.
+
+        A window that spans the pause mostly measures the pause: the sandbox scoring candidates
+        between calls (a neighbour that has left), or an idle machine just before a neighbour
+        started. Either way the first look of the call decided wrongly, for up to a second.
+        """
+        if self.fixed is not None:
+            return
+        try:
+            self._last = self._snapshot()
+        except OSError:
+            return
+        self._next_look = self._last.wall + self.first_window
 
     def tick(self) -> int:
         """Look at the load if ``interval`` has passed; returns the thread count to use now."""

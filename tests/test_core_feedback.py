@@ -36,6 +36,17 @@ def test_failure_kinds_drop_counts_and_mask_numbers() -> None:
     assert kind == "ValueError: bad N"
 
 
+def test_failure_kinds_drop_the_failing_line() -> None:
+    kinds = {
+        failure_kind(
+            f"error: NameError: name 'x' is not defined, {where}: `{line}` (first at"
+            " instance 0); 3 of 3 instances failed"
+        )
+        for where, line in (("in f()", "return x"), ("at the top level", "y = x + 1"))
+    }
+    assert kinds == {"error: NameError: name 'x' is not defined"}
+
+
 def test_same_program_ignores_formatting_and_comments_only() -> None:
     assert same_program("def f(x):\n    return x  # id\n", "def f(x):\n\n    return (x)\n")
     assert not same_program("def f(x):\n    return x\n", "def f(x):\n    return x + 1\n")

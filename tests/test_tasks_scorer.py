@@ -121,6 +121,16 @@ def test_exception() -> None:
     check_failure("str_grid_dist", source, expect="boom in candidate")
 
 
+def test_a_name_of_the_shown_utility_is_explained() -> None:
+    source = "def algorithm(clauses, n_vars):\n    return [utility(c) for c in clauses]\n"
+    check_failure("three_sat", source, expect="utility() is the utility's own function")
+
+
+def test_an_exception_names_the_line_that_raised_it() -> None:
+    source = "def algorithm(t, dist):\n    width = len(t)\n    return t[width * 2]\n"
+    check_failure("str_grid_dist", source, expect="in algorithm(): `return t[width * 2]`")
+
+
 def test_exception_at_import_time() -> None:
     source = "import no_such_module_xyz\n\ndef algorithm(t, dist):\n    return t\n"
     check_failure("str_grid_dist", source, expect="no_such_module_xyz")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from selftaught.store.db import RunStore, SessionRecord
 from selftaught.store.recorder import SessionStore
+from selftaught.tasks.hints import LOCATION
 
 CANDIDATE_EVENT = "candidate"
 #: Failures listed in a digest, most common first.
@@ -59,6 +60,7 @@ def session_candidates(store: RunStore, session: str) -> list[Candidate]:
 def failure_kind(error: str) -> str:
     """An error reduced to its kind: one line, without instance counts, numbers masked."""
     line = _WHERE.sub("", error.strip().splitlines()[-1] if error.strip() else error)
+    line = LOCATION.sub("", line)  # the failing line differs from program to program
     return _NUMBER.sub("N", line)[:120]
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from selftaught.tasks import timing
 from selftaught.tasks.base import Assessment, Instance, Task, check_split
 from selftaught.tasks.cache import MemoryScoreCache, ScoreCache, source_digest
+from selftaught.tasks.hints import explain_failure, failing_line
 from selftaught.tasks.precheck import precheck
 from selftaught.tasks.registry import get_task
 from selftaught.tasks.result import STANDARD_FIELDS, ScoreResult
@@ -145,6 +146,9 @@ def _worth_rerun(attempts: list[CallResult], limit: float) -> bool:
 def _judge(task: Task, instance: Instance, call: CallResult) -> Assessment:
     if call.status != "ok":
         detail = _one_line((call.error or "").strip() or "no detail")
+        if where := failing_line(call.error or ""):
+            detail = f"{detail}, {where}"
+        detail = explain_failure(detail, task)
         if detail.lower().startswith(call.status[:4]):  # "timed out: ...", "crashed: ..."
             return Assessment(0.0, detail)
         return Assessment(0.0, f"{call.status}: {detail}")

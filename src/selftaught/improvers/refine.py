@@ -28,7 +28,8 @@ TIME = "stop at half the CPU time limit of the runtime contract (check time.proc
 TACTICS = (
     "Keep the current approach, then add a local search at the end: repeatedly try one small "
     "change to the answer (flip, swap or move one element), keep the change when the answer "
-    f"gets better by the measure the utility rewards, and {TIME}.",
+    "gets better, judged by the objective computed in the program itself (the utility is not "
+    f"available to it), and {TIME}.",
     "Replace the core heuristic with a stronger classic algorithm for this kind of problem, "
     "written from scratch with the allowed modules. If the space of answers is small enough, "
     "search it exhaustively.",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from selftaught.tasks import get_task
 from selftaught.tasks.hints import explain_failure, failing_line, utility_names
 
@@ -66,3 +68,9 @@ def test_the_failing_line_is_the_innermost_of_the_candidate_s_own() -> None:
     assert failing_line("timed out: exceeded the 0.1 s CPU-time limit") is None
     long = TRACEBACK.replace("x + n_train", "x" * 300)
     assert failing_line(long) == f"in helper(): `return {'x' * 90}...`"
+
+
+@pytest.mark.timeout(20)
+def test_a_hostile_error_of_blank_lines_is_searched_in_linear_time() -> None:
+    # With `\s*` in the frame pattern this took about 850 s (quadratic); blanks only: milliseconds.
+    assert failing_line("\n" * 1_000_000 + " " * 100_000) is None

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 _NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
 # A traceback frame of the candidate's own code (the sandbox compiles it as "<candidate>"),
 # followed by the line of source that Python prints under it.
-_FRAME = re.compile(r'^\s*File "<candidate>", line \d+, in (\S+)\n\s*(\S[^\n]*)$', re.MULTILINE)
+# Blanks only, never \s: a hostile error of many blank lines must not make the search quadratic.
+_FRAME = re.compile(r'^[ \t]*File "<candidate>", line \d+, in (\S+)\n[ \t]*(\S[^\n]*)$', re.M)
 MAX_LINE = 100
 #: What `failing_line` adds to an error, for readers that group errors by kind.
 LOCATION = re.compile(r", (?:in \S+|at the top level): `[^`\n]*`")

@@ -8,10 +8,11 @@ It provides code extraction with truncation repair (`extract`, `salvage`), the r
 candidate uses without defining them (`add_missing_imports`, `add_utility_helpers`), budget
 bookkeeping with a utility cache (`Budgets`), the system prompt (`EXPERTISE`) and the common
 prompt frame (`solution_message`, `REPLY`), and the defaults `KEEP_INPUT` and `MAX_ROUNDS`. The
-kit's other parts follow it in `helpers`: constant tuning (kit_tuning.py) and SEARCH/REPLACE
-edits (kit_edits.py). An improver's own search strategy stays in its own file. The improvers use
-only the paper's improver API: `utility(program)`, `utility.budget`, `utility.uses`,
-`utility.str` and `language_model.batch_prompt`, `.budget`, `.max_responses_per_call`.
+kit's other parts follow it in `helpers`: constant tuning (kit_tuning.py), SEARCH/REPLACE edits
+(kit_edits.py) and the repair of two known mistakes (kit_repairs.py). An improver's own search
+strategy stays in its own file. The improvers use only the paper's improver API:
+`utility(program)`, `utility.budget`, `utility.uses`, `utility.str` and
+`language_model.batch_prompt`, `.budget`, `.max_responses_per_call`.
 """
 
 import ast
@@ -181,8 +182,9 @@ def add_utility_helpers(code, utility):
 
 
 def extract(response):
-    """The program in one response ('' when there is none); truncated code is salvaged and
-    modules it uses without importing them are imported (`add_missing_imports`)."""
+    """The program in one response ('' when there is none); truncated code is salvaged, modules
+    it uses without importing them are imported (`add_missing_imports`), and two known mistakes
+    are repaired (`repair_known_mistakes`, kit_repairs.py)."""
     if not isinstance(response, str):
         return ""
     try:  # the harness's robust extractor, defined earlier in this module (it knows the entry)
@@ -191,7 +193,7 @@ def extract(response):
         code = None
     if not isinstance(code, str):
         code = _fallback_extract(response)
-    return add_missing_imports(salvage(code))
+    return repair_known_mistakes(add_missing_imports(salvage(code)))  # noqa: F821 (kit_repairs)
 
 
 class Budgets:

@@ -85,8 +85,9 @@ def improve_command(
         int | None,
         typer.Option(
             "--samples",
-            help="LM samples of the run (sets the LM budget to samples / --responses calls; "
-            "an unset utility budget grows to one evaluation per sample).",
+            help="LM samples of the run (sets the LM budget to samples / --responses calls, "
+            "rounded up to whole calls; an unset utility budget grows to one evaluation per "
+            "sample).",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

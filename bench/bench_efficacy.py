@@ -33,6 +33,7 @@ Run: PYTHONPATH=src .venv/bin/python bench/bench_efficacy.py --quick [--model em
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import os
@@ -115,6 +116,9 @@ class PrintProgress:
     def note(self, text: str) -> None:
         say(f"  {self.cell}: {text}")
 
+    def status(self, text: str) -> None:
+        return None  # transient state (a bar's caption); the lines above say enough
+
 
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
@@ -137,7 +141,9 @@ class CandidateCounts:
     model's candidates and `tuned` variants (a scored program with one numeric constant moved,
     as refine's `tune_constants` makes). Of the model's candidates: how many score above 0
     (valid), differ from the original's val score (changed: copies and rewrites that behave the
-    same score exactly the same) and beat it (better on val); of the tuned: how many beat it."""
+    same score exactly the same) and beat it (better on val); of the tuned: how many beat it.
+    `unused` counts the valid ones that score the original's val score and define a function the
+    entry never reaches: small models add the asked-for step as a helper and never call it."""
 
     scored: int
     valid: int
@@ -145,6 +151,31 @@ class CandidateCounts:
     better: int
     tuned: int
     tuned_better: int
+    unused: int = 0
+
+
+def unreached_functions(source: str, entry: str) -> set[str]:
+    """Top-level functions of `source` that neither its entry nor its top-level code reaches."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return set()
+    functions = {node.name: node for node in body if isinstance(node, ast.FunctionDef)}
+    if entry not in functions:
+        return set()
+
+    def called(nodes: list[ast.stmt]) -> list[str]:
+        found = (n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name))
+        return [name for name in found if name in functions]
+
+    reached: set[str] = set()
+    todo = [entry, *called([s for s in body if not isinstance(s, ast.FunctionDef)])]
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo += called([functions[name]])
+    return set(functions) - reached
 
 
 def _constant_variants() -> Any:
@@ -174,9 +205,16 @@ def candidate_counts(store: RunStore, task: Task) -> CandidateCounts:
     changed = [score for score in valid if abs(score - base) > 1e-12]
     better = [score for score in changed if score > base]
     tuned_better = [score for score in tuned if score > base]
+    unused = [
+        source
+        for score, source in others
+        if source.strip() not in moved and score > 0 and abs(score - base) <= 1e-12
+        if unreached_functions(source, task.entry)
+    ]
     return CandidateCounts(
-        len(model), len(valid), len(changed), len(better), len(tuned), len(tuned_better)
-    )
+        len(model), len(valid), len(changed), len(better), len(tuned), len(tuned_better),
+        len(unused),
+    )  # fmt: skip
 
 
 def token_counts(store: RunStore) -> dict[str, int]:
@@ -219,6 +257,7 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
         "valid_rate": counts.valid / counts.scored if counts.scored else None,
         "changed_candidates": counts.changed,
         "better_on_val_candidates": counts.better,
+        "unused_function_copies": counts.unused,
         "tuned_variants": counts.tuned,
         "tuned_better_on_val": counts.tuned_better,
         "original_test": original,
@@ -255,7 +294,8 @@ def _line(cell: dict) -> str:
     interval = "n/a (1 seed)" if ci is None else f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
     return (
         f"valid {cell['valid_candidates']}/{cell['candidates']} ({rate}; changed "
-        f"{cell['changed_candidates']}, better on val {cell['better_on_val_candidates']}; "
+        f"{cell['changed_candidates']}, better on val {cell['better_on_val_candidates']}, "
+        f"copies with an unused function {cell.get('unused_function_copies', 0)}; "
         f"tuned {cell['tuned_variants']}, better {cell['tuned_better_on_val']}), test "
         f"{cell['original_test']:.4f} -> {cell['mean_test']:.4f} (gain {cell['gain_mean']:+.4f}, "
         f"95% CI {interval}, {cell['verdict']}), {cell['tokens']['prompt']}+"

@@ -90,6 +90,7 @@ def test_candidates_are_split_into_the_models_and_tuned_variants(tmp_path: Path)
         seed.replace("range(1000)", "range(2000)"): 0.6,  # tuned, better
         seed.replace("< 0.4", "< 0.7"): 0.3,  # tuned, worse
         seed + "\n# a reformatted copy\n": 0.4,  # the model's, valid, unchanged
+        seed + "\ndef local_search(values):\n    return values\n": 0.4,  # unchanged, unused
         seed.replace("values[1:]", "values"): 0.0,  # the model's, invalid
         "def algorithm(clauses, n_vars):\n    return [True] * n_vars\n": 0.5,  # the model's, better
     }
@@ -99,5 +100,24 @@ def test_candidates_are_split_into_the_models_and_tuned_variants(tmp_path: Path)
         store.add_evaluation(sha, task.identity, "val", Evaluation(score, 0.0, None))
     counts = candidate_counts(store, task)
     store.close()
-    assert (counts.scored, counts.valid, counts.changed, counts.better) == (3, 2, 1, 1)
+    assert (counts.scored, counts.valid, counts.changed, counts.better) == (4, 3, 1, 1)
     assert (counts.tuned, counts.tuned_better) == (2, 1)
+    assert counts.unused == 1  # the copy with a function nothing calls
+
+
+def test_functions_the_entry_never_reaches() -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_efficacy import unreached_functions
+
+    program = (
+        "def helper(x):\n    return inner(x)\n\n"
+        "def inner(x):\n    return x\n\n"
+        "def algorithm(x):\n    return helper(x)\n\n"
+        "def local_search(x):\n    return step(x)\n\n"
+        "def step(x):\n    return x\n\n"
+        "def main():\n    return 1\n\n"
+        "VALUE = main()\n"  # used by top-level code: reached
+    )
+    assert unreached_functions(program, "algorithm") == {"local_search", "step"}
+    assert unreached_functions(program, "missing") == set()
+    assert unreached_functions("def algorithm(:", "algorithm") == set()

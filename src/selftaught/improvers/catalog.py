@@ -40,7 +40,7 @@ _ENTRIES = (
     ("decompose", "Split into functions and improve one part at a time."),
     ("self_debug", "Feed each failure's error message back to the LM for repair."),
     ("diff_edits", "SEARCH/REPLACE edits applied tolerantly to the best program so far."),
-    ("refine", "Hill-climb with one concrete tactic per sample; failures repaired from errors."),
+    ("refine", "Hill-climb with one concrete tactic per sample, then tune the constants."),
     ("evolve", "Program database with islands, a MAP-Elites grid, inspirations and repairs."),
 )
 

@@ -1,14 +1,18 @@
-"""Refine: hill-climb from the best program; one concrete tactic per sample; failures repaired.
+"""Refine: hill-climb from the best program; one concrete tactic per sample.
 
 A plain source file run in the sandbox, stdlib and the paper's improver API only. The search
 strategy is all here; the shared plumbing comes from the sandbox's `helpers` module (kit.py).
 
 Written for small models, which answer "improve this" with a copy of what they were shown: each
 sample gets a different, concrete tactic that works for any program (a local search on the
-answer, a faster inner loop, restarts, a stronger classic algorithm, tuned constants), the
-current score, and for a failed candidate the utility's error message (`utility.last_error`).
-A candidate that calls a helper of the utility it was shown gets that helper's definition. The
-utility budget the LM's candidates leave tunes the best program's numeric constants.
+answer, a faster inner loop, restarts, a stronger classic algorithm, tuned constants) and the
+current score. A candidate that calls a helper of the utility it was shown gets that helper's
+definition. The utility budget the LM's candidates leave tunes the best program's numeric
+constants.
+
+Repairs (a failed candidate sent back with the utility's error, `utility.last_error`) are off:
+with the embedded 1.5B model a repair sample beat the original less often than a tactic sample
+(docs/small-models.md). `MAX_REPAIRS = 2` in a copy turns them on, for models that repair well.
 """
 
 from helpers import (
@@ -23,7 +27,7 @@ from helpers import (
 
 TEMPERATURE = 0.8
 REPAIR_TEMPERATURE = 0.4
-MAX_REPAIRS = 2  # repair attempts along one line of descent
+MAX_REPAIRS = 0  # repair attempts along one line of descent (0: every sample is a tactic)
 TIME = "stop at half the CPU time limit of the runtime contract (check time.process_time())"
 TACTICS = (
     "Keep the current approach, then add a local search at the end: repeatedly try one small "

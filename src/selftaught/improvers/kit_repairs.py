@@ -35,16 +35,6 @@ def _parse(code):
         return None
 
 
-def _top_level_names(tree):
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-    return names
-
-
 def _def_name_span(code_lines, node):
     """(line, start, end) of the name in a `def name(` header, as UTF-8 byte offsets."""
     raw = code_lines[node.lineno - 1].encode("utf-8")
@@ -77,7 +67,7 @@ def rename_shadowed_versions(code):
     for index, node in enumerate(body):
         if isinstance(node, ast.FunctionDef):
             versions.setdefault(node.name, []).append(index)
-    taken = _top_level_names(tree)
+    taken = set().union(*_bound_and_loaded(tree))  # noqa: F821 (kit.py, earlier in helpers)
     code_lines = code.splitlines()
     edits = []
     for name, indexes in versions.items():

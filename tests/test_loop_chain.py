@@ -39,7 +39,7 @@ def run(tmp_path: Path, config: RunConfig, meta_answer: str = LAZY) -> dict:
 
 
 def test_policies() -> None:
-    parent, worse, better = Node("p", 0.5, 0.5), Node("w", 0.2, 0.9), Node("b", 0.5, 0.1)
+    parent, worse, better = Node("p", 0.5, 0.5), Node("w", 0.2, 0.9), Node("b", 0.6, 0.1)
     assert GatedAcceptance().accept(parent, better) and not GatedAcceptance().accept(parent, worse)
     assert PaperAcceptance().accept(parent, worse)
     assert not PaperAcceptance().accept(parent, Node("z", 0.0, 0.0))
@@ -49,6 +49,13 @@ def test_gated_acceptance_refuses_a_zero_tie() -> None:
     zero_parent, crashed = Node("p", 0.0, 0.0), Node("c", 0.0, 0.0)
     assert not GatedAcceptance().accept(zero_parent, crashed)
     assert GatedAcceptance().accept(zero_parent, Node("g", 0.1, 0.0))
+
+
+def test_gated_acceptance_keeps_the_parent_on_a_tie() -> None:
+    # an equal score (a copy, or an edit that changes nothing) is no gain: the parent stays
+    parent = Node("p", 0.47, 0.5)
+    assert not GatedAcceptance().accept(parent, Node("same", 0.47, 0.9))
+    assert GatedAcceptance().accept(parent, Node("up", 0.48, 0.1))
 
 
 def test_gated_mode_keeps_the_better_parent(tmp_path: Path) -> None:

@@ -63,23 +63,19 @@ def test_two_iteration_run(finished_run: Path) -> None:
     vals = [it["meta_utility_val"] for it in summary["iterations"]]
     assert vals == sorted(vals)
     # In this recording (code decoding, 0.5B, continued meta replies) the t=1 candidate improver
-    # opened the "keep the input" step but returns its best candidate either way; it tied its
-    # parent on val and was adopted (ties adopt). At t=2 that improver, improving itself, scored
-    # its 2 candidates and then its input again: a third meta-utility call over the budget of 2,
-    # so the session failed and nothing was adopted.
-    assert summary["iterations"][1]["adopted"] and not summary["iterations"][2]["adopted"]
-    first, second = (summary["iterations"][t]["improver_sha256"] for t in (1, 2))
-    assert second == first
+    # opened the "keep the input" step but returns its best candidate either way: it tied its
+    # parent on val (47.0%), and on a tie the parent stays. At t=2 the seed improver improved
+    # itself again; that candidate called a `beam_search` it never defined and scored 0.
+    assert not summary["iterations"][1]["adopted"] and not summary["iterations"][2]["adopted"]
+    assert len({it["improver_sha256"] for it in summary["iterations"]}) == 1
     db = sqlite3.connect(finished_run / "run.sqlite")
+    tried = db.execute("SELECT t, candidate_val FROM iterations WHERE t > 0 ORDER BY t").fetchall()
+    assert tried == [(1, pytest.approx(vals[0])), (2, 0.0)]
+    errors = [row[0] for row in db.execute("SELECT error FROM sessions WHERE error IS NOT NULL")]
+    assert any("name 'beam_search' is not defined" in e for e in errors), errors
     kinds = dict(db.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall())
     assert kinds["budget_refusal"] >= 1 and kinds["candidate"] > 0
-    outcome = db.execute(
-        "SELECT detail FROM events WHERE kind = 'self_improvement' AND session = 'self-improve/t2'"
-    ).fetchone()[0]
-    assert "utility budget exhausted: all 2 call(s) used" in outcome
-    changed = summary["adopted_changes"]["changes"]
-    assert "uses `utility` in 5 place(s) (was 3)" in changed
-    assert not any(phrase.startswith("keeps its input") for phrase in changed)
+    assert "adopted_changes" not in summary  # nothing was adopted, so nothing changed
     assert vals == [vals[0]] * 3 and 0.4 < vals[0] < 0.5
     assert summary["circumvention"]["improvements"] >= 1
     lm = summary["lm"]

@@ -438,7 +438,7 @@ def test_answers_for_an_adoption_on_a_tie(tmp_path: Path) -> None:
         )
     db.close()
     better, changed, _ = answers(collect(run_dir))
-    assert better.verdict == "No" and "1 adopted on a tie" in better.html
+    assert better.verdict == "No" and "1 adopted without beating it" in better.html
     assert changed.verdict == "+8 / −1 lines" and "adopted improver (no better" in changed.html
 
 

@@ -71,7 +71,8 @@ def test_versus_counts_differences_inside_the_margins_as_ties() -> None:
 def test_the_gate_treats_a_difference_within_the_margins_as_a_tie() -> None:
     gate = GatedAcceptance()
     parent = Node("p", 0.50, 0.5, margin=0.02)
-    assert gate.accept(parent, Node("c", 0.49, 0.5, margin=0.0))  # within 0.02: a tie, adopted
+    assert not gate.accept(parent, Node("c", 0.51, 0.5, margin=0.0))  # within 0.02: a tie
+    assert gate.accept(parent, Node("c", 0.53, 0.5, margin=0.0))  # beyond the margin: adopted
     assert not gate.accept(parent, Node("c", 0.47, 0.5, margin=0.0))
     assert not gate.accept(Node("p", 0.0, 0.0, margin=0.1), Node("c", 0.0, 0.0, margin=0.1))
 

@@ -85,7 +85,7 @@ def better(data: ReportData) -> Answer:
         text += _seed_failures(data)
         ties = sum(1 for p in data.points[1:] if p.adopted and p.candidate is not None)
         if ties:
-            text += f" ({ties} adopted on a tie, which the gate allows.)"
+            text += f" ({ties} adopted without beating it.)"  # the paper's rule, or an older gate
         return Answer(question, "No", "bad", text)
     best_val, best_test = _score(data, best)
     gain_val, gain_test = best_val - seed_val, best_test - seed_test

@@ -45,18 +45,19 @@ class AcceptancePolicy(Protocol):
 
 @dataclass(frozen=True)
 class GatedAcceptance:
-    """Adopt only when the candidate's validation meta-utility is at least the parent's.
+    """Adopt only when the candidate's validation meta-utility is above the parent's.
 
-    A difference within the scorer's timing margins (`within_noise`) is a tie, and ties adopt.
-    A candidate scoring zero is never adopted, not even on a tie with a zero-scoring parent: zero
-    means every run crashed or returned nothing, and the paper's own rule already refuses it.
+    The parent stays when nothing beats it: a difference within the scorer's timing margins
+    (`versus` says "tie") or an equal score is no gain, and adopting it would let a copy or an
+    edit that changes nothing replace a measured improver (a tied step adopted this way lost 3 of
+    5 transfer tasks in `make run`). A candidate scoring zero is never adopted.
     """
 
     name: str = "gated"
 
     def accept(self, parent: Node, candidate: Node) -> bool:
-        tie = within_noise(parent, candidate)
-        return candidate.val > 0.0 and (candidate.val >= parent.val or tie)
+        verdict = versus(candidate.val, candidate.margin, parent.val, parent.margin)
+        return candidate.val > 0.0 and verdict == "better"
 
 
 @dataclass(frozen=True)

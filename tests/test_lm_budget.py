@@ -167,6 +167,25 @@ def test_several_reply_prefixes_take_turns_over_the_messages_of_a_call() -> None
         BudgetedLanguageModel(backend, 1, reply_prefix=())
 
 
+def test_reply_starts_open_their_replies_after_the_continue_prefix() -> None:
+    backend = Echo()
+    lm = BudgetedLanguageModel(backend, 3, reply_prefix="H:", continue_prefix="F:")
+    replies = lm.batch_prompt("expert", ["a", "b"], reply_starts=["def f():\n", None])
+    [requests] = backend.calls
+    assert [r.messages[-1] for r in requests] == [("assistant", "F:def f():\n"),
+                                                  ("assistant", "H:")]  # fmt: skip
+    assert replies == ["F:def f():\nF:def f():\n#0", "H:H:#0"]
+    with pytest.raises(InvalidLMRequest, match="2 entries for 1 messages"):
+        lm.batch_prompt("expert", ["a"], reply_starts=["x", "y"])
+    with pytest.raises(InvalidLMRequest, match="reply start must be a string"):
+        lm.batch_prompt("expert", ["a"], reply_starts=[3])  # type: ignore[list-item]
+    assert lm.calls_used == 1  # refused requests cost nothing
+    # plain decoding (no continue prefix): starts are ignored, every reply opens as usual
+    plain = Echo()
+    BudgetedLanguageModel(plain, 1, reply_prefix="H:").batch_prompt("e", ["a"], reply_starts=["x"])
+    assert plain.calls[0][0].messages[-1] == ("assistant", "H:")
+
+
 def test_a_closing_cuts_a_reply_at_its_marker_and_ends_it_with_the_closing_text() -> None:
     backend = Echo()  # replies "<prefix>#<index>": the marker "#" is in them
     lm = BudgetedLanguageModel(backend, 2, reply_prefix="P", closing=("#", "!"))

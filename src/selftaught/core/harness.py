@@ -106,18 +106,19 @@ class LanguageModel(_Proxy):
         state = kwargs.pop("_state", None) or dict(_INIT.get("lm_state", {}))
         self._refresh(state)
 
-    def batch_prompt(self, expertise, messages, temperature=0.7):
+    def batch_prompt(self, expertise, messages, temperature=0.7, reply_starts=None):
         if isinstance(messages, str):
             messages = [messages]
-        reply = _request(
-            {
-                "op": "lm",
-                "method": "batch_prompt",
-                "expertise": expertise,
-                "messages": list(messages),
-                "temperature": temperature,
-            }
-        )
+        request = {
+            "op": "lm",
+            "method": "batch_prompt",
+            "expertise": expertise,
+            "messages": list(messages),
+            "temperature": temperature,
+        }
+        if reply_starts is not None:  # the extension: replies that continue given text
+            request["reply_starts"] = reply_starts
+        reply = _request(request)
         self._refresh(reply.get("state"))
         return list(reply.get("value", []))
 

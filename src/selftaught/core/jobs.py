@@ -114,6 +114,7 @@ def run_session_here(ctx: SessionContext, job: SessionJob) -> SessionRecord:
             cfg.reply_prefix, task.packages, function_head(task.signature, task.entry)
         ),
         stop=reply_stops(cfg.reply_prefix, utility_text),
+        continue_prefix=code_reply_prefix(cfg.reply_prefix, task.packages, "", ""),
     )
     spec = SessionSpec(
         key=job.key,

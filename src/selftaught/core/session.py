@@ -32,7 +32,7 @@ EXTRACT_PATH = Path(__file__).with_name("extract.py")
 #: The improver kit, in parts: plumbing shared by the reference improvers, shipped inside `helpers`.
 KIT_PATHS = tuple(
     Path(__file__).parent.parent / "improvers" / f"{name}.py"
-    for name in ("kit", "kit_tuning", "kit_edits", "kit_repairs")
+    for name in ("kit", "kit_tuning", "kit_edits", "kit_repairs", "kit_continue")
 )
 MAX_PROGRAM_CHARS = 200_000
 #: `utility.last_error` is capped: it goes into the improver's prompts.
@@ -226,7 +226,8 @@ class ImproverSession:
         try:
             if method == "batch_prompt":
                 messages: Any = msg.get("messages")
-                value = self.lm.batch_prompt(expertise, messages, temperature)
+                starts: Any = msg.get("reply_starts")
+                value = self.lm.batch_prompt(expertise, messages, temperature, starts)
             elif method == "prompt":
                 message: Any = msg.get("message")
                 n_responses: Any = msg.get("n_responses", 1)

@@ -235,15 +235,28 @@ class Budgets:
         """How many responses one call may ask for."""
         return max(1, _int(getattr(self.lm, "max_responses_per_call", 1), 1))
 
-    def ask(self, messages, temperature=0.7, expertise=EXPERTISE):
-        """One LM call with one response per message; [] once the budget is spent."""
-        messages = [m for m in messages if isinstance(m, str)][: self.width()]
-        if not messages or self.lm_left() <= 0:
+    def ask(self, messages, temperature=0.7, expertise=EXPERTISE, starts=None):
+        """One LM call with one response per message; [] once the budget is spent. `starts`:
+        per message, the text its reply continues, or None (`continuation`, kit_continue.py)."""
+        starts = list(starts) if isinstance(starts, (list, tuple)) else []
+        pairs = [
+            (m, starts[i] if i < len(starts) and isinstance(starts[i], str) else None)
+            for i, m in enumerate(messages)
+            if isinstance(m, str)
+        ][: self.width()]
+        if not pairs or self.lm_left() <= 0:
             return []
-        temperature = min(2.0, max(0.0, float(temperature)))
+        messages = [m for m, _ in pairs]
+        options = {"temperature": min(2.0, max(0.0, float(temperature)))}
+        if any(start is not None for _, start in pairs):
+            options["reply_starts"] = [start for _, start in pairs]
         self.lm_used += 1  # counted even when refused: never risk going over
         try:
-            responses = self.lm.batch_prompt(expertise, messages, temperature=temperature)
+            try:
+                responses = self.lm.batch_prompt(expertise, messages, **options)
+            except TypeError:  # a model without the extension: plain replies
+                options.pop("reply_starts", None)
+                responses = self.lm.batch_prompt(expertise, messages, **options)
         except Exception as exc:
             self.lm_failures += 1
             if "budget" in str(exc).lower() or self.lm_failures >= 2:

@@ -10,6 +10,10 @@ current score. A candidate that calls a helper of the utility it was shown gets 
 definition. The utility budget the LM's candidates leave tunes the best program's numeric
 constants.
 
+The local-search tactic's reply continues the program: it starts inside it, just before its entry
+function's final `return`, with a comment opening the step (`continuation`, kit_continue.py), so
+the search is written where the answer is in scope instead of as a helper nothing calls.
+
 Repairs (a failed candidate sent back with the utility's error, `utility.last_error`) are off:
 with the embedded 1.5B model a repair sample beat the original less often than a tactic sample
 (docs/small-models.md). `MAX_REPAIRS = 2` in a copy turns them on, for models that repair well.
@@ -20,6 +24,8 @@ from helpers import (
     MAX_ROUNDS,
     Budgets,
     add_utility_helpers,
+    close_step,
+    continuation,
     extract,
     solution_message,
     tune_constants,
@@ -46,6 +52,11 @@ TACTICS = (
     "best answer found, judged by the objective computed in the program itself (the utility is "
     f"not available to it); {TIME}.",
 )
+#: Tactics whose reply continues the program with this step (index -> step), when it can be.
+STEPS = {
+    0: "local search: repeatedly try one small change to the answer (flip, swap or move one "
+    "element) and keep it when the objective computed here gets better; " + TIME,
+}
 
 
 def tactic_message(program, score, utility, tactic):
@@ -85,16 +96,20 @@ def improve_algorithm(initial_solution, utility, language_model):
         repairs, failures = failures[-(n // 2) :] if n > 1 else [], []
         messages = [repair_message(p, e, utility) for p, e, _ in repairs]
         tries = [t + 1 for _, _, t in repairs]
+        starts = [None] * len(messages)
         while len(messages) < n:
             messages.append(tactic_message(parent, score, utility, TACTICS[turn % len(TACTICS)]))
+            step = STEPS.get(turn % len(TACTICS))
+            starts.append(continuation(parent, step) if step else None)
             tries.append(0)
             turn += 1
         temperature = REPAIR_TEMPERATURE if len(repairs) == n else TEMPERATURE
-        responses = budgets.ask(messages, temperature)
+        responses = budgets.ask(messages, temperature, starts=starts)
         if not responses:
             break
-        for response, tried in zip(responses, tries):
-            code = add_utility_helpers(extract(response), utility)
+        for response, tried, begun in zip(responses, tries, starts):
+            reply = close_step(response, parent) if begun else response
+            code = add_utility_helpers(extract(reply), utility)
             value = budgets.score(code)
             if value is None:
                 continue

@@ -47,6 +47,7 @@ class BudgetedLanguageModel:
         reply_prefix: str | Sequence[str] = "",
         stop: Sequence[str] = (),
         closing: tuple[str, str] | None = None,
+        continue_prefix: str = "",
     ) -> None:
         if budget is not None and budget < 0:
             raise InvalidLMRequest(f"budget must be >= 0 or None, got {budget}")
@@ -73,6 +74,10 @@ class BudgetedLanguageModel:
         # Decoding halts at the marker but keeps it (SampleRequest.halt): a stop would drop it, and
         # the reply would not show that it met the marker rather than its own end.
         self.closing = closing
+        # What a reply started by the caller (`reply_starts`) opens with before that start: in
+        # code decoding the fence and the contract's rule. Empty: replies cannot be started (plain
+        # decoding, the paper's sampling), and `reply_starts` are ignored.
+        self.continue_prefix = continue_prefix
         self.calls_used = 0
         self.responses_returned = 0
         self._seen: Counter[Messages] = Counter()
@@ -89,9 +94,19 @@ class BudgetedLanguageModel:
         return self.backend.usage
 
     def batch_prompt(
-        self, expertise: str, messages: Sequence[str], temperature: float = 0.7
+        self,
+        expertise: str,
+        messages: Sequence[str],
+        temperature: float = 0.7,
+        reply_starts: Sequence[str | None] | None = None,
     ) -> list[str]:
-        """One response per message, in order. Costs one call."""
+        """One response per message, in order. Costs one call.
+
+        `reply_starts` (an extension of the paper's API): per message, text the reply is to
+        continue (None: the usual start). With code decoding each such reply opens with the
+        fence, the contract's rule and this text, which comes back in front of the reply; in plain
+        decoding they are ignored.
+        """
         if isinstance(messages, str) or not isinstance(messages, Sequence):
             raise InvalidLMRequest("batch_prompt needs a list of message strings")
         messages = list(messages)
@@ -103,7 +118,7 @@ class BudgetedLanguageModel:
         _check_text("expertise", expertise)
         for m in messages:
             _check_text("message", m)
-        return self._run(expertise, messages, temperature)
+        return self._run(expertise, messages, temperature, self._starts(reply_starts, messages))
 
     def prompt(
         self, expertise: str, message: str, n_responses: int = 1, temperature: float = 0.7
@@ -116,12 +131,42 @@ class BudgetedLanguageModel:
         n = min(n_responses, self.max_responses_per_call)
         return self._run(expertise, [message] * n, temperature)
 
-    def _run(self, expertise: str, messages: list[str], temperature: float) -> list[str]:
+    def _starts(
+        self, reply_starts: Sequence[str | None] | None, messages: list[str]
+    ) -> list[str | None]:
+        """`reply_starts` checked against `messages`; all None when there are none or when
+        replies cannot be started (plain decoding)."""
+        if reply_starts is None or not self.continue_prefix:
+            return [None] * len(messages)
+        if isinstance(reply_starts, str) or not isinstance(reply_starts, Sequence):
+            raise InvalidLMRequest("reply_starts needs a list with one entry per message")
+        starts = list(reply_starts)
+        if len(starts) != len(messages):
+            raise InvalidLMRequest(
+                f"reply_starts has {len(starts)} entries for {len(messages)} messages"
+            )
+        for start in starts:
+            if start is not None:
+                _check_text("reply start", start)
+        return starts
+
+    def _run(
+        self,
+        expertise: str,
+        messages: list[str],
+        temperature: float,
+        starts: Sequence[str | None] = (),
+    ) -> list[str]:
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
             raise InvalidLMRequest(f"temperature must be a number, got {temperature!r}")
         if not 0.0 <= temperature <= 2.0:
             raise InvalidLMRequest(f"temperature must be in [0, 2], got {temperature}")
-        prefixes = [self.reply_prefixes[i % len(self.reply_prefixes)] for i in range(len(messages))]
+        prefixes = [
+            self.reply_prefixes[i % len(self.reply_prefixes)]
+            if i >= len(starts) or starts[i] is None
+            else self.continue_prefix + str(starts[i])
+            for i in range(len(messages))
+        ]
         convs = [_conversation(expertise, m, p) for m, p in zip(messages, prefixes, strict=True)]
         with self._lock:
             if self.budget is not None and self.calls_used >= self.budget:

@@ -1,0 +1,60 @@
+"""The improver kit: replies that continue a program with one new step instead of rewriting it.
+
+Stdlib only, and part of the sandbox's `helpers` module (after kit.py, see
+`selftaught.core.session.KIT_PATHS`).
+
+Asked to add a local search "at the end", a small model copies the program and writes the search
+as a helper below it that nothing calls: the copy scores what the program scored. A reply started
+inside the program, just before its entry function's final `return`, with a comment opening the
+new step, has the answer's variables in scope and must write the step there; the program's own
+`return` then closes it. `Budgets.ask(..., starts=...)` sends such starts as the extension
+`reply_starts` of `batch_prompt`; under plain decoding the orchestrator ignores them, and the reply
+is an ordinary rewrite.
+"""
+
+import ast
+
+#: The comment that opens the new step (as at the meta level, `tasks.contract.NEW_STEP`).
+STEP_MARK = "# New step"
+
+
+def _final_return(program):
+    """(the last top-level function, its final `return`), when the program ends that way."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    if not functions or not functions[-1].body:
+        return None
+    final = functions[-1].body[-1]
+    return (functions[-1], final) if isinstance(final, ast.Return) else None
+
+
+def continuation(program, step):
+    """The start of a reply that adds `step` to `program` just before its last function's final
+    `return` (None when the program does not end a function with a `return`)."""
+    found = _final_return(program) if isinstance(program, str) else None
+    if found is None:
+        return None
+    _, final = found
+    kept = "\n".join(program.splitlines()[: final.lineno - 1]).rstrip()
+    indent = " " * final.col_offset
+    return f"{kept}\n\n{indent}{STEP_MARK}: {step.rstrip('.')}.\n"
+
+
+def close_step(reply, program):
+    """`reply`, a continued program, cut where it opens a second new step, with `program`'s final
+    `return` put after the first: each reply is one step whole. Other replies come back as
+    they are."""
+    found = _final_return(program) if isinstance(program, str) else None
+    if found is None or not isinstance(reply, str):
+        return reply
+    _, final = found
+    indent = " " * final.col_offset
+    first = reply.find(f"\n{indent}{STEP_MARK}")
+    second = reply.find(f"\n{indent}{STEP_MARK}", first + 1) if first >= 0 else -1
+    if second < 0:
+        return reply
+    closing = "\n".join(program.splitlines()[final.lineno - 1 : final.end_lineno])
+    return f"{reply[:second].rstrip()}\n\n{closing}\n```\n"

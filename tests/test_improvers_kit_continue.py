@@ -1,0 +1,97 @@
+"""The kit's continued replies (kit_continue.py), run from the `helpers` source the sandbox gets,
+and `Budgets.ask` sending their starts to a model with and without the `reply_starts` extension."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import pytest
+
+from selftaught.core.session import helpers_source
+
+PROGRAM = """import random
+
+
+def helper(xs):
+    return list(xs)
+
+
+def algorithm(xs):
+    best = helper(xs)
+    random.shuffle(best)
+    return best
+"""
+
+
+@pytest.fixture(scope="module")
+def kit() -> dict[str, Any]:
+    helpers = types.ModuleType("helpers")
+    exec(compile(helpers_source(), "helpers.py", "exec"), helpers.__dict__)
+    return helpers.__dict__
+
+
+def test_a_continuation_stops_before_the_last_functions_final_return(kit: dict[str, Any]) -> None:
+    start = kit["continuation"](PROGRAM, "local search: keep what gets better.")
+    assert start.endswith(
+        "    random.shuffle(best)\n\n    # New step: local search: keep what gets better.\n"
+    )
+    assert "return best" not in start and start.startswith("import random")
+    # no continuation when the program does not end a function with a return, or cannot parse
+    assert kit["continuation"]("def algorithm(xs):\n    print(xs)\n", "s") is None
+    assert kit["continuation"]("def algorithm(:\n", "s") is None
+    assert kit["continuation"]("x = 1\n", "s") is None
+
+
+def test_a_second_step_is_cut_and_the_programs_own_return_closes_the_first(
+    kit: dict[str, Any],
+) -> None:
+    start = kit["continuation"](PROGRAM, "local search")
+    body = "    best.sort()\n\n    # New step: another\n    best = None\n    return best\n```\n"
+    closed = kit["close_step"]("```python\n" + start + body, PROGRAM)
+    code = kit["extract"](closed)
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    assert namespace["algorithm"]([3, 1, 2]) == [1, 2, 3]  # the first step kept, the second cut
+    assert "another" not in code
+    one_step = "```python\n" + start + "    best.sort()\n    return best\n```\n"
+    assert kit["close_step"](one_step, PROGRAM) == one_step
+
+
+class Model:
+    """Records how `Budgets.ask` calls `batch_prompt`; `extension` says whether it takes starts."""
+
+    budget = 3
+    max_responses_per_call = 2
+
+    def __init__(self, extension: bool) -> None:
+        self.extension = extension
+        self.seen: list[dict[str, Any]] = []
+
+    def batch_prompt(self, expertise: str, messages: list[str], temperature: float = 0.7,
+                     **options: Any) -> list[str]:  # fmt: skip
+        if options and not self.extension:
+            raise TypeError("batch_prompt() got an unexpected keyword argument 'reply_starts'")
+        self.seen.append({"messages": messages, **options})
+        return [f"reply {i}" for i in range(len(messages))]
+
+
+class Utility:
+    budget = 10
+    uses = 0
+
+
+@pytest.mark.parametrize("extension", [True, False])
+def test_budgets_ask_sends_starts_when_the_model_takes_them(
+    kit: dict[str, Any], extension: bool
+) -> None:
+    model = Model(extension)
+    budgets = kit["Budgets"](Utility(), model)
+    replies = budgets.ask(["a", "b", "c"], 0.5, starts=[None, "def f():\n", "dropped"])
+    assert replies == ["reply 0", "reply 1"] and budgets.lm_used == 1
+    expected = {"messages": ["a", "b"]}
+    if extension:
+        expected["reply_starts"] = [None, "def f():\n"]
+    assert model.seen == [expected]
+    budgets.ask(["a"], 0.5)  # no starts: the paper's call
+    assert model.seen[-1] == {"messages": ["a"]}

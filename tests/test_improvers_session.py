@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from selftaught.config import CODE_PREFIX
 from selftaught.core.session import ImproverSession, SessionOutcome, SessionSpec
 from selftaught.improvers.catalog import get_improver, list_improvers
 from selftaught.lm.budget import BudgetedLanguageModel
 from selftaught.lm.replay import ReplayBackend
 from selftaught.lm.types import Backend
 from selftaught.store.db import RunStore, sha256_text
+from selftaught.tasks.contract import code_reply_prefix, function_head
 
 RECORDINGS = Path(__file__).parent / "fixtures" / "recordings"
 RECORDED_MODEL = "embedded:qwen2.5-coder-0.5b"
@@ -49,14 +51,23 @@ def stand_in_utility(source: str) -> float:
 
 
 def run_session(
-    name: str, backend: Backend, tmp: Path
+    name: str, backend: Backend, tmp: Path, code: bool = False
 ) -> tuple[SessionOutcome, BudgetedLanguageModel, list[str]]:
+    """One session of improver `name`; `code`: code decoding, as `run` and `improve` use it on
+    the embedded model (reply prefixes, and replies that continue a program)."""
     from selftaught.tasks import get_task
 
     task = get_task(TASK)
     source = get_improver(name).source()
+    prefixes: dict[str, str] = {}
+    if code:
+        head = function_head(task.signature, task.entry)
+        prefixes = {
+            "reply_prefix": code_reply_prefix(CODE_PREFIX, task.packages, head),
+            "continue_prefix": code_reply_prefix(CODE_PREFIX, task.packages, "", ""),
+        }
     lm = BudgetedLanguageModel(
-        backend, LM_BUDGET, max_responses_per_call=WIDTH, max_tokens=MAX_TOKENS
+        backend, LM_BUDGET, max_responses_per_call=WIDTH, max_tokens=MAX_TOKENS, **prefixes
     )
     scored: list[str] = []
 
@@ -100,6 +111,34 @@ def test_improver_on_replayed_model(name: str, tmp_path: Path) -> None:
     assert len({p.strip() for p in scored}) == len(scored)
 
 
+CONTINUED = RECORDINGS / "improvers_refine_code.jsonl"
+
+
+@pytest.mark.skipif(not CONTINUED.is_file(), reason="recording missing")
+def test_refine_continues_the_program_in_its_local_search_replies(tmp_path: Path) -> None:
+    from selftaught.tasks import get_task
+
+    seed = get_task(TASK).seed_solution
+    kept = seed[: seed.rindex("    return")].rstrip()  # the seed up to its final return
+    backend = ReplayBackend(CONTINUED)
+    outcome, lm, scored = run_session("refine", backend, tmp_path, code=True)
+    assert outcome.status == "ok", outcome.error
+    assert lm.calls_used >= 1
+    openings = [m[-1][1] for m in _recorded_prompts(CONTINUED)]
+    continued = [o for o in openings if "# New step: local search" in o]
+    # the local-search replies open inside the seed, after the contract's rule
+    assert continued and all(o.startswith(CODE_PREFIX + "# Runs alone") for o in continued)
+    assert all(kept in o for o in continued)
+    # and a program scored from such a reply is the seed with something added
+    assert any(kept in p and p.strip() != seed.strip() for p in scored)
+
+
+def _recorded_prompts(path: Path) -> list[list[list[str]]]:
+    import json
+
+    return [json.loads(line)["messages"] for line in path.read_text().splitlines() if line]
+
+
 def record() -> None:
     """Re-record every improver's session from the real 0.5B model (slow; needs the weights)."""
     import tempfile
@@ -107,11 +146,12 @@ def record() -> None:
     from selftaught.lm import open_model
 
     for name in sys.argv[2:] or NAMES:
+        code = name == "refine_code"  # the code-decoded refine session
         path = RECORDINGS / f"improvers_{name}.jsonl"
         path.unlink(missing_ok=True)
         backend = open_model(RECORDED_MODEL, cache=False, record=path)
         with tempfile.TemporaryDirectory() as tmp:
-            outcome, lm, scored = run_session(name, backend, Path(tmp))
+            outcome, lm, scored = run_session("refine" if code else name, backend, Path(tmp), code)
         best = max(map(stand_in_utility, scored), default=0)
         print(f"{name}: {outcome.status} calls={lm.calls_used} scored={len(scored)} best={best}")
 

@@ -1,6 +1,7 @@
 """Refine: hill-climb from the best program; one concrete tactic per sample.
 
-A plain source file run in the sandbox, stdlib and the paper's improver API only. The search
+A plain source file run in the sandbox: stdlib, and the paper's improver API with its one extension
+(`batch_prompt`'s `reply_starts`, which models without it ignore). The search
 strategy is all here; the shared plumbing comes from the sandbox's `helpers` module (kit.py).
 
 Written for small models, which answer "improve this" with a copy of what they were shown: each
@@ -10,9 +11,10 @@ current score. A candidate that calls a helper of the utility it was shown gets 
 definition. The utility budget the LM's candidates leave tunes the best program's numeric
 constants.
 
-The local-search tactic's reply continues the program: it starts inside it, just before its entry
-function's final `return`, with a comment opening the step (`continuation`, kit_continue.py), so
-the search is written where the answer is in scope instead of as a helper nothing calls.
+The local-search and restart tactics' replies continue the program: each starts inside it, just
+before its entry function's final `return`, with a comment opening the step (`continuation`,
+kit_continue.py), so the step is written where the answer is in scope instead of as a helper
+nothing calls.
 
 Repairs (a failed candidate sent back with the utility's error, `utility.last_error`) are off:
 with the embedded 1.5B model a repair sample beat the original less often than a tactic sample
@@ -56,6 +58,8 @@ TACTICS = (
 STEPS = {
     0: "local search: repeatedly try one small change to the answer (flip, swap or move one "
     "element) and keep it when the objective computed here gets better; " + TIME,
+    4: "restarts: build the answer again several times with different random choices or "
+    "orders, and keep the best one by the objective computed here; " + TIME,
 }
 
 

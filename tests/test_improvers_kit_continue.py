@@ -41,6 +41,14 @@ def test_a_continuation_stops_before_the_last_functions_final_return(kit: dict[s
     assert kit["continuation"]("def algorithm(xs):\n    print(xs)\n", "s") is None
     assert kit["continuation"]("def algorithm(:\n", "s") is None
     assert kit["continuation"]("x = 1\n", "s") is None
+    # the entry must be the program's last statement: a helper after it is not continued
+    assert kit["continuation"](PROGRAM + "\n\ndef later():\n    return 1\n", "s") is not None
+    kit["ENTRY"] = "algorithm"  # as the harness sets it
+    try:
+        assert kit["continuation"](PROGRAM + "\n\ndef later():\n    return 1\n", "s") is None
+        assert kit["continuation"](PROGRAM, "s") is not None
+    finally:
+        del kit["ENTRY"]
 
 
 def test_a_second_step_is_cut_and_the_programs_own_return_closes_the_first(

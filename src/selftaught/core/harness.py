@@ -157,6 +157,7 @@ def _install_modules(init):
         return extract(responses, entry)
 
     helpers.extract_code = extract_code
+    helpers.ENTRY = entry  # the function a program must define (the kit continues it)
     helpers.LanguageModel = LanguageModel
     helpers.Utility = Utility
     sys.modules["helpers"] = helpers

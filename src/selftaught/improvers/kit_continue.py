@@ -19,21 +19,24 @@ STEP_MARK = "# New step"
 
 
 def _final_return(program):
-    """(the last top-level function, its final `return`), when the program ends that way."""
+    """(the entry function, its final `return`), when the program ends with that function and
+    it ends with a `return`. The entry is the harness's `ENTRY`; without it (this file used on its
+    own), the last top-level function."""
     try:
         tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
-    if not functions or not functions[-1].body:
+    last = tree.body[-1] if tree.body else None
+    entry = globals().get("ENTRY")
+    if not isinstance(last, ast.FunctionDef) or (entry and last.name != entry):
         return None
-    final = functions[-1].body[-1]
-    return (functions[-1], final) if isinstance(final, ast.Return) else None
+    final = last.body[-1]
+    return (last, final) if isinstance(final, ast.Return) else None
 
 
 def continuation(program, step):
-    """The start of a reply that adds `step` to `program` just before its last function's final
-    `return` (None when the program does not end a function with a `return`)."""
+    """The start of a reply that adds `step` to `program` just before its entry function's final
+    `return` (None when the program does not end with that function ending in a `return`)."""
     found = _final_return(program) if isinstance(program, str) else None
     if found is None:
         return None

@@ -103,3 +103,17 @@ def test_budgets_ask_sends_starts_when_the_model_takes_them(
     assert model.seen == [expected]
     budgets.ask(["a"], 0.5)  # no starts: the paper's call
     assert model.seen[-1] == {"messages": ["a"]}
+
+
+def test_a_type_error_without_starts_is_a_failed_call_not_a_second_one(kit: dict[str, Any]) -> None:
+    calls = []
+
+    class Broken(Model):
+        def batch_prompt(self, *args: Any, **options: Any) -> list[str]:
+            calls.append(options)
+            raise TypeError("something else went wrong")
+
+    budgets = kit["Budgets"](Utility(), Broken(extension=True))
+    assert budgets.ask(["a"], 0.5) == [] and len(calls) == 1
+    budgets.ask(["a"], 0.5, starts=["x"])  # with starts: one retry, without them
+    assert [("reply_starts" in c) for c in calls[1:]] == [True, False]

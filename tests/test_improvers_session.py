@@ -19,7 +19,7 @@ from selftaught.config import CODE_PREFIX
 from selftaught.core.session import ImproverSession, SessionOutcome, SessionSpec
 from selftaught.improvers.catalog import get_improver, list_improvers
 from selftaught.lm.budget import BudgetedLanguageModel
-from selftaught.lm.replay import ReplayBackend
+from selftaught.lm.replay import ReplayBackend, load_recording
 from selftaught.lm.types import Backend
 from selftaught.store.db import RunStore, sha256_text
 from selftaught.tasks.contract import code_reply_prefix, function_head
@@ -126,7 +126,7 @@ def test_refine_continues_the_program_in_its_local_search_replies(tmp_path: Path
     outcome, lm, scored = run_session("refine", backend, tmp_path, code=True)
     assert outcome.status == "ok", outcome.error
     assert lm.calls_used >= 1
-    openings = [m[-1][1] for m in _recorded_prompts(CONTINUED)]
+    openings = [rec["messages"][-1][1] for rec in load_recording(CONTINUED).values()]
     continued = [o for o in openings if "# New step: local search" in o]
     # the local-search replies open inside the seed, after the contract's rule
     assert continued and all(o.startswith(CODE_PREFIX + "# Runs alone") for o in continued)
@@ -135,12 +135,6 @@ def test_refine_continues_the_program_in_its_local_search_replies(tmp_path: Path
     # (a nested objective copied from the utility): the unfinished function is not salvaged, the
     # definitions before it (the imports) are what was scored.
     assert any(p.startswith("# Runs alone") and "def " not in p for p in scored)
-
-
-def _recorded_prompts(path: Path) -> list[list[list[str]]]:
-    import json
-
-    return [json.loads(line)["messages"] for line in path.read_text().splitlines() if line]
 
 
 def record() -> None:

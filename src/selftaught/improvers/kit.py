@@ -255,7 +255,9 @@ class Budgets:
             try:
                 responses = self.lm.batch_prompt(expertise, messages, **options)
             except TypeError:  # a model without the extension: plain replies
-                options.pop("reply_starts", None)
+                if "reply_starts" not in options:
+                    raise
+                del options["reply_starts"]
                 responses = self.lm.batch_prompt(expertise, messages, **options)
         except Exception as exc:
             self.lm_failures += 1

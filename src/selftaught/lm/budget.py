@@ -155,17 +155,14 @@ class BudgetedLanguageModel:
         expertise: str,
         messages: list[str],
         temperature: float,
-        starts: Sequence[str | None] = (),
+        starts: Sequence[str | None] | None = None,
     ) -> list[str]:
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
             raise InvalidLMRequest(f"temperature must be a number, got {temperature!r}")
         if not 0.0 <= temperature <= 2.0:
             raise InvalidLMRequest(f"temperature must be in [0, 2], got {temperature}")
         prefixes = [
-            self.reply_prefixes[i % len(self.reply_prefixes)]
-            if i >= len(starts) or starts[i] is None
-            else self.continue_prefix + str(starts[i])
-            for i in range(len(messages))
+            self._prefix(i, start) for i, start in enumerate(starts or [None] * len(messages))
         ]
         convs = [_conversation(expertise, m, p) for m, p in zip(messages, prefixes, strict=True)]
         with self._lock:
@@ -183,6 +180,12 @@ class BudgetedLanguageModel:
         with self._lock:
             self.responses_returned += len(out)
         return out
+
+    def _prefix(self, position: int, start: str | None) -> str:
+        """How the reply to message `position` opens: after `start` when it continues one."""
+        if start is None:
+            return self.reply_prefixes[position % len(self.reply_prefixes)]
+        return self.continue_prefix + start
 
     def _ending(self, text: str) -> str:
         """The reply's text up to its first stop string, or up to `closing`'s marker, closed."""

@@ -17,8 +17,14 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# llama-cpp-python compiles llama.cpp for this CPU (-march=native), but without AMX: some virtual
+# machines list AMX in /proc/cpuinfo yet trap its tile instructions, and the model then died on
+# its first batch with SIGILL (exit code 132). (GGML_AMX_* do nothing beside -march=native.)
+# `make setup NO_AMX=` on a fresh .venv builds llama.cpp its own way.
+NO_AMX ?= -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e '.[embedded,ray,dev]'
+	CMAKE_ARGS='-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)" '"$$CMAKE_ARGS" \
+		$(BIN)/python -m pip install --quiet -e '.[embedded,ray,dev]'
 	touch $@
 
 # System packages for the sandbox layers (bubblewrap). Installed when we are root and they are missing;

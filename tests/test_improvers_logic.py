@@ -396,6 +396,62 @@ def test_helpers_of_the_shown_utility_that_a_candidate_calls_are_appended() -> N
     assert kit["add_utility_helpers"](own, Shown()) == own
 
 
+# -- the utility shown by its docstring --------------------------------------------------------
+DESCRIBED = '''import random
+
+def helper(x):
+    return x + 1
+
+def utility(algorithm_str: str) -> float:
+    """Scores algorithm(x), which must return helper(x) for a random int x; 1.0 when it does,
+    0.0 otherwise, including an exception or a timeout of one second."""
+    exec(algorithm_str, globals())
+    secret = random.randint(0, 9)
+    return float(algorithm(secret) == helper(secret))
+
+
+# the runtime contract follows
+'''
+
+
+def test_the_utility_is_described_by_its_docstring_and_keeps_its_helpers() -> None:
+    kit = load("refine")["extract"].__globals__
+    shown = kit["described_utility"](DESCRIBED)
+    assert "secret" not in shown and "exec(" not in shown  # the scorer's code is left out
+    assert "def helper(x):\n    return x + 1" in shown and "# the runtime contract" in shown
+    assert kit["CODE_LEFT_OUT"] in shown and "0.0 otherwise" in shown
+    namespace: dict[str, Any] = {}
+    exec(shown, namespace)  # still a program: the stop strings and the helpers still apply
+    assert namespace["utility"]("") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def utility(algorithm_str):\n    exec(algorithm_str, globals())\n    return 1.0\n",
+        'def utility(algorithm_str):\n    """Scores it."""\n    exec(algorithm_str, globals())\n',
+        "def utility(algorithm_str):\n    return 1.0 if (\n",  # does not parse
+    ],
+    ids=["no docstring", "a short docstring", "unparsable"],
+)
+def test_a_utility_without_a_description_is_shown_whole(text: str) -> None:
+    kit = load("refine")["extract"].__globals__
+    assert kit["described_utility"](text) == text
+
+
+def test_refine_shows_the_docstring_unless_told_to_show_the_code() -> None:
+    ns = load("refine")
+
+    class Shown:
+        str = DESCRIBED
+
+    message = ns["tactic_message"]("def algorithm(x):\n    return x\n", 0.5, Shown(), "Be bold.")
+    assert "secret" not in message and "0.0 otherwise" in message
+    ns["UTILITY_CODE"] = True
+    message = ns["tactic_message"]("def algorithm(x):\n    return x\n", 0.5, Shown(), "Be bold.")
+    assert "secret = random.randint(0, 9)" in message
+
+
 @pytest.mark.parametrize("name", [i.name for i in list_improvers()])
 def test_improvers_import_only_what_they_use(name: str) -> None:
     import ast

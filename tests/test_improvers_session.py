@@ -131,10 +131,12 @@ def test_refine_continues_the_program_in_its_local_search_replies(tmp_path: Path
     # the local-search replies open inside the seed, after the contract's rule
     assert continued and all(o.startswith(CODE_PREFIX + "# Runs alone") for o in continued)
     assert all(kept in o for o in continued)
-    # In this recording the 0.5B model's continued reply ran on past 256 tokens inside its step
-    # (a nested objective copied from the utility): the unfinished function is not salvaged, the
-    # definitions before it (the imports) are what was scored.
-    assert any(p.startswith("# Runs alone") and "def " not in p for p in scored)
+    # The continued replies became whole programs (the seed up to its return, the model's step,
+    # the seed's own return): each was scored, and in this recording one is the session's best.
+    stepped = [p for p in scored if "# New step: local search" in p]
+    last_kept = kept.splitlines()[-1]  # the seed's last line before its return
+    assert stepped and all(last_kept in p and p.count("def algorithm(") == 1 for p in stepped)
+    assert outcome.result in stepped
 
 
 def record() -> None:

@@ -311,9 +311,40 @@ REPLY = (
 )
 
 
-def solution_message(solution, utility, task, reply=REPLY):
-    """The common frame: the current program, its utility's description, one task."""
-    text = getattr(utility, "str", "")
+#: Stands for the scorer's code that `described_utility` leaves out.
+CODE_LEFT_OUT = (
+    "    # (its code is left out here: the docstring above says what it checks and scores)\n"
+)
+#: A utility function's docstring shorter than this does not stand in for its code.
+MIN_DESCRIPTION = 80
+
+
+def described_utility(text):
+    """The utility's text with the body of each utility function cut to its docstring, when that
+    docstring is a description (MIN_DESCRIPTION characters or more); helpers, imports and anything
+    else stay. Small models copy the scorer's code into their programs (its variables, its
+    sampling, calls to `utility` itself), which is not in scope when a program runs; the
+    docstring tells them what the code would. Text that does not parse comes back unchanged."""
+    try:
+        tree = ast.parse(text)
+    except Exception:  # also MemoryError/RecursionError on hostile input
+        return text
+    lines, cuts = text.splitlines(keepends=True), []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or not node.name.endswith("utility"):
+            continue
+        doc = ast.get_docstring(node)
+        if doc and len(doc) >= MIN_DESCRIPTION and len(node.body) > 1:
+            cuts.append((node.body[0].end_lineno, node.end_lineno))
+    for kept, end in reversed(cuts):
+        lines[kept:end] = [CODE_LEFT_OUT]
+    return "".join(lines)
+
+
+def solution_message(solution, utility, task, reply=REPLY, utility_text=None):
+    """The common frame: the current program, its utility's description, one task.
+    `utility_text` replaces the utility's own text (`described_utility`, say)."""
+    text = getattr(utility, "str", "") if utility_text is None else utility_text
     return f"""Here is the current solution:
 ```python
 {solution}

@@ -11,6 +11,10 @@ current score. A candidate that calls a helper of the utility it was shown gets 
 definition. The utility budget the LM's candidates leave tunes the best program's numeric
 constants.
 
+The utility is shown by its docstring, not its code (`UTILITY_CODE = False`, `described_utility`):
+small models copied the scorer's variables and calls to `utility` into their programs, where
+nothing of the utility is in scope. A utility without a describing docstring is shown whole.
+
 `CONTINUE_STEPS = True` in a copy makes the local-search and restart tactics' replies continue the
 program: each starts inside it, just before its entry function's final `return`, with a comment
 opening the step (`continuation`, kit_continue.py), so the step is written where the answer is in
@@ -30,6 +34,7 @@ from helpers import (
     add_utility_helpers,
     close_step,
     continuation,
+    described_utility,
     extract,
     solution_message,
     tune_constants,
@@ -57,6 +62,8 @@ TACTICS = (
     f"not available to it); {TIME}.",
 )
 CONTINUE_STEPS = False
+#: False shows the utility's docstring in place of its code (`described_utility`); True, its code.
+UTILITY_CODE = False
 #: With CONTINUE_STEPS, tactics whose reply continues the program with this step (index -> step).
 STEPS = {
     0: "local search: repeatedly try one small change to the answer (flip, swap or move one "
@@ -66,14 +73,20 @@ STEPS = {
 }
 
 
+def shown(utility):
+    text = getattr(utility, "str", "")
+    return text if UTILITY_CODE else described_utility(text)
+
+
 def tactic_message(program, score, utility, tactic):
     scored = "" if score is None else f"It scores {score:.4f} on the utility (higher is better). "
-    return solution_message(program, utility, f"{scored}Improve it this way:\n{tactic}")
+    task = f"{scored}Improve it this way:\n{tactic}"
+    return solution_message(program, utility, task, utility_text=shown(utility))
 
 
 def repair_message(program, error, utility):
     task = f"This version fails: {error}.\nFind the cause and fix it; keep the idea."
-    return solution_message(program, utility, task)
+    return solution_message(program, utility, task, utility_text=shown(utility))
 
 
 def failure_of(utility, score, start):

@@ -21,10 +21,20 @@ $(VENV)/bin/python:
 # machines list AMX in /proc/cpuinfo yet trap its tile instructions, and the model then died on
 # its first batch with SIGILL (exit code 132). (GGML_AMX_* do nothing beside -march=native.)
 # `make setup NO_AMX=` on a fresh .venv builds llama.cpp its own way.
+# pip's own wheel cache ignores CMAKE_ARGS: a wheel it once built with AMX came back in CI and
+# crashed the suite. So the wheel is built here, without pip's cache, into a folder named after
+# the flags, and reused from there by later setups on this machine.
 NO_AMX ?= -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_VERSION := $(shell sed -n 's/.*"llama-cpp-python==\([^"]*\)".*/\1/p' pyproject.toml)
+LLAMA_FLAGS_ID := $(shell echo '$(LLAMA_VERSION) $(NO_AMX)' | md5sum | cut -c1-12)
+LLAMA_WHEELS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/selftaught/llama-wheels/$(LLAMA_FLAGS_ID)
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	CMAKE_ARGS='-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)" '"$$CMAKE_ARGS" \
-		$(BIN)/python -m pip install --quiet -e '.[embedded,ray,dev]'
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS='-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)" '"$$CMAKE_ARGS" \
+		$(BIN)/python -m pip wheel --quiet --no-cache-dir --no-deps \
+		'llama-cpp-python==$(LLAMA_VERSION)' -w $(LLAMA_WHEELS)
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(BIN)/python -m pip install --quiet -e '.[embedded,ray,dev]'
 	touch $@
 
 # System packages for the sandbox layers (bubblewrap). Installed when we are root and they are missing;

@@ -49,6 +49,37 @@ def test_only_calls_near_or_just_over_the_limit_are_undecided() -> None:
     assert not timing.undecided(call("error", 0.22), LIMIT)
 
 
+def test_the_sandbox_stop_leaves_room_for_a_stall_of_the_virtual_cpu() -> None:
+    # A 0.08 s call charged an 80 ms stall must finish, so that it is run again, not judged over.
+    assert timing.sandbox_cpu_seconds(0.1) >= 0.08 + 0.08
+    assert timing.sandbox_cpu_seconds(2.0) == pytest.approx(2.0 * 1.25 + timing.SPIKE_SECONDS)
+
+
+def test_runs_on_both_sides_of_the_limit_make_an_instance_flippable() -> None:
+    both = [call("ok", 0.21), call("ok", 0.19)]
+    assert timing.straddles(both, LIMIT) and timing.flippable(both, LIMIT)
+    stopped_then_within = [call("timeout", 0.35), call("ok", 0.12)]
+    # Deciding 0.12 s is far from 0.2 s, but another scoring may be stopped and never run again.
+    assert timing.straddles(stopped_then_within, LIMIT)
+    assert timing.flippable(stopped_then_within, LIMIT)
+    assert not timing.flippable([call("ok", 0.12)], LIMIT)
+    assert not timing.straddles([call("ok", 0.12), call("ok", 0.15)], LIMIT)
+    assert not timing.straddles([call("ok", 0.12), call("error", 0.3)], LIMIT)
+
+
+def test_the_near_band_widens_to_the_jitter_seen_in_the_scoring() -> None:
+    quiet = [[call("ok", 0.19), call("ok", 0.195)], [call("ok", 0.05)]]
+    assert timing.jitter(quiet) == pytest.approx(0.195 / 0.19)
+    noisy = [[call("ok", 0.13), call("ok", 0.08)], [call("timeout", 0.35), call("ok", 0.01)]]
+    assert timing.jitter(noisy) == pytest.approx(1.625)  # the stopped run is no measurement
+    assert timing.jitter([[call("ok", 0.01), call("ok", 0.5)]]) == timing.MAX_JITTER
+    assert timing.jitter([[call("ok", 0.1)]]) == 1.0
+    assert not timing.is_near(call("ok", 0.13), LIMIT)  # 35% below the limit
+    assert timing.is_near(call("ok", 0.13), LIMIT, spread=1.625)
+    assert timing.is_near(call("ok", 0.3), LIMIT, spread=1.625)  # 1.5x the limit
+    assert not timing.is_near(call("ok", 0.34), LIMIT, spread=1.625)
+
+
 def test_the_least_cpu_time_among_finished_attempts_decides() -> None:
     attempts = [call("ok", 0.23), call("crashed", 0.01), call("ok", 0.199, value=7)]
     assert timing.deciding(attempts).value == 7
@@ -186,18 +217,22 @@ def test_a_store_from_before_margins_opens_with_margin_zero(tmp_path: Path) -> N
 
 
 # --- the acceptance test: seeds scored 20 times, idle and beside a busy process ----------
+# On a quiet machine every seed gives one score. On a virtual machine whose CPU time for the same
+# work jitters by half or more, a seed instance that costs within that noise of its limit is judged
+# either way; the scorer must then count it in the margin, so that no two scorings of the same
+# program are told apart by `timing.versus`. With every margin 0 that means identical scores.
 
 
 @pytest.mark.parametrize("name", ["three_sat", "maxcut"])
-def test_seed_scores_are_identical_idle_and_beside_a_busy_process(name: str) -> None:
+def test_seed_scores_repeat_within_their_margins_idle_and_beside_a_busy_process(name: str) -> None:
     task = get_task(name)
 
-    def twenty() -> set[tuple[float, tuple[float, ...]]]:
+    def twenty() -> set[tuple[float, float]]:
         results = [
             score_program(task, task.seed_solution, "test", cache=NullScoreCache())
             for _ in range(20)
         ]
-        return {(r.score, r.instance_scores) for r in results}
+        return {(r.score, r.margin) for r in results}
 
     idle = twenty()
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
@@ -206,4 +241,6 @@ def test_seed_scores_are_identical_idle_and_beside_a_busy_process(name: str) -> 
     finally:
         busy.kill()
         busy.wait()
-    assert len(idle) == 1 and idle == beside, (idle, beside, os.getloadavg())
+    seen = idle | beside
+    told_apart = {(a, b) for a in seen for b in seen if timing.versus(*a, *b) != "tie"}
+    assert not told_apart, (sorted(seen), os.getloadavg())

@@ -86,8 +86,9 @@ def _evaluate(
     if problem is not None:
         return _result(task, split, [0.0] * len(instances), [(None, problem)], start)
     workers = workers if task.parallel else 1
-    calls = _run_instances(task, task.sandbox_source(source), instances, workers)
+    attempts = _run_instances(task, task.sandbox_source(source), instances, workers)
     limit = task.time_limit_seconds
+    calls = [timing.verdict(timing.deciding(tries), limit) for tries in attempts]
     scores: list[float] = []
     problems: list[tuple[int | None, str]] = []
     extras: list[Mapping[str, float]] = []
@@ -98,15 +99,16 @@ def _evaluate(
         if assessment.problem is not None:
             problems.append((instance.index, assessment.problem))
     timed_out = sum(1 for call in calls if timing.is_timeout(call))
-    near = sum(1 for call in calls if timing.is_near(call, limit))
+    spread = timing.jitter(attempts)
+    near = sum(1 for tries in attempts if timing.flippable(tries, limit, spread))
     return _result(task, split, scores, problems, start, mean_extras(extras), (timed_out, near))
 
 
 def _run_instances(
     task: Task, program: str, instances: tuple[Instance, ...], workers: int | None
-) -> list[CallResult]:
-    """One judged call per instance: crashes get one more try, calls near or just over the limit
-    up to `timing.MAX_ATTEMPTS` runs in all (the least CPU time decides)."""
+) -> list[list[CallResult]]:
+    """The runs of each instance: crashes get one more try, calls near or just over the limit
+    up to `timing.MAX_ATTEMPTS` runs in all (`timing.deciding` picks the one that counts)."""
     from selftaught.sandbox import run_function_many
 
     limits, limit, entry = task_limits(task), task.time_limit_seconds, task.sandbox_entry
@@ -135,7 +137,7 @@ def _run_instances(
             break
         for i, call in zip(again, rerun(again), strict=True):
             attempts[i].append(call)
-    return [timing.verdict(timing.deciding(tries), limit) for tries in attempts]
+    return attempts
 
 
 def _worth_rerun(attempts: list[CallResult], limit: float) -> bool:

@@ -67,17 +67,18 @@ def test_runs_on_both_sides_of_the_limit_make_an_instance_flippable() -> None:
     assert not timing.straddles([call("ok", 0.12), call("error", 0.3)], LIMIT)
 
 
-def test_the_near_band_widens_to_the_jitter_seen_in_the_scoring() -> None:
+def test_calls_within_the_jitter_seen_in_the_scoring_are_in_doubt() -> None:
     quiet = [[call("ok", 0.19), call("ok", 0.195)], [call("ok", 0.05)]]
     assert timing.jitter(quiet) == pytest.approx(0.195 / 0.19)
     noisy = [[call("ok", 0.13), call("ok", 0.08)], [call("timeout", 0.35), call("ok", 0.01)]]
     assert timing.jitter(noisy) == pytest.approx(1.625)  # the stopped run is no measurement
     assert timing.jitter([[call("ok", 0.01), call("ok", 0.5)]]) == timing.MAX_JITTER
     assert timing.jitter([[call("ok", 0.1)]]) == 1.0
-    assert not timing.is_near(call("ok", 0.13), LIMIT)  # 35% below the limit
-    assert timing.is_near(call("ok", 0.13), LIMIT, spread=1.625)
-    assert timing.is_near(call("ok", 0.3), LIMIT, spread=1.625)  # 1.5x the limit
-    assert not timing.is_near(call("ok", 0.34), LIMIT, spread=1.625)
+    assert timing.in_doubt([call("ok", 0.13)], LIMIT, spread=1.625)  # 35% below the limit
+    assert not timing.in_doubt([call("ok", 0.12)], LIMIT, spread=1.625)  # further than the jitter
+    assert not timing.in_doubt([call("ok", 0.13)], LIMIT, spread=1.05)  # a quiet machine
+    assert not timing.in_doubt([call("ok", 0.13), call("ok", 0.21)], LIMIT, spread=1.625)
+    assert not timing.in_doubt([call("error", 0.13)], LIMIT, spread=1.625)
 
 
 def test_the_least_cpu_time_among_finished_attempts_decides() -> None:

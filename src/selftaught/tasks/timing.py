@@ -10,11 +10,14 @@ least measured time decides (with that run's answer). The sandbox lets a call ru
 `RERUN_BAND` past the limit plus `SPIKE_SECONDS`, so that "over by a little" is known rather than
 guessed; a call stopped there is over the limit on any machine and is not repeated.
 
+On a noisy machine (runs of one call that differ by a factor, `jitter`), calls that finished
+within that factor below the limit are run again as well (`in_doubt`), so that a verdict which
+could go the other way shows as runs on both sides of the limit.
+
 A program whose true cost lies within the measurement noise of the limit can still be judged
 either way. Such instances are counted (`ScoreResult.near_limit`, and `margin` as a fraction):
-those whose deciding time lies within `NEAR_BAND` of the limit, or within the factor by which the
-same call's CPU time varied in this scoring (`jitter`), and those whose runs landed on both sides
-of it. If their verdicts flipped, the score could move by that many instances' worth.
+those whose deciding time lies within `NEAR_BAND` of the limit, and those whose runs landed on
+both sides of it. If their verdicts flipped, the score could move by that many instances' worth.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ SPIKE_SECONDS = 0.1
 NEAR_BAND = 0.10
 #: The most times one instance is run in one scoring (the first run included).
 MAX_ATTEMPTS = 3
-#: The widest factor of measurement noise the near band follows (see `jitter`).
+#: The widest factor of measurement noise that makes a call within the limit run again.
 MAX_JITTER = 2.0
 #: Differences below this are float rounding, not scores (mean scores are sums of fractions).
 ROUNDING = 1e-9
@@ -79,12 +82,9 @@ def is_timeout(call: CallResult) -> bool:
     return call.status == "timeout"
 
 
-def is_near(call: CallResult, limit: float, spread: float = 1.0) -> bool:
-    """Whether the deciding CPU time lies near the limit: within NEAR_BAND of it on either side,
-    or within a factor `spread` of it (see `jitter`)."""
-    low = limit * min(1.0 - NEAR_BAND, 1.0 / spread)
-    high = limit * max(1.0 + NEAR_BAND, spread)
-    return call.cpu_seconds > 0 and low <= call.cpu_seconds <= high
+def is_near(call: CallResult, limit: float) -> bool:
+    """Whether the deciding CPU time lies within NEAR_BAND of the limit, on either side."""
+    return call.cpu_seconds > 0 and abs(call.cpu_seconds - limit) <= NEAR_BAND * limit
 
 
 def jitter(attempts_per_instance: Sequence[Sequence[CallResult]]) -> float:
@@ -92,8 +92,8 @@ def jitter(attempts_per_instance: Sequence[Sequence[CallResult]]) -> float:
     ratio between two finished runs of one instance, at most MAX_JITTER (1.0 if none ran twice).
 
     On a quiet machine the runs agree within a few percent. On a shared virtual machine the same
-    call was measured at 0.08 s and 0.13 s within seconds, so a verdict anywhere in that range of
-    the limit can go either way, and the scorer must count it near (`is_near`).
+    call was measured at 0.08 s and 0.13 s within seconds, so a call that finished anywhere in
+    that range below the limit may go over it in another scoring (`in_doubt`).
     """
     ratios = [
         max(times) / min(times)
@@ -101,6 +101,17 @@ def jitter(attempts_per_instance: Sequence[Sequence[CallResult]]) -> float:
         if len(times := [a.cpu_seconds for a in tries if a.status == "ok"]) > 1 and min(times) > 0
     ]
     return min(max(ratios, default=1.0), MAX_JITTER)
+
+
+def in_doubt(attempts: Sequence[CallResult], limit: float, spread: float) -> bool:
+    """Whether an instance should run again because the machine's `spread` (see `jitter`) could
+    take it over the limit: every run so far finished within the limit, but by less than that
+    factor. Running it again shows a flip in this scoring's margin (`straddles`) rather than as
+    a silent difference from another scoring. Never on a quiet machine (spread within NEAR_BAND).
+    """
+    return spread > 1.0 + NEAR_BAND and all(
+        a.status == "ok" and limit / spread <= a.cpu_seconds <= limit for a in attempts
+    )
 
 
 def straddles(attempts: Sequence[CallResult], limit: float) -> bool:
@@ -111,11 +122,10 @@ def straddles(attempts: Sequence[CallResult], limit: float) -> bool:
     return within and over
 
 
-def flippable(attempts: Sequence[CallResult], limit: float, spread: float = 1.0) -> bool:
+def flippable(attempts: Sequence[CallResult], limit: float) -> bool:
     """Whether this instance's verdict could go the other way in another scoring: its deciding
-    time is near the limit (`is_near` with the scoring's `jitter`), or its runs landed on both
-    sides of it."""
-    return is_near(deciding(attempts), limit, spread) or straddles(attempts, limit)
+    time lies within NEAR_BAND of the limit, or its runs landed on both sides of it."""
+    return is_near(deciding(attempts), limit) or straddles(attempts, limit)
 
 
 def versus(score: float, margin: float, other: float, other_margin: float) -> str:

@@ -27,10 +27,13 @@ from pathlib import Path
 
 from selftaught.tasks import NullScoreCache, get_task, score_program, task_names
 
+# The loop ends when the benchmark does, however it ends (a killed benchmark runs no `finally`;
+# its neighbour once streamed memory for 20 minutes beside the next measurements).
 BUSY_LOOP = (
-    "import array\n"
+    "import array, os, sys\n"
+    "parent = int(sys.argv[1])\n"
     "a = array.array('d', bytes(64 << 20))\n"
-    "while True:\n"
+    "while os.getppid() == parent:\n"
     "    b = a[:]\n"  # a 64 MiB copy: memory traffic, not just an idle spin
     "    s = sum(a[::4096])\n"
 )
@@ -98,7 +101,8 @@ def run_condition(
     programs: list[tuple[str, str, str | None]], repeats: int, busy: bool
 ) -> list[dict[str, object]]:
     """Every (label, task, source) under one condition (idle, or beside one busy process)."""
-    neighbour = subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) if busy else None
+    command = [sys.executable, "-c", BUSY_LOOP, str(os.getpid())]
+    neighbour = subprocess.Popen(command) if busy else None
     try:
         time.sleep(1.0 if busy else 0.0)
         rows = []

@@ -373,6 +373,57 @@ def test_refine_tunes_the_best_programs_constants_with_the_utility_left() -> Non
     assert "steps, rate, flag = 8000, 0.9, True" in result
 
 
+class Budgeted:
+    """A utility that counts its calls; scores a program by `measure` of its source."""
+
+    def __init__(self, budget: int, measure: Any) -> None:
+        self.budget, self.uses, self.str, self.measure, self.seen = budget, 0, "u", measure, []
+
+    def __call__(self, program: str) -> float:
+        assert self.uses < self.budget
+        self.uses += 1
+        self.seen.append(program)
+        return self.measure(program)
+
+
+def test_tuning_keeps_moving_a_constant_that_pays_before_trying_the_others_again() -> None:
+    kit = load("refine")["extract"].__globals__
+    program = "def algorithm():\n    a, b, steps = 0.5, 3.0, 1000\n    return steps\n"
+
+    def measure(source: str) -> float:  # only the steps matter, up to 8000
+        steps = int(source.split("= ")[1].split(", ")[2].split("\n")[0])
+        return min(steps, 8000) / 10000
+
+    # 1 (the program) + a and b up and down (4) + steps to 2000, 4000, 8000, then 16000 (no
+    # gain): 9 calls reach 8000. Going back to the first constant after each gain, as a
+    # restarted search does, spends 4 more calls per doubling and stops at 2000 here.
+    utility = Budgeted(9, measure)
+    budgets = kit["Budgets"](utility, types.SimpleNamespace(budget=0))
+    kit["tune_constants"](budgets, program)
+    assert budgets.best_score == 0.8 and "0.5, 3.0, 8000" in budgets.best
+    assert utility.uses == 9
+    # with budget to spare it stops by itself: a second pass finds nothing new (a, b again)
+    utility = Budgeted(100, measure)
+    budgets = kit["Budgets"](utility, types.SimpleNamespace(budget=0))
+    kit["tune_constants"](budgets, program)
+    assert budgets.best_score == 0.8 and utility.uses == 13
+    assert len(set(utility.seen)) == len(utility.seen)  # no program is scored twice
+
+
+def test_tuning_moves_down_when_up_does_not_pay_and_ignores_unparsable_programs() -> None:
+    kit = load("refine")["extract"].__globals__
+    program = "def algorithm():\n    return 0.8\n"
+    utility = Budgeted(20, lambda source: 1 - float(source.split("return ")[1]))
+    budgets = kit["Budgets"](utility, types.SimpleNamespace(budget=0))
+    kit["tune_constants"](budgets, program)
+    # 0.8 -> 0.9 is worse; halving pays each time until the budget is spent
+    assert "return 0.8" not in budgets.best and budgets.best_score > 0.99
+    assert utility.uses == 20
+    utility = Budgeted(5, lambda source: 1.0)
+    kit["tune_constants"](kit["Budgets"](utility, types.SimpleNamespace(budget=0)), "def f(:\n 2")
+    assert utility.uses == 1  # scored as given, nothing to move
+
+
 # -- helpers of the shown utility -----------------------------------------------------------
 def test_helpers_of_the_shown_utility_that_a_candidate_calls_are_appended() -> None:
     from selftaught.tasks import get_task

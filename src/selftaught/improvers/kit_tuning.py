@@ -8,8 +8,9 @@ import ast
 
 
 def _moved(value):
-    """Two new values for a numeric constant: ints doubled and halved, fractions in (0, 1) moved
-    halfway to 1 and to 0 (a probability, a cooling rate), other floats doubled and halved."""
+    """Two new values for a numeric constant, up then down: ints doubled and halved, fractions in
+    (0, 1) moved halfway to 1 and to 0 (a probability, a cooling rate), other floats doubled and
+    halved."""
     if type(value) is int:
         return (value * 2, int(value / 2))
     if 0.0 < value < 1.0:
@@ -17,53 +18,95 @@ def _moved(value):
     return (value * 2, value / 2)
 
 
-def constant_variants(program):
-    """Programs that differ from `program` in one numeric constant (`_moved`), in source order.
-    Booleans, 0, 1 and -1 are left alone (numbers in strings and docstrings are not constants);
-    so is anything in a program that does not parse."""
+def _tunable(value):
+    """Booleans, 0, 1 and -1 are left alone: they are flags, starts and signs, not settings."""
+    return (
+        type(value) in (int, float) and value != 0 and not (type(value) is int and abs(value) < 2)
+    )
+
+
+def _numbers(program):
+    """(lines, every one-line numeric constant in source order), or None when it does not parse.
+    Untunable ones are listed too, so that a constant keeps its index when a move makes it 1."""
     try:
         tree = ast.parse(program)
     except Exception:  # also MemoryError/RecursionError on hostile input
-        return []
-    lines, out = program.splitlines(keepends=True), []
+        return None
     numbers = [
         n
         for n in ast.walk(tree)
         if isinstance(n, ast.Constant) and type(n.value) in (int, float)
-        and n.lineno == n.end_lineno and not (type(n.value) is int and abs(n.value) < 2)
-        and n.value != 0
+        and n.lineno == n.end_lineno
     ]  # fmt: skip
-    for node in sorted(numbers, key=lambda n: (n.lineno, n.col_offset)):
-        raw = lines[node.lineno - 1].encode()  # ast offsets count UTF-8 bytes
-        for new in _moved(node.value):
-            if new == node.value:
-                continue
-            line = (
-                raw[: node.col_offset] + repr(new).encode() + raw[node.end_col_offset :]
-            ).decode()
-            out.append("".join(lines[: node.lineno - 1]) + line + "".join(lines[node.lineno :]))
-    return out
+    numbers.sort(key=lambda n: (n.lineno, n.col_offset))
+    return program.splitlines(keepends=True), numbers
 
 
-def tune_constants(budgets, program):
-    """Hill-climb `program`'s numeric constants with the utility budget that is left: score its
-    `constant_variants`, move to the first that scores higher, repeat from there. A small model's
-    copies and near-copies of a program are where this finds what sampling did not (more steps,
-    another rate). The best program seen is kept by `budgets`, as for any candidate."""
-    current = budgets.score(program)
-    if current is None:
-        return
-    tried = {program.strip()}
-    moved = True
-    while moved and budgets.utility_left() > 0:
+def _replaced(lines, node, new):
+    raw = lines[node.lineno - 1].encode()  # ast offsets count UTF-8 bytes
+    line = (raw[: node.col_offset] + repr(new).encode() + raw[node.end_col_offset :]).decode()
+    return "".join(lines[: node.lineno - 1]) + line + "".join(lines[node.lineno :])
+
+
+def _moves(found, index):
+    """The program (`_numbers`) with its index-th numeric constant moved up and down
+    (`_moved`): a pair, None where a move is impossible or changes nothing."""
+    lines, numbers = found
+    if index >= len(numbers) or not _tunable(numbers[index].value):
+        return (None, None)
+    node = numbers[index]
+    return tuple(
+        None if new == node.value else _replaced(lines, node, new) for new in _moved(node.value)
+    )
+
+
+def constant_variants(program):
+    """Programs that differ from `program` in one numeric constant (`_moved`), in source order.
+    Booleans, 0, 1 and -1 are left alone (numbers in strings and docstrings are not constants);
+    so is anything in a program that does not parse."""
+    found = _numbers(program)
+    if found is None:
+        return []
+    pairs = (_moves(found, index) for index in range(len(found[1])))
+    return [variant for pair in pairs for variant in pair if variant is not None]
+
+
+def _climb(budgets, found, current, index, tried):
+    """Move the index-th constant of the parsed program (`_numbers`) up while the score rises,
+    or else down. Returns the parsed program and score reached, and whether the utility budget
+    ran out."""
+    for direction in (0, 1):
         moved = False
-        for variant in constant_variants(program):
-            if variant.strip() in tried:
-                continue
+        while found is not None:
+            variant = _moves(found, index)[direction]
+            if variant is None or variant.strip() in tried:
+                break
             tried.add(variant.strip())
             value = budgets.score(variant)
             if value is None:
-                return
-            if value > current:
-                program, current, moved = variant, value, True
+                return found, current, True
+            if value <= current:
                 break
+            found, current, moved = _numbers(variant), value, True
+        if moved:
+            break
+    return found, current, False
+
+
+def tune_constants(budgets, program):
+    """Coordinate search over `program`'s numeric constants with the utility budget that is left.
+    Each constant in turn is moved up, or else down (`_moved`), and kept moving that way while
+    the score rises (1000 steps -> 2000 -> 4000, until the time limit bites); then the next
+    constant; passes repeat while one gained. A small model's copies and near-copies of a program
+    are where this finds what sampling did not (more steps, another rate). The best program seen
+    is kept by `budgets`, as for any candidate."""
+    current = budgets.score(program)
+    if current is None:
+        return
+    tried, found, start = {program.strip()}, _numbers(program), None
+    while found is not None and start != current:
+        start = current
+        for index in range(len(found[1])):
+            found, current, spent = _climb(budgets, found, current, index, tried)
+            if spent:
+                return

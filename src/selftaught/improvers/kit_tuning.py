@@ -19,10 +19,9 @@ def _moved(value):
 
 
 def _tunable(value):
-    """Booleans, 0, 1 and -1 are left alone: they are flags, starts and signs, not settings."""
-    return (
-        type(value) in (int, float) and value != 0 and not (type(value) is int and abs(value) < 2)
-    )
+    """0, 1 and -1 are left alone: they are starts, steps and signs, not settings (`_numbers`
+    lists no booleans)."""
+    return value != 0 and not (type(value) is int and abs(value) < 2)
 
 
 def _numbers(program):
@@ -48,16 +47,15 @@ def _replaced(lines, node, new):
     return "".join(lines[: node.lineno - 1]) + line + "".join(lines[node.lineno :])
 
 
-def _moves(found, index):
-    """The program (`_numbers`) with its index-th numeric constant moved up and down
-    (`_moved`): a pair, None where a move is impossible or changes nothing."""
+def _move(found, index, direction):
+    """The program (`_numbers`) with its index-th numeric constant moved up (direction 0) or
+    down (1) by `_moved`; None where that is impossible or changes nothing."""
     lines, numbers = found
     if index >= len(numbers) or not _tunable(numbers[index].value):
-        return (None, None)
+        return None
     node = numbers[index]
-    return tuple(
-        None if new == node.value else _replaced(lines, node, new) for new in _moved(node.value)
-    )
+    new = _moved(node.value)[direction]
+    return None if new == node.value else _replaced(lines, node, new)
 
 
 def constant_variants(program):
@@ -67,8 +65,8 @@ def constant_variants(program):
     found = _numbers(program)
     if found is None:
         return []
-    pairs = (_moves(found, index) for index in range(len(found[1])))
-    return [variant for pair in pairs for variant in pair if variant is not None]
+    variants = (_move(found, i, direction) for i in range(len(found[1])) for direction in (0, 1))
+    return [variant for variant in variants if variant is not None]
 
 
 def _climb(budgets, found, current, index, tried):
@@ -78,7 +76,7 @@ def _climb(budgets, found, current, index, tried):
     for direction in (0, 1):
         moved = False
         while found is not None:
-            variant = _moves(found, index)[direction]
+            variant = _move(found, index, direction)
             if variant is None or variant.strip() in tried:
                 break
             tried.add(variant.strip())

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from loop_support import local_channel_factory
-from selftaught.config import RunConfig
+from selftaught.config import RunConfig, load_config
 from selftaught.errors import ConfigError
 from selftaught.lm.cache import CachedBackend, ResponseCache
 from selftaught.lm.types import Sample, Usage, sample_key
@@ -116,6 +116,18 @@ def test_killed_improve_resumes_without_repeating_samples_or_evaluations(
         again = Counting()  # a finished run resumed: nothing at all is drawn or scored
         assert resume_improve(run_dir, plumbing=plumbing(run_dir, again)) == reference
         assert again.samples == [] and again.scored == []
+
+
+def test_the_saved_config_names_the_task_improved(tmp_path: Path) -> None:
+    improve_program(
+        SOURCE,
+        "parity_noiseless",
+        improver="evolve",
+        config=CONFIG,
+        out_dir=tmp_path,
+        plumbing=plumbing(tmp_path, Counting()),
+    )
+    assert load_config(tmp_path / "config.toml").task == "parity_noiseless"
 
 
 def test_resume_refuses_a_directory_without_an_improve_run(tmp_path: Path) -> None:

@@ -57,8 +57,9 @@ def improve_program(
     """
     from selftaught.tasks import get_task, task_reference
 
-    config = config or RunConfig()
     task = get_task(task_name)
+    # the config saved beside the results names the task improved (not the meta-training default)
+    config = (config or RunConfig()).replace(task=task_reference(task_name))
     config = with_samples(config, task.utility_budget)
     improver_source = load_improver(improver)
     record = ImproveRecord(

@@ -7,8 +7,9 @@ a fixed LM budget (`selftaught.search.compare.compare_improvers`). Per task and 
   runs (every distinct program other than the original, as stored in the run store's
   `evaluations` table, except tuned variants) that score above 0; of those, how many changed the
   score on val (a copy of the original, however reformatted, scores exactly the same) and how many
-  beat the original there; and apart, the tuned variants (a scored program with one numeric
-  constant moved, as refine's `tune_constants` makes them) and how many of them beat it;
+  beat the original there; and apart, the tuned variants (a program with one numeric constant
+  moved from the original or from a program scored before it, as refine's `tune_constants`
+  makes them) and how many of them beat it;
 - the test score of the program each run returned (the improver's best candidate) against the
   original's (`returned_test`, one per seed): the mean difference over seeds (`gain_mean`) with a
   95% Student-t interval (none for a single seed), and a better/worse/tie verdict that counts
@@ -138,10 +139,11 @@ def t_interval(values: list[float]) -> tuple[float, float] | None:
 @dataclass(frozen=True)
 class CandidateCounts:
     """Distinct programs besides the original scored on val during the runs, split into the
-    model's candidates and `tuned` variants (a scored program with one numeric constant moved,
-    as refine's `tune_constants` makes). Of the model's candidates: how many score above 0
-    (valid), differ from the original's val score (changed: copies and rewrites that behave the
-    same score exactly the same) and beat it (better on val); of the tuned: how many beat it.
+    model's candidates and `tuned` variants (one numeric constant moved from the original or from
+    a program scored before it, as refine's `tune_constants` makes them). Of the model's
+    candidates: how many score above 0 (valid), differ from the original's val score (changed:
+    copies and rewrites that behave the same score exactly the same) and beat it (better on val);
+    of the tuned: how many beat it.
     `unused` counts the valid ones that score the original's val score and define a function the
     entry never reaches: small models add the asked-for step as a helper and never call it."""
 
@@ -185,31 +187,44 @@ def _constant_variants() -> Any:
     return namespace["constant_variants"]
 
 
+Scored = list[tuple[float, str]]
+
+
+def _split_tuned(scored: Scored, original: str) -> tuple[Scored, Scored]:
+    """(tuned, the model's) (score, source) pairs, given in the order they were scored. A program
+    is tuned when it moves one constant of the original or of a program scored before it. The
+    model's candidates are scored before they are tuned, so a candidate one move away from a
+    later tuned variant stays the model's."""
+    variants = _constant_variants()
+    moved = {v.strip() for v in variants(original)}
+    tuned, model = [], []
+    for score, source in scored:
+        (tuned if source.strip() in moved else model).append((score, source))
+        moved.update(v.strip() for v in variants(source))
+    return tuned, model
+
+
 def candidate_counts(store: RunStore, task: Task) -> CandidateCounts:
     sha = sha256_text(task.seed_solution)
     rows = store.query(
         "SELECT e.sha256, e.score, p.source FROM evaluations e JOIN programs p"
-        " ON p.sha256 = e.sha256 WHERE e.task = ? AND e.split = 'val'",
+        " ON p.sha256 = e.sha256 WHERE e.task = ? AND e.split = 'val'"
+        " ORDER BY e.created, e.rowid",
         (task.identity,),
     )
     base = next((score for key, score, _ in rows if key == sha), None)
     if base is None:  # an improver that never scored its input (the paper's seed)
         base = score_program(task, task.seed_solution, "val").score
-    variants = _constant_variants()
-    sources = [task.seed_solution, *(source for _, _, source in rows)]
-    moved = {v.strip() for source in sources for v in variants(source)}
     others = [(score, source) for key, score, source in rows if key != sha]
-    tuned = [score for score, source in others if source.strip() in moved]
-    model = [score for score, source in others if source.strip() not in moved]
-    valid = [score for score in model if score > 0]
+    tuned, model = _split_tuned(others, task.seed_solution)
+    valid = [score for score, _ in model if score > 0]
     changed = [score for score in valid if abs(score - base) > 1e-12]
     better = [score for score in changed if score > base]
-    tuned_better = [score for score in tuned if score > base]
+    tuned_better = [score for score, _ in tuned if score > base]
     unused = [
         source
-        for score, source in others
-        if source.strip() not in moved and score > 0 and abs(score - base) <= 1e-12
-        if unreached_functions(source, task.entry)
+        for score, source in model
+        if score > 0 and abs(score - base) <= 1e-12 and unreached_functions(source, task.entry)
     ]
     return CandidateCounts(
         len(model), len(valid), len(changed), len(better), len(tuned), len(tuned_better),

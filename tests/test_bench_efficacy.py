@@ -93,14 +93,18 @@ def test_candidates_are_split_into_the_models_and_tuned_variants(tmp_path: Path)
         seed + "\ndef local_search(values):\n    return values\n": 0.4,  # unchanged, unused
         seed.replace("values[1:]", "values"): 0.0,  # the model's, invalid
         "def algorithm(clauses, n_vars):\n    return [True] * n_vars\n": 0.5,  # the model's, better
+        # tuned from the better one; then a candidate one move from the first tuned variant,
+        # scored before it: the model's (tuning comes after the model's candidates)
     }
+    early = seed.replace("range(1000)", "range(4000)")
+    scores = {early: 0.7, **scores}
     store = RunStore(tmp_path)
     for source, score in scores.items():
         sha = store.add_program(source, "solution")
         store.add_evaluation(sha, task.identity, "val", Evaluation(score, 0.0, None))
     counts = candidate_counts(store, task)
     store.close()
-    assert (counts.scored, counts.valid, counts.changed, counts.better) == (4, 3, 1, 1)
+    assert (counts.scored, counts.valid, counts.changed, counts.better) == (5, 4, 2, 2)
     assert (counts.tuned, counts.tuned_better) == (2, 1)
     assert counts.unused == 1  # the copy with a function nothing calls
 

@@ -73,6 +73,23 @@ def test_the_meta_level_sees_the_contract_except_in_paper_mode() -> None:
     assert runtime_contract(task) not in meta_utility_text(task, RunConfig(paper_mode=True))
 
 
+def test_the_meta_utility_can_be_shown_by_its_docstring_except_in_paper_mode() -> None:
+    task = get_task("parity_noise")
+    shown = meta_utility_text(task, RunConfig())
+    described = meta_utility_text(task, RunConfig(meta_utility_code=False))
+    assert "run_improver(" in shown and "run_improver" not in described
+    assert "fresh_language_model" not in described and "import mean" not in described
+    docstring = shown.split('"""')[1]
+    assert docstring in described and "its code is left out here" in described
+    assert "Nothing of the meta-utility is in scope" in described
+    assert (
+        shown.split("# The downstream task's utility:")[1]
+        == described.split("# The downstream task's utility:")[1]
+    )  # the task's own utility is shown the same way
+    paper = RunConfig(paper_mode=True, meta_utility_code=False)
+    assert "run_improver(" in meta_utility_text(task, paper)  # the paper's prompt
+
+
 def test_decoding_defaults_to_code_for_local_models_and_plain_for_servers_and_the_paper() -> None:
     assert RunConfig().reply_prefix == CODE_PREFIX == "```python\n"
     assert RunConfig(model="openai:qwen").reply_prefix == ""

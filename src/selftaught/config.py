@@ -90,6 +90,7 @@ class RunConfig:
     initial_improver: str = "seed"  # I_0: a shipped improver's name or an improver file's path
     meta_continue: bool = True  # the meta level's replies continue the parent before its return
     meta_step_families: bool = True  # continued meta replies each open a strategy family's step
+    meta_utility_code: bool = True  # show the meta-utility's code (False: its docstring only)
     samples: int = 0  # `improve`: LM samples of its run (0: lm_budget x max_responses_per_call)
 
     def __post_init__(self) -> None:
@@ -138,6 +139,13 @@ class RunConfig:
         """Whether continued meta replies each open a strategy family's step, one step per
         reply (`core.meta.meta_steps`); needs guidance, so never in paper mode."""
         return self.continues_parent and self.shows_guidance and self.meta_step_families
+
+    @property
+    def describes_meta_utility(self) -> bool:
+        """Whether the meta level sees the meta-utility's docstring in place of its code, whose
+        `run_improver` and `fresh_language_model` small models called from improvers; needs
+        guidance, so never in paper mode."""
+        return self.shows_guidance and not self.meta_utility_code
 
     @property
     def shows_guidance(self) -> bool:

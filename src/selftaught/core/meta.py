@@ -146,6 +146,18 @@ STRATEGY_FAMILIES = (
 )
 
 
+#: What an improver has in scope, said after the meta-utility's code (the 1.5B model called the
+#: scorer's `run_improver` from improvers) or after its docstring alone.
+SCOPE_SHOWN = (
+    "# run_improver and fresh_language_model above are the scorer's own: an improver",
+    "# cannot call them. It has language_model.batch_prompt/prompt and utility.",
+)
+SCOPE_DESCRIBED = (
+    "# Nothing of the meta-utility is in scope when an improver runs: it has",
+    "# language_model.batch_prompt/prompt and utility.",
+)
+
+
 def meta_steps(config: RunConfig, t: int) -> tuple[str, ...]:
     """The new steps that continued meta replies at step `t` open, one per reply in a call.
 
@@ -169,11 +181,22 @@ def meta_guidance(config: RunConfig, feedback: str = "") -> str:
     lines = ["# What the current improver's runs did (the meta-utility's feedback):"]
     lines += textwrap.wrap(feedback or "not measured yet", 96, initial_indent="#   ",
                            subsequent_indent="#   ")  # fmt: skip
-    lines.append("# run_improver and fresh_language_model above are the scorer's own: an improver")
-    lines.append("# cannot call them. It has language_model.batch_prompt/prompt and utility.")
+    lines += SCOPE_DESCRIBED if config.describes_meta_utility else SCOPE_SHOWN
     lines.append("# Ways improvers have become better (use the paper's improver API only):")
     lines += [f"# - {family}" for family in STRATEGY_FAMILIES]
     return "\n".join(lines) + "\n"
+
+
+def _meta_body(config: RunConfig) -> str:
+    """The meta-utility's code, or a line saying it is left out (`describes_meta_utility`)."""
+    if config.describes_meta_utility:
+        return "    # (its code is left out here: the docstring above says what it does)\n"
+    return f"""    scores = []
+    for run in range({config.runs}):
+        improved = run_improver(improve_str, initial_solution, utility, fresh_language_model())
+        scores.append(utility(improved))
+    return mean(scores)
+"""
 
 
 def meta_utility_text(task: Task, config: RunConfig, feedback: str = "") -> str:
@@ -183,9 +206,8 @@ def meta_utility_text(task: Task, config: RunConfig, feedback: str = "") -> str:
     (`feedback`) and the strategy families.
     """
     guidance = meta_guidance(config, feedback)
-    return f'''from statistics import mean
-
-from helpers import extract_code
+    imports = "" if config.describes_meta_utility else "from statistics import mean\n\n"
+    return f'''{imports}from helpers import extract_code
 
 
 def meta_utility(improve_str: str):
@@ -198,12 +220,7 @@ def meta_utility(improve_str: str):
     with the task's utility; the meta-utility is the mean. An improver that crashes or returns
     nothing scores 0. It may be called {config.meta_utility_budget} time(s).
     """
-    scores = []
-    for run in range({config.runs}):
-        improved = run_improver(improve_str, initial_solution, utility, fresh_language_model())
-        scores.append(utility(improved))
-    return mean(scores)
-
+{_meta_body(config)}
 {guidance}
 # The downstream task's utility:
 {shown_utility_text(task, contract=config.shows_guidance)}

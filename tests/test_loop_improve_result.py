@@ -118,3 +118,38 @@ def test_cli_text_says_plainly_that_nothing_improved(tmp_path: Path, monkeypatch
         app, ["improve", str(program), "--task", "parity_noise", "-o", str(target)]
     )
     assert written.exit_code == 0 and target.read_text() == PROGRAM
+
+
+def test_cli_text_says_when_a_val_gain_is_lower_on_test(tmp_path: Path, monkeypatch) -> None:
+    import selftaught.search.improve as improve_module
+
+    def fake(*args, **kwargs) -> dict:
+        return {
+            "task": "quadratic_assignment",
+            "improved": True,
+            "reason": "it beats the input on val (0.3511 > 0.3325)",
+            "score_before": 0.3384,
+            "score_after": 0.3334,
+            "program": PROGRAM + "# tuned\n",
+            "changes": [],
+            "status": "ok",
+            "error": None,
+            "lm_calls": 2,
+            "lm_budget": 2,
+            "samples": 8,
+            "circumvention_attempts": 0,
+        }
+
+    monkeypatch.setattr(improve_module, "improve_program", fake)
+    program = tmp_path / "p.py"
+    program.write_text(PROGRAM)
+    result = CliRunner().invoke(app, ["improve", str(program), "--task", "quadratic_assignment"])
+    assert result.exit_code == 0, result.output
+    assert "improved: it beats the input on val" in result.stderr
+    assert "on the held-out test split it scores lower (0.3334 < 0.3384)" in result.stderr
+    # an honest gain carries no such warning
+    monkeypatch.setattr(
+        improve_module, "improve_program", lambda *a, **k: {**fake(), "score_after": 0.35}
+    )
+    honest = CliRunner().invoke(app, ["improve", str(program), "--task", "quadratic_assignment"])
+    assert honest.exit_code == 0 and "scores lower" not in honest.stderr

@@ -48,7 +48,15 @@ def _summary(result: dict[str, Any]) -> str:
 def _verdict(result: dict[str, Any]) -> str:
     """One plain sentence: improved or not, and why."""
     if result["improved"]:
-        return f"improved: {result['reason']}"
+        verdict = f"improved: {result['reason']}"
+        if result["score_after"] < result["score_before"]:
+            # kept on val, as the rule says; the held-out split is where a user learns it overfit
+            verdict += (
+                f"; but on the held-out test split it scores lower "
+                f"({result['score_after']:.4f} < {result['score_before']:.4f}): "
+                "the gain on val did not carry over"
+            )
+        return verdict
     return f"not improved, the program returned is your input unchanged: {result['reason']}"
 
 

@@ -85,71 +85,64 @@ def test_a_gain_within_the_timing_margin_is_a_tie(tmp_path: Path) -> None:
     assert "tied with the input" in result["reason"]
 
 
-def test_cli_text_says_plainly_that_nothing_improved(tmp_path: Path, monkeypatch) -> None:
+def cli_result(**changes) -> dict:
+    """What `improve_program` returns, as the CLI reads it: a run that kept the input."""
+    result = {
+        "task": "parity_noise",
+        "improved": False,
+        "reason": "the improver returned no program; the input is kept",
+        "score_before": 0.25,
+        "score_after": 0.25,
+        "program": PROGRAM,
+        "changes": [],
+        "status": "timeout",
+        "error": "improver exceeded its wall-clock limit",
+        "lm_calls": 1,
+        "lm_budget": 1,
+        "samples": 2,
+        "circumvention_attempts": 0,
+    }
+    return {**result, **changes}
+
+
+def improve_cli(tmp_path: Path, monkeypatch, result: dict, *options: str):
+    """`selftaught improve` on PROGRAM, with `improve_program` answering `result`."""
     import selftaught.search.improve as improve_module
 
-    def fake(*args, **kwargs) -> dict:
-        return {
-            "task": "parity_noise",
-            "improved": False,
-            "reason": "the improver returned no program; the input is kept",
-            "score_before": 0.25,
-            "score_after": 0.25,
-            "program": PROGRAM,
-            "status": "timeout",
-            "error": "improver exceeded its wall-clock limit",
-            "lm_calls": 1,
-            "lm_budget": 1,
-            "samples": 2,
-            "circumvention_attempts": 0,
-        }
-
-    monkeypatch.setattr(improve_module, "improve_program", fake)
+    monkeypatch.setattr(improve_module, "improve_program", lambda *a, **k: result)
     program = tmp_path / "p.py"
     program.write_text(PROGRAM)
-    result = CliRunner().invoke(app, ["improve", str(program), "--task", "parity_noise"])
+    return CliRunner().invoke(app, ["improve", str(program), "--task", result["task"], *options])
+
+
+def test_cli_text_says_plainly_that_nothing_improved(tmp_path: Path, monkeypatch) -> None:
+    result = improve_cli(tmp_path, monkeypatch, cli_result())
     assert result.exit_code == 0, result.output
     assert result.stdout == PROGRAM
     assert "0.250 -> 0.250" in result.stderr
     assert "not improved, the program returned is your input unchanged" in result.stderr
     assert "improver: improver exceeded its wall-clock limit" in result.stderr
     target = tmp_path / "out.py"
-    written = CliRunner().invoke(
-        app, ["improve", str(program), "--task", "parity_noise", "-o", str(target)]
-    )
+    written = improve_cli(tmp_path, monkeypatch, cli_result(), "-o", str(target))
     assert written.exit_code == 0 and target.read_text() == PROGRAM
 
 
 def test_cli_text_says_when_a_val_gain_is_lower_on_test(tmp_path: Path, monkeypatch) -> None:
-    import selftaught.search.improve as improve_module
-
-    def fake(*args, **kwargs) -> dict:
-        return {
-            "task": "quadratic_assignment",
-            "improved": True,
-            "reason": "it beats the input on val (0.3511 > 0.3325)",
-            "score_before": 0.3384,
-            "score_after": 0.3334,
-            "program": PROGRAM + "# tuned\n",
-            "changes": [],
-            "status": "ok",
-            "error": None,
-            "lm_calls": 2,
-            "lm_budget": 2,
-            "samples": 8,
-            "circumvention_attempts": 0,
-        }
-
-    monkeypatch.setattr(improve_module, "improve_program", fake)
-    program = tmp_path / "p.py"
-    program.write_text(PROGRAM)
-    result = CliRunner().invoke(app, ["improve", str(program), "--task", "quadratic_assignment"])
+    kept_on_val = cli_result(
+        task="quadratic_assignment",
+        improved=True,
+        reason="it beats the input on val (0.3511 > 0.3325)",
+        score_before=0.3384,
+        score_after=0.3334,
+        program=PROGRAM + "# tuned\n",
+        status="ok",
+        error=None,
+    )
+    result = improve_cli(tmp_path, monkeypatch, kept_on_val)
     assert result.exit_code == 0, result.output
     assert "improved: it beats the input on val" in result.stderr
     assert "on the held-out test split it scores lower (0.3334 < 0.3384)" in result.stderr
     # an honest gain carries no such warning
-    monkeypatch.setattr(
-        improve_module, "improve_program", lambda *a, **k: {**fake(), "score_after": 0.35}
-    )
-    honest = CliRunner().invoke(app, ["improve", str(program), "--task", "quadratic_assignment"])
-    assert honest.exit_code == 0 and "scores lower" not in honest.stderr
+    honest = improve_cli(tmp_path, monkeypatch, {**kept_on_val, "score_after": 0.35})
+    assert honest.exit_code == 0 and "improved: it beats" in honest.stderr
+    assert "scores lower" not in honest.stderr

@@ -117,3 +117,28 @@ def test_a_type_error_without_starts_is_a_failed_call_not_a_second_one(kit: dict
     assert budgets.ask(["a"], 0.5) == [] and len(calls) == 1
     budgets.ask(["a"], 0.5, starts=["x"])  # with starts: one retry, without them
     assert [("reply_starts" in c) for c in calls[1:]] == [True, False]
+
+
+def test_a_new_version_is_started_below_the_program_whose_entry_is_renamed(
+    kit: dict[str, Any],
+) -> None:
+    program = PROGRAM + "\n\ndef twice(xs):\n    return algorithm(xs) + algorithm(xs)\n"
+    start = kit["versioned_start"](program, "a stronger classic algorithm.")
+    assert start.endswith(
+        '\n\n\ndef algorithm(xs):\n    """Improved version of `algorithm_v0`: a stronger classic '
+        'algorithm."""\n'
+    )
+    old = start[: start.rindex("\n\n\ndef algorithm(")]
+    assert "def algorithm_v0(xs):" in old and "return algorithm_v0(xs) + algorithm_v0(xs)" in old
+    assert "algorithm(" not in old.replace("algorithm_v0(", "")
+    # the reply goes on from there; the new version can call the old one
+    reply = start + "    best = algorithm_v0(xs)\n    return sorted(best)\n"
+    namespace: dict[str, Any] = {}
+    exec(reply, namespace)
+    assert namespace["algorithm"]([3, 1, 2]) == [1, 2, 3]
+    # a name already taken is not reused; no start without an entry on lines of its own
+    taken = kit["versioned_start"]("algorithm_v0 = 1\n\ndef algorithm(xs):\n    return xs\n", "")
+    assert '"""Improved version of `algorithm_v0_`."""' in taken
+    assert kit["versioned_start"]("def algorithm(xs): return xs\n", "n") is None
+    assert kit["versioned_start"]("def other(xs):\n    return xs\n", "n") is None
+    assert kit["versioned_start"]("def algorithm(:\n", "n") is None

@@ -61,3 +61,34 @@ def close_step(reply, program):
         return reply
     closing = "\n".join(program.splitlines()[final.lineno - 1 : final.end_lineno])
     return f"{reply[:second].rstrip()}\n\n{closing}\n```\n"
+
+
+#: How a new version's docstring names the version it improves (FunSearch's prompt).
+VERSION_NOTE = "Improved version of `{old}`"
+
+
+def versioned_start(program, note):
+    """The start of a reply that writes a new version of `program`'s entry function below it:
+    the program whole, its entry renamed `<entry>_v0` (uses too), then the entry's own header and
+    the docstring "Improved version of `<entry>_v0`: <note>." (FunSearch's prompt). The old
+    version stays callable, so "the current approach, then ..." can call it instead of recursing.
+    None when the program has no top-level entry function with its body on lines of its own."""
+    entry = globals().get("ENTRY") or "algorithm"
+    tree = _parse(program) if isinstance(program, str) else None  # noqa: F821 (kit_repairs.py)
+    defs = [n for n in (tree.body if tree else []) if isinstance(n, ast.FunctionDef)]
+    node = next((n for n in reversed(defs) if n.name == entry), None)
+    if node is None or node.body[0].lineno <= node.lineno:
+        return None
+    bound, loaded = _bound_and_loaded(tree)  # noqa: F821 (kit.py)
+    old = f"{entry}_v0"
+    while old in bound | loaded:
+        old += "_"
+    lines = program.splitlines()
+    header = "\n".join(lines[node.lineno - 1 : node.body[0].lineno - 1])  # before the renaming
+    edits = [(*_def_name_span(lines, node), old)]  # noqa: F821 (kit_repairs.py)
+    uses = _loads_of(entry, tree.body)  # noqa: F821 (kit_repairs.py)
+    edits += [(u.lineno, u.col_offset, u.end_col_offset, old) for u in uses]
+    renamed = _replace_spans(program, edits).rstrip()  # noqa: F821 (kit_repairs.py)
+    indent = " " * node.body[0].col_offset
+    doc = VERSION_NOTE.format(old=old) + (f": {note.rstrip('.')}." if note else ".")
+    return f'{renamed}\n\n\n{header}\n{indent}"""{doc}"""\n'

@@ -38,6 +38,7 @@ from helpers import (
     extract,
     solution_message,
     tune_constants,
+    versioned_start,
 )
 
 TEMPERATURE = 0.8
@@ -62,6 +63,17 @@ TACTICS = (
     f"not available to it); {TIME}.",
 )
 CONTINUE_STEPS = False
+#: True starts each tactic's reply below the program, whose entry is renamed `<entry>_v0`, with a
+#: new version's header and docstring naming the tactic (`versioned_start`, FunSearch's prompt).
+VERSIONS = False
+#: The tactics (by index), as a new version's docstring names them.
+VERSION_NOTES = (
+    "a local search on its answer",
+    "a stronger classic algorithm",
+    "faster",
+    "tuned constants",
+    "the best of several randomized runs",
+)
 #: False shows the utility's docstring in place of its code (`described_utility`); True, its code.
 UTILITY_CODE = False
 #: With CONTINUE_STEPS, tactics whose reply continues the program with this step (index -> step).
@@ -87,6 +99,14 @@ def tactic_message(program, score, utility, tactic):
 def repair_message(program, error, utility):
     task = f"This version fails: {error}.\nFind the cause and fix it; keep the idea."
     return solution_message(program, utility, task, utility_text=shown(utility))
+
+
+def reply_start(program, tactic):
+    """The text the reply for `tactic` (an index into TACTICS) continues, or None."""
+    step = STEPS.get(tactic) if CONTINUE_STEPS else None
+    if step:
+        return continuation(program, step)
+    return versioned_start(program, VERSION_NOTES[tactic]) if VERSIONS else None
 
 
 def failure_of(utility, score, start):
@@ -119,8 +139,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         starts = [None] * len(messages)
         while len(messages) < n:
             messages.append(tactic_message(parent, score, utility, TACTICS[turn % len(TACTICS)]))
-            step = STEPS.get(turn % len(TACTICS)) if CONTINUE_STEPS else None
-            starts.append(continuation(parent, step) if step else None)
+            starts.append(reply_start(parent, turn % len(TACTICS)))
             tries.append(0)
             turn += 1
         temperature = REPAIR_TEMPERATURE if len(repairs) == n else TEMPERATURE

@@ -373,6 +373,21 @@ def test_refine_tunes_the_best_programs_constants_with_the_utility_left() -> Non
     assert "steps, rate, flag = 8000, 0.9, True" in result
 
 
+def test_refine_starts_every_nth_reply_as_a_new_version_below_the_program() -> None:
+    ns = load("refine")
+    program = "def algorithm(xs):\n    return xs\n"
+    assert ns["VERSION_EVERY"] == 0 and ns["reply_start"](program, 1) is None  # off by default
+    ns["VERSION_EVERY"] = 2
+    assert ns["reply_start"](program, 0) is None and ns["reply_start"](program, 2) is None
+    start = ns["reply_start"](program, 1)  # turn 1: the second tactic, a classic algorithm
+    assert start.startswith("def algorithm_v0(xs):\n    return xs\n\n\ndef algorithm(xs):\n")
+    assert start.endswith(
+        '"""Improved version of `algorithm_v0`: a stronger classic algorithm."""\n'
+    )
+    assert "tuned constants" in ns["reply_start"](program, 3)
+    assert len(ns["VERSION_NOTES"]) == len(ns["TACTICS"])
+
+
 class Budgeted:
     """A utility that counts its calls; scores a program by `measure` of its source."""
 

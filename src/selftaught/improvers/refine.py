@@ -63,9 +63,10 @@ TACTICS = (
     f"not available to it); {TIME}.",
 )
 CONTINUE_STEPS = False
-#: True starts each tactic's reply below the program, whose entry is renamed `<entry>_v0`, with a
-#: new version's header and docstring naming the tactic (`versioned_start`, FunSearch's prompt).
-VERSIONS = False
+#: Every VERSION_EVERY-th sample (0: none) starts its reply below the program, whose entry is
+#: renamed `<entry>_v0`, with a new version's header and a docstring naming the tactic
+#: (`versioned_start`, FunSearch's prompt); the other samples start at the entry's head.
+VERSION_EVERY = 0
 #: The tactics (by index), as a new version's docstring names them.
 VERSION_NOTES = (
     "a local search on its answer",
@@ -101,12 +102,15 @@ def repair_message(program, error, utility):
     return solution_message(program, utility, task, utility_text=shown(utility))
 
 
-def reply_start(program, tactic):
-    """The text the reply for `tactic` (an index into TACTICS) continues, or None."""
+def reply_start(program, turn):
+    """The text the reply of the `turn`-th tactic sample continues, or None: its usual start."""
+    tactic = turn % len(TACTICS)
     step = STEPS.get(tactic) if CONTINUE_STEPS else None
     if step:
         return continuation(program, step)
-    return versioned_start(program, VERSION_NOTES[tactic]) if VERSIONS else None
+    if VERSION_EVERY > 0 and turn % VERSION_EVERY == VERSION_EVERY - 1:
+        return versioned_start(program, VERSION_NOTES[tactic])
+    return None
 
 
 def failure_of(utility, score, start):
@@ -139,7 +143,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         starts = [None] * len(messages)
         while len(messages) < n:
             messages.append(tactic_message(parent, score, utility, TACTICS[turn % len(TACTICS)]))
-            starts.append(reply_start(parent, turn % len(TACTICS)))
+            starts.append(reply_start(parent, turn))
             tries.append(0)
             turn += 1
         temperature = REPAIR_TEMPERATURE if len(repairs) == n else TEMPERATURE

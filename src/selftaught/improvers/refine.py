@@ -22,6 +22,11 @@ scope instead of as a helper nothing calls. It is off: with the embedded 1.5B mo
 were valid 2 times in 30 (they compute the objective with the utility's names), and beat the
 original on val no more often than rewrites (docs/small-models.md).
 
+`VERSION_EVERY = n` in a copy starts every n-th tactic reply below the program, whose entry is
+renamed `<entry>_v0`, as a new version of the entry (`versioned_start`, FunSearch's prompt). It is
+off: with the embedded 1.5B model such replies were new code and mostly broken (33% valid on four
+task files against 62%), with no more gains (docs/small-models.md).
+
 Repairs (a failed candidate sent back with the utility's error, `utility.last_error`) are off:
 with the embedded 1.5B model a repair sample beat the original less often than a tactic sample
 (docs/small-models.md). `MAX_REPAIRS = 2` in a copy turns them on, for models that repair well.

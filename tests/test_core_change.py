@@ -42,6 +42,24 @@ def test_keeping_the_input_is_named_and_is_not_returning_only_the_input() -> Non
     assert not behaviour_changes(KEEPS_THE_INPUT, KEEPS_THE_INPUT + "\n# x\n", ENTRY)
 
 
+def test_picking_between_programs_by_their_text_is_named() -> None:
+    # What the embedded 1.5B model wrote under "keep the input: return whichever of
+    # initial_solution and the best candidate scores higher" in a make run: strings compared
+    text_pick = SEED.replace(
+        "    return best_solution\n", "    return max(initial_solution, best_solution)\n"
+    )
+    changes = behaviour_changes(SEED, text_pick, ENTRY)
+    pick = "picks by text, not by score: `max(initial_solution, best_solution)` has no `key=`"
+    assert pick in changes
+    # a pick by score, or a max that does not involve the input, is not one
+    by_score = text_pick.replace("best_solution)\n", "best_solution, key=utility)\n")
+    assert not [c for c in behaviour_changes(SEED, by_score, ENTRY) if c.startswith("picks")]
+    other = SEED.replace("    return best_solution\n", '    return max(best_solution, "")\n')
+    assert not [c for c in behaviour_changes(SEED, other, ENTRY) if c.startswith("picks")]
+    # one the parent already made is no change
+    assert not [c for c in behaviour_changes(text_pick, text_pick + "\n", ENTRY) if "picks" in c]
+
+
 def test_asking_the_model_again_is_named_with_its_temperatures() -> None:
     # what the embedded 1.5B model wrote (make run, seed 0, t=2) after the step that keeps the input
     second = SEED.replace(

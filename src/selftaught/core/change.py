@@ -54,6 +54,7 @@ def _changes(old: str, new: str, entry: str) -> list[str]:
         return []
     return [
         *_returns(before, after),
+        *[pick for pick in _text_picks(after) if pick not in _text_picks(before)],
         *_model_calls(before, after),
         *_calls(before, after),
         *_settings(before, after),
@@ -145,6 +146,40 @@ def _keeps_input(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
     if kept_before or not kept or kept == total:
         return []
     return [f"keeps its input: may return `{_params(after)[0]}` instead of what it built"]
+
+
+def _text_picks(fn: ast.FunctionDef) -> list[str]:
+    """A returned `max(...)` or `min(...)` of the input and other values without `key=`: for an
+    improver that picks between programs by their text (Python compares strings by their
+    characters), not by their scores. The 1.5B model wrote `return max(initial_solution,
+    best_solution)` for "return whichever scores higher", and the text of the input won."""
+    params = _params(fn)
+    if not params:
+        return []
+    assigned = _assignments(fn)
+    values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
+    values += [
+        v for value in values if isinstance(value, ast.Name) for v in assigned.get(value.id, [])
+    ]
+    calls = (n for value in values for n in ast.walk(value) if isinstance(n, ast.Call))
+    picks = [
+        f"picks by text, not by score: `{_quote(call)}` has no `key=`"
+        for call in calls
+        if _is_text_pick(call, params[0])
+    ]
+    return list(dict.fromkeys(picks))
+
+
+def _is_text_pick(call: ast.Call, first: str) -> bool:
+    """Whether `call` is `max` or `min` without `key=` of `first` and other values."""
+    names = _names(call)
+    return (
+        isinstance(call.func, ast.Name)
+        and call.func.id in ("max", "min")
+        and not any(k.arg == "key" for k in call.keywords)
+        and first in names
+        and len(set(names)) > 1
+    )
 
 
 def _returned(fn: ast.FunctionDef) -> list[str]:

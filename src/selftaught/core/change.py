@@ -54,7 +54,7 @@ def _changes(old: str, new: str, entry: str) -> list[str]:
         return []
     return [
         *_returns(before, after),
-        *[pick for pick in _text_picks(after) if pick not in _text_picks(before)],
+        *_new_text_picks(before, after),
         *_model_calls(before, after),
         *_calls(before, after),
         *_settings(before, after),
@@ -85,7 +85,7 @@ def _input_returns(fn: ast.FunctionDef) -> tuple[int, int]:
     """(how many of `fn`'s returned values are built from its first parameter alone, how many
     values it returns)."""
     params = _params(fn)
-    returns = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
+    returns = _return_values(fn)
     if not params:
         return 0, len(returns)
     assigned = _assignments(fn)
@@ -148,6 +148,11 @@ def _keeps_input(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
     return [f"keeps its input: may return `{_params(after)[0]}` instead of what it built"]
 
 
+def _new_text_picks(before: ast.FunctionDef, after: ast.FunctionDef) -> list[str]:
+    old = _text_picks(before)
+    return [pick for pick in _text_picks(after) if pick not in old]
+
+
 def _text_picks(fn: ast.FunctionDef) -> list[str]:
     """A returned `max(...)` or `min(...)` of the input and other values without `key=`: for an
     improver that picks between programs by their text (Python compares strings by their
@@ -157,10 +162,7 @@ def _text_picks(fn: ast.FunctionDef) -> list[str]:
     if not params:
         return []
     assigned = _assignments(fn)
-    values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
-    values += [
-        v for value in values if isinstance(value, ast.Name) for v in assigned.get(value.id, [])
-    ]
+    values = [s for value in _return_values(fn) for s in _sources(value, assigned)]
     calls = (n for value in values for n in ast.walk(value) if isinstance(n, ast.Call))
     picks = [
         f"picks by text, not by score: `{_quote(call)}` has no `key=`"
@@ -187,16 +189,26 @@ def _returned(fn: ast.FunctionDef) -> list[str]:
     or for a returned variable those of every assignment to it."""
     assigned = _assignments(fn)
     phrases = []
-    for node in ast.walk(fn):
-        if not isinstance(node, ast.Return) or node.value is None:
-            continue
-        value = node.value
+    for value in _return_values(fn):
         own = value.id if isinstance(value, ast.Name) else None
-        sources = assigned.get(own, [value]) if own else [value]
+        sources = _sources(value, assigned)
         names = [n for n in dict.fromkeys(n for s in sources for n in _names(s)) if n != own]
         built = f" built from {', '.join(names)}" if names else ""
         phrases.append(f"`{_quote(value)}`{built}")
     return phrases
+
+
+def _return_values(fn: ast.FunctionDef) -> list[ast.expr]:
+    """Every expression `fn` returns, in walk order (a bare `return` has none)."""
+    return [n.value for n in ast.walk(fn) if isinstance(n, ast.Return) and n.value is not None]
+
+
+def _sources(value: ast.expr, assigned: dict[str, list[ast.expr]]) -> list[ast.expr]:
+    """What a returned value is built from: a returned variable's every assigned value, else the
+    value itself."""
+    if isinstance(value, ast.Name) and value.id in assigned:
+        return assigned[value.id]
+    return [value]
 
 
 def _names(node: ast.AST) -> list[str]:

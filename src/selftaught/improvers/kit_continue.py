@@ -79,9 +79,9 @@ def versioned_start(program, note):
     node = next((n for n in reversed(defs) if n.name == entry), None)
     if node is None or node.body[0].lineno <= node.lineno:
         return None
-    bound, loaded = _bound_and_loaded(tree)  # noqa: F821 (kit.py)
+    taken = set().union(*_bound_and_loaded(tree))  # noqa: F821 (kit.py)
     old = f"{entry}_v0"
-    while old in bound | loaded:
+    while old in taken:
         old += "_"
     lines = program.splitlines()
     header = "\n".join(lines[node.lineno - 1 : node.body[0].lineno - 1])  # before the renaming

@@ -9,7 +9,9 @@ a fixed LM budget (`selftaught.search.compare.compare_improvers`). Per task and 
   score on val (a copy of the original, however reformatted, scores exactly the same) and how many
   beat the original there; and apart, the tuned variants (a program with one numeric constant
   moved from the original or from a program scored before it, as refine's `tune_constants`
-  makes them) and how many of them beat it;
+  makes them) and how many of them beat it, and the wired variants (a reply whose entry now calls
+  the step it wrote and never called, as refine's `wired_variant` makes them: they define
+  `<entry>_base`) and how many of them beat it;
 - the test score of the program each run returned (the improver's best candidate) against the
   original's (`returned_test`, one per seed): the mean difference over seeds (`gain_mean`) with a
   95% Student-t interval (none for a single seed), and a better/worse/tie verdict that counts
@@ -38,6 +40,7 @@ import ast
 import json
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -154,6 +157,8 @@ class CandidateCounts:
     tuned: int
     tuned_better: int
     unused: int = 0
+    wired: int = 0
+    wired_better: int = 0
 
 
 def unreached_functions(source: str, entry: str) -> set[str]:
@@ -178,6 +183,12 @@ def unreached_functions(source: str, entry: str) -> set[str]:
             reached.add(name)
             todo += called([functions[name]])
     return set(functions) - reached
+
+
+def is_wired(source: str, entry: str) -> bool:
+    """Whether `source` is a wired variant: refine's `wired_variant` renames the entry to
+    `<entry>_base` (a name the model's own replies have not used)."""
+    return re.search(rf"^def {re.escape(entry)}_base_*\(", source, re.MULTILINE) is not None
 
 
 def _constant_variants() -> Any:
@@ -217,6 +228,8 @@ def candidate_counts(store: RunStore, task: Task) -> CandidateCounts:
         base = score_program(task, task.seed_solution, "val").score
     others = [(score, source) for key, score, source in rows if key != sha]
     tuned, model = _split_tuned(others, task.seed_solution)
+    wired = [(score, source) for score, source in model if is_wired(source, task.entry)]
+    model = [pair for pair in model if not is_wired(pair[1], task.entry)]
     valid = [score for score, _ in model if score > 0]
     changed = [score for score in valid if abs(score - base) > 1e-12]
     better = [score for score in changed if score > base]
@@ -228,7 +241,7 @@ def candidate_counts(store: RunStore, task: Task) -> CandidateCounts:
     ]
     return CandidateCounts(
         len(model), len(valid), len(changed), len(better), len(tuned), len(tuned_better),
-        len(unused),
+        len(unused), len(wired), sum(1 for score, _ in wired if score > base),
     )  # fmt: skip
 
 
@@ -275,6 +288,8 @@ def run_cell(task: str, improver: str, args: argparse.Namespace, config: RunConf
         "unused_function_copies": counts.unused,
         "tuned_variants": counts.tuned,
         "tuned_better_on_val": counts.tuned_better,
+        "wired_variants": counts.wired,
+        "wired_better_on_val": counts.wired_better,
         "original_test": original,
         "returned_test": row["runs"],
         "mean_test": row["mean_test"],
@@ -311,7 +326,8 @@ def _line(cell: dict) -> str:
         f"valid {cell['valid_candidates']}/{cell['candidates']} ({rate}; changed "
         f"{cell['changed_candidates']}, better on val {cell['better_on_val_candidates']}, "
         f"copies with an unused function {cell.get('unused_function_copies', 0)}; "
-        f"tuned {cell['tuned_variants']}, better {cell['tuned_better_on_val']}), test "
+        f"tuned {cell['tuned_variants']}, better {cell['tuned_better_on_val']}; wired "
+        f"{cell.get('wired_variants', 0)}, better {cell.get('wired_better_on_val', 0)}), test "
         f"{cell['original_test']:.4f} -> {cell['mean_test']:.4f} (gain {cell['gain_mean']:+.4f}, "
         f"95% CI {interval}, {cell['verdict']}), {cell['tokens']['prompt']}+"
         f"{cell['tokens']['completion']} tokens"

@@ -77,7 +77,7 @@ def test_a_bad_task_is_one_error_line(tmp_path: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_candidates_are_split_into_the_models_and_tuned_variants(tmp_path: Path) -> None:
+def test_candidates_are_split_into_the_models_tuned_and_wired_variants(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_efficacy import candidate_counts
     from selftaught.store.db import Evaluation, RunStore
@@ -93,6 +93,9 @@ def test_candidates_are_split_into_the_models_and_tuned_variants(tmp_path: Path)
         seed + "\ndef local_search(values):\n    return values\n": 0.4,  # unchanged, unused
         seed.replace("values[1:]", "values"): 0.0,  # the model's, invalid
         "def algorithm(clauses, n_vars):\n    return [True] * n_vars\n": 0.5,  # the model's, better
+        # refine's wired variant of the unused step: apart, like the tuned ones
+        seed.replace("def algorithm(", "def algorithm_base(")
+        + "\ndef algorithm(clauses, n_vars):\n    return algorithm_base(clauses, n_vars)\n": 0.45,
         # tuned from the better one; then a candidate one move from the first tuned variant,
         # scored before it: the model's (tuning comes after the model's candidates)
     }
@@ -107,6 +110,7 @@ def test_candidates_are_split_into_the_models_and_tuned_variants(tmp_path: Path)
     assert (counts.scored, counts.valid, counts.changed, counts.better) == (5, 4, 2, 2)
     assert (counts.tuned, counts.tuned_better) == (2, 1)
     assert counts.unused == 1  # the copy with a function nothing calls
+    assert (counts.wired, counts.wired_better) == (1, 1)
 
 
 def test_functions_the_entry_never_reaches() -> None:

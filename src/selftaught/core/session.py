@@ -32,7 +32,15 @@ EXTRACT_PATH = Path(__file__).with_name("extract.py")
 #: The improver kit, in parts: plumbing shared by the reference improvers, shipped inside `helpers`.
 KIT_PATHS = tuple(
     Path(__file__).parent.parent / "improvers" / f"{name}.py"
-    for name in ("kit", "kit_tuning", "kit_edits", "kit_repairs", "kit_continue")
+    for name in (
+        "kit",
+        "kit_tuning",
+        "kit_edits",
+        "kit_repairs",
+        "kit_continue",
+        "kit_objective",
+        "kit_wiring",
+    )
 )
 MAX_PROGRAM_CHARS = 200_000
 #: `utility.last_error` is capped: it goes into the improver's prompts.

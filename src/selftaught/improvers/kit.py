@@ -152,11 +152,12 @@ def add_missing_imports(code):
     return "\n".join(lines) + "\n" + code
 
 
-def add_utility_helpers(code, utility):
+def add_utility_helpers(code, utility, more=""):
     """`code` with the helper functions it calls from the utility's text appended (a utility's
     own `grid_dist`, say, but never the utility itself): small models call what they were shown,
-    though the program runs without the utility in scope. Helpers those helpers call come too."""
-    text = getattr(utility, "str", "") or ""
+    though the program runs without the utility in scope. Helpers those helpers call come too.
+    `more` is source of further helpers shown with the utility (`derived_objective`)."""
+    text = (getattr(utility, "str", "") or "") + (f"\n\n{more}" if more else "")
     try:
         shown = ast.parse(text)
         tree = ast.parse(code)

@@ -15,6 +15,15 @@ The utility is shown by its docstring, not its code (`UTILITY_CODE = False`, `de
 small models copied the scorer's variables and calls to `utility` into their programs, where
 nothing of the utility is in scope. A utility without a describing docstring is shown whole.
 
+Below it comes the utility's score of one answer as a function, `objective(<the entry's
+arguments>, <answer>)`, cut from the utility's own code (`OBJECTIVE = True`, `derived_objective`,
+kit_objective.py), and the local-search and restart tactics say to judge answers by calling it;
+a program that calls it gets its definition. Small models asked for a local search judged each
+change by calling `utility`, or by an objective of their own that was wrong. A utility whose code
+does not allow one (its score needs hidden truth, or it is not one call of the entry) gets none.
+A valid reply that defines a new function its entry never calls also gets the variant whose
+entry calls it scored (`WIRE_STEPS = True`, `wired_variant`, kit_wiring.py).
+
 `CONTINUE_STEPS = True` in a copy makes the local-search and restart tactics' replies continue the
 program: each starts inside it, just before its entry function's final `return`, with a comment
 opening the step (`continuation`, kit_continue.py), so the step is written where the answer is in
@@ -39,22 +48,28 @@ from helpers import (
     add_utility_helpers,
     close_step,
     continuation,
+    derived_objective,
     described_utility,
     extract,
     solution_message,
     tune_constants,
     versioned_start,
+    wired_variant,
 )
 
 TEMPERATURE = 0.8
 REPAIR_TEMPERATURE = 0.4
 MAX_REPAIRS = 0  # repair attempts along one line of descent (0: every sample is a tactic)
 TIME = "stop at half the CPU time limit of the runtime contract (check time.process_time())"
+#: How the local-search and restart tactics say to compare answers; with OBJECTIVE, the derived
+#: function is named instead.
+JUDGED = (
+    "judged by the objective computed in the program itself (the utility is not available to it)"
+)
 TACTICS = (
     "Keep the current approach, then add a local search at the end: repeatedly try one small "
-    "change to the answer (flip, swap or move one element), keep the change when the answer "
-    "gets better, judged by the objective computed in the program itself (the utility is not "
-    f"available to it), and {TIME}.",
+    f"change to the answer (flip, swap or move one element), keep the change when the answer "
+    f"gets better, {JUDGED}, and {TIME}.",
     "Replace the core heuristic with a stronger classic algorithm for this kind of problem, "
     "written from scratch with the allowed modules. If the space of answers is small enough, "
     "search it exhaustively.",
@@ -64,8 +79,7 @@ TACTICS = (
     "Tune the numeric constants, thresholds, step counts and orderings of the current approach "
     "so that it scores higher.",
     "Run the construction several times with different random choices or orders and return the "
-    "best answer found, judged by the objective computed in the program itself (the utility is "
-    f"not available to it); {TIME}.",
+    f"best answer found, {JUDGED}; {TIME}.",
 )
 CONTINUE_STEPS = False
 #: Every VERSION_EVERY-th sample (0: none) starts its reply below the program, whose entry is
@@ -82,6 +96,18 @@ VERSION_NOTES = (
 )
 #: False shows the utility's docstring in place of its code (`described_utility`); True, its code.
 UTILITY_CODE = False
+#: True shows, below the utility, its score of one answer as a function `objective(...)` cut from
+#: its code (`derived_objective`), which the local-search and restart tactics name and which is
+#: copied into a program that calls it; nothing when the utility's code does not allow one.
+OBJECTIVE = True
+OBJECTIVE_NOTE = (
+    "# The utility's score of one answer, as a function the program may call (it is copied into"
+    " the program when called):"
+)
+#: True also scores, for a valid reply that defines a new function its entry never calls, the
+#: variant whose entry calls it on its answer (`wired_variant`): small models write the asked-for
+#: local search as a function and leave the entry as it was.
+WIRE_STEPS = True
 #: With CONTINUE_STEPS, tactics whose reply continues the program with this step (index -> step).
 STEPS = {
     0: "local search: repeatedly try one small change to the answer (flip, swap or move one "
@@ -91,15 +117,32 @@ STEPS = {
 }
 
 
-def shown(utility):
+def objective_of(utility):
+    """The utility's score of one answer as a function a program can call (`derived_objective`),
+    or "" when its code does not allow one or OBJECTIVE is off."""
+    if not OBJECTIVE:
+        return ""
+    return derived_objective(getattr(utility, "str", "") or "") or ""
+
+
+def shown(utility, objective=""):
     text = getattr(utility, "str", "")
-    return text if UTILITY_CODE else described_utility(text)
+    text = text if UTILITY_CODE else described_utility(text)
+    return f"{text.rstrip()}\n\n\n{OBJECTIVE_NOTE}\n{objective}" if objective else text
 
 
-def tactic_message(program, score, utility, tactic):
+def judged(tactic, objective):
+    """`tactic` with its objective named as the derived function, when there is one."""
+    head = objective.split(":", 1)[0].removeprefix("def ") if objective else ""
+    if not head:
+        return tactic
+    return tactic.replace(JUDGED, f"judged by calling {head} (higher is better)")
+
+
+def tactic_message(program, score, utility, tactic, objective=""):
     scored = "" if score is None else f"It scores {score:.4f} on the utility (higher is better). "
-    task = f"{scored}Improve it this way:\n{tactic}"
-    return solution_message(program, utility, task, utility_text=shown(utility))
+    task = f"{scored}Improve it this way:\n{judged(tactic, objective)}"
+    return solution_message(program, utility, task, utility_text=shown(utility, objective))
 
 
 def repair_message(program, error, utility):
@@ -133,6 +176,7 @@ def improve_algorithm(initial_solution, utility, language_model):
     a rewrite of the best program so far, each with the next tactic in turn. When the LM budget
     is spent, the utility budget left hill-climbs the best program's numeric constants."""
     budgets = Budgets(utility, language_model, KEEP_INPUT)
+    objective = objective_of(utility)
     start = budgets.start(initial_solution)
     failures = []  # (program, error, repairs so far), newest last
     turn = 0
@@ -147,7 +191,8 @@ def improve_algorithm(initial_solution, utility, language_model):
         tries = [t + 1 for _, _, t in repairs]
         starts = [None] * len(messages)
         while len(messages) < n:
-            messages.append(tactic_message(parent, score, utility, TACTICS[turn % len(TACTICS)]))
+            tactic = TACTICS[turn % len(TACTICS)]
+            messages.append(tactic_message(parent, score, utility, tactic, objective))
             starts.append(reply_start(parent, turn))
             tries.append(0)
             turn += 1
@@ -157,10 +202,14 @@ def improve_algorithm(initial_solution, utility, language_model):
             break
         for response, tried, begun in zip(responses, tries, starts):
             reply = close_step(response, parent) if begun else response
-            code = add_utility_helpers(extract(reply), utility)
+            known = f"{parent}\n\n{objective}"  # functions that are not new steps
+            code = add_utility_helpers(extract(reply), utility, objective)
             value = budgets.score(code)
             if value is None:
                 continue
+            wired = wired_variant(code, known) if WIRE_STEPS and value > 0 else None
+            if wired is not None:  # the step the reply wrote as a function and never called
+                budgets.score(wired)
             error = failure_of(utility, value, start)
             if error is not None and tried < MAX_REPAIRS:
                 failures.append((code, error, tried))

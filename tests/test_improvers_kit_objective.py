@@ -124,3 +124,22 @@ def test_refine_names_the_objective_shows_it_and_copies_it_into_a_program_that_c
     ns["OBJECTIVE"] = False
     assert ns["objective_of"](utility) == ""
     assert ns["JUDGED"] in ns["tactic_message"]("p", 0.5, utility, ns["TACTICS"][0], "")
+
+
+def test_the_task_file_a_user_starts_from_gets_an_objective(
+    kit: dict[str, Any], tmp_path: Path
+) -> None:
+    from selftaught.tasks.scaffold import new_task_file
+
+    task = load_task_file(new_task_file("mine", tmp_path / "mine.py"))
+    score = objective(kit, task.utility_text, task.entry)
+    instance = task.make_instances("val", limit=1)[0]
+    weights, values, capacity = instance.args
+    nothing = [0] * len(weights)
+    assert score(list(weights), list(values), capacity, nothing) == 0.0
+    greedy = {"algorithm": None}
+    exec(task.seed_solution, greedy)
+    chosen = greedy["algorithm"](list(weights), list(values), capacity)
+    assert math.isclose(
+        score(list(weights), list(values), capacity, chosen), task.score_answer(instance, chosen)
+    )

@@ -15,11 +15,12 @@ scores it beside the reply, so a wrong guess costs one utility call and changes 
 """
 
 import ast
+import re
 
 #: What the old entry is renamed to (with `_` appended while the name is taken).
 BASE_SUFFIX = "_base"
 #: Names of earlier versions (`algorithm_v0`, `algorithm_v1_`): kept for reference, not steps.
-_VERSION_NAME = re.compile(r"_v\d+_*$")  # noqa: F821 (re is imported by kit.py)
+_VERSION_NAME = re.compile(r"_v\d+_*$")
 
 
 def _functions(tree):

@@ -12,34 +12,21 @@ import pytest
 
 from selftaught.core.session import helpers_source
 from selftaught.tasks import get_task, load_task_file
+from selftaught.tasks.scaffold import new_task_file, render_task_file
 from test_improvers_logic import load
 
 TSP = Path(__file__).parent.parent / "bench" / "tasks" / "tsp.py"
 
-# A knapsack utility as a user writes one: the optimum is filled in by a loop after it is bound.
-KNAPSACK = '''
-import random
 
-def utility(algorithm_str: str) -> float:
-    """0/1 knapsack: the chosen value over the best possible one."""
-    exec(algorithm_str, globals())
-    scores = []
-    for _ in range(5):
-        weights = [random.randint(10, 100) for _ in range(30)]
-        values = [w + 20 for w in weights]
-        capacity = sum(weights) // 3
-        best = [0] * (capacity + 1)
-        for w, v in zip(weights, values):
-            for room in range(capacity, w - 1, -1):
-                best[room] = max(best[room], best[room - w] + v)
-        try:
-            chosen = algorithm(weights, values, capacity)
-            assert sum(w for w, c in zip(weights, chosen) if c) <= capacity
-            scores.append(sum(v for v, c in zip(values, chosen) if c) / best[capacity])
-        except Exception:
-            scores.append(0.0)
-    return sum(scores) / len(scores)
-'''
+def _template_utility() -> str:
+    """The utility text of the task file `selftaught new-task` writes: a knapsack whose optimum is
+    filled in by a loop after it is bound."""
+    namespace: dict[str, Any] = {}
+    exec(render_task_file("mine"), namespace)
+    return str(namespace["UTILITY_TEXT"])
+
+
+KNAPSACK = _template_utility()
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +57,11 @@ def test_a_task_files_objective_scores_an_answer_as_its_scorer_does(kit: dict[st
 
 def test_what_fills_a_needed_value_in_after_it_is_bound_comes_along(kit: dict[str, Any]) -> None:
     score = objective(kit, KNAPSACK, "algorithm")
-    weights, values = [10, 20, 30], [30, 40, 50]
-    assert score(weights, values, 30, [1, 1, 0]) == 1.0  # best: 70 from items 0 and 1
-    assert score(weights, values, 30, [0, 0, 1]) == 50 / 70
-    assert score(weights, values, 30, [1, 1, 1]) == 0.0  # over the capacity
+    weights, values, rest = [10, 20, 30, *[100] * 27], [30, 40, 50, *[1] * 27], [0] * 27
+    assert score(weights, values, 30, [1, 1, 0, *rest]) == 1.0  # best: 70 from items 0 and 1
+    assert score(weights, values, 30, [0, 0, 1, *rest]) == 50 / 70
+    assert score(weights, values, 30, [1, 1, 1, *rest]) == 0.0  # over the capacity
+    assert score(weights, values, 30, [1, 1]) == 0.0  # not one choice per item
     source = kit["derived_objective"](KNAPSACK, "algorithm")
     assert source.startswith("def objective(weights, values, capacity, chosen):")
     assert "random" not in source and "capacity = sum" not in source  # the instance is an input
@@ -129,8 +117,6 @@ def test_refine_names_the_objective_shows_it_and_copies_it_into_a_program_that_c
 def test_the_task_file_a_user_starts_from_gets_an_objective(
     kit: dict[str, Any], tmp_path: Path
 ) -> None:
-    from selftaught.tasks.scaffold import new_task_file
-
     task = load_task_file(new_task_file("mine", tmp_path / "mine.py"))
     score = objective(kit, task.utility_text, task.entry)
     instance = task.make_instances("val", limit=1)[0]

@@ -66,6 +66,31 @@ def test_a_second_step_is_cut_and_the_programs_own_return_closes_the_first(
     assert kit["close_step"](one_step, PROGRAM) == one_step
 
 
+OBJECTIVE = "def objective(xs, order):\n    return float(order == sorted(xs))\n"
+
+
+def test_a_returned_expression_is_named_after_the_objectives_answer(kit: dict[str, Any]) -> None:
+    program = "def algorithm(xs):\n    order = 1\n    return sorted(\n        xs\n    )\n"
+    named = kit["named_return"](program, OBJECTIVE)
+    assert named.endswith("    order_ = sorted(\n        xs\n    )\n    return order_\n")
+    namespace: dict[str, Any] = {}
+    exec(named, namespace)
+    assert namespace["algorithm"]([2, 1]) == [1, 2]  # the same program
+    assert kit["named_return"]("def algorithm(xs):\n    return xs[0]\n", "").count("answer") == 2
+    assert kit["named_return"](PROGRAM, OBJECTIVE) == PROGRAM  # it returns a name already
+    assert kit["named_return"]("def algorithm(xs):\n    print(xs)\n", OBJECTIVE).endswith(
+        "print(xs)\n"
+    )
+
+
+def test_the_objective_is_called_on_the_entrys_own_names(kit: dict[str, Any]) -> None:
+    assert kit["objective_call"](PROGRAM, OBJECTIVE) == "objective(xs, best)"
+    # a returned expression, another arity, or no objective: no call
+    assert kit["objective_call"]("def algorithm(xs):\n    return xs[:]\n", OBJECTIVE) is None
+    assert kit["objective_call"]("def algorithm(xs, k):\n    return xs\n", OBJECTIVE) is None
+    assert kit["objective_call"](PROGRAM, "") is None
+
+
 class Model:
     """Records how `Budgets.ask` calls `batch_prompt`; `extension` says whether it takes starts."""
 

@@ -388,6 +388,22 @@ def test_refine_starts_every_nth_reply_as_a_new_version_below_the_program() -> N
     assert len(ns["VERSION_NOTES"]) == len(ns["TACTICS"])
 
 
+def test_refines_continued_steps_name_the_objective_on_the_programs_own_names() -> None:
+    ns = load("refine")
+    objective = "def objective(points, tour):\n    return -len(tour)\n"
+    program = "def algorithm(coords):\n    return list(range(len(coords)))\n"
+    assert ns["CONTINUE_STEPS"] is False and ns["reply_start"](program, 0, objective) is None
+    ns["CONTINUE_STEPS"] = True
+    named = ns["named_return"](program, objective)
+    start = ns["reply_start"](named, 0, objective)
+    assert "    tour = list(range(len(coords)))\n" in start
+    assert "one small change to `tour`" in start and "when objective(coords, tour) gets" in start
+    assert "objective(coords, tour) is highest" in ns["reply_start"](named, 4, objective)
+    # without an objective the step keeps its general wording; other tactics are not continued
+    assert "the objective computed here" in ns["reply_start"](named, 0, "")
+    assert ns["reply_start"](named, 1, objective) is None
+
+
 class Budgeted:
     """A utility that counts its calls; scores a program by `measure` of its source."""
 

@@ -46,6 +46,58 @@ def continuation(program, step):
     return f"{kept}\n\n{indent}{STEP_MARK}: {step.rstrip('.')}.\n"
 
 
+def _last_parameter(function_text):
+    """The last positional parameter of the function `function_text` starts with, or None."""
+    try:
+        head = ast.parse(function_text).body[0] if isinstance(function_text, str) else None
+    except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
+        return None
+    args = head.args.posonlyargs + head.args.args if isinstance(head, ast.FunctionDef) else []
+    return args[-1].arg if args else None
+
+
+def named_return(program, objective=""):
+    """`program` with its entry's final `return <expression>` split into `<name> = <expression>`
+    and `return <name>`, so that a continued step has the answer in a variable; the name is the
+    objective's answer parameter (else "answer"), made unique in the entry. The program as it is
+    when it already returns a name or has no final `return` of a value."""
+    found = _final_return(program) if isinstance(program, str) else None
+    if found is None or found[1].value is None or isinstance(found[1].value, ast.Name):
+        return program
+    entry, final = found
+    taken = {n.id for n in ast.walk(entry) if isinstance(n, ast.Name)}
+    taken |= {a.arg for a in ast.walk(entry) if isinstance(a, ast.arg)}
+    name = _last_parameter(objective) or "answer"
+    while name in taken:
+        name += "_"
+    lines = program.splitlines()
+    indent = " " * final.col_offset
+    value = ast.get_source_segment(program, final.value)
+    named = [f"{indent}{name} = {value}", f"{indent}return {name}"]
+    return "\n".join([*lines[: final.lineno - 1], *named, *lines[final.end_lineno :]]) + "\n"
+
+
+def objective_call(program, objective):
+    """How `program`'s entry would call `objective` on its own names, e.g. "objective(points,
+    tour)": the entry's parameters, then the name its final `return` gives back. None when the
+    return is not a plain name, or when the entry takes other arguments than the objective's."""
+    found = _final_return(program) if isinstance(program, str) else None
+    try:
+        head = ast.parse(objective).body[0] if isinstance(objective, str) else None
+    except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
+        head = None
+    if found is None or not isinstance(head, ast.FunctionDef):
+        return None
+    entry, final = found
+    if not isinstance(final.value, ast.Name):
+        return None
+    params = [a.arg for a in entry.args.posonlyargs + entry.args.args]
+    wanted = len(head.args.posonlyargs + head.args.args) - 1
+    if len(params) != wanted or entry.args.vararg or entry.args.kwonlyargs:
+        return None
+    return f"{head.name}({', '.join([*params, final.value.id])})"
+
+
 def close_step(reply, program):
     """`reply`, a continued program, cut where it opens a second new step, with `program`'s final
     `return` put after the first: each reply is one step whole. Other replies come back as

@@ -51,6 +51,8 @@ from helpers import (
     derived_objective,
     described_utility,
     extract,
+    named_return,
+    objective_call,
     solution_message,
     tune_constants,
     versioned_start,
@@ -115,6 +117,14 @@ STEPS = {
     4: "restarts: build the answer again several times with different random choices or "
     "orders, and keep the best one by the objective computed here; " + TIME,
 }
+#: STEPS as said when the program's entry can call the derived objective on its own names
+#: (`objective_call`): the answer's name and the call take the place of "the objective".
+STEPS_JUDGED = {
+    0: "local search: repeatedly try one small change to {answer} (flip, swap or move one "
+    "element) and keep it when {call} gets higher; " + TIME,
+    4: "restarts: build {answer} again several times with different random choices or orders, "
+    "and keep the one where {call} is highest; " + TIME,
+}
 
 
 def objective_of(utility):
@@ -150,10 +160,20 @@ def repair_message(program, error, utility):
     return solution_message(program, utility, task, utility_text=shown(utility))
 
 
-def reply_start(program, turn):
+def continued_step(program, tactic, objective=""):
+    """The step a continued reply of `tactic` opens: STEPS_JUDGED's, naming the objective called
+    on the program's own names, when there is one; else STEPS's; None for other tactics."""
+    call = objective_call(program, objective) if objective else None
+    if call is None or tactic not in STEPS_JUDGED:
+        return STEPS.get(tactic)
+    answer = call[:-1].split("(", 1)[1].split(",")[-1].strip()  # the call's last argument
+    return STEPS_JUDGED[tactic].format(answer=f"`{answer}`", call=call)
+
+
+def reply_start(program, turn, objective=""):
     """The text the reply of the `turn`-th tactic sample continues, or None: its usual start."""
     tactic = turn % len(TACTICS)
-    step = STEPS.get(tactic) if CONTINUE_STEPS else None
+    step = continued_step(program, tactic, objective) if CONTINUE_STEPS else None
     if step:
         return continuation(program, step)
     if VERSION_EVERY > 0 and turn % VERSION_EVERY == VERSION_EVERY - 1:
@@ -185,6 +205,8 @@ def improve_algorithm(initial_solution, utility, language_model):
         if n <= 0 or budgets.lm_left() <= 0:
             break
         parent = budgets.best if budgets.best is not None else initial_solution
+        if CONTINUE_STEPS:  # continued steps need the answer in a variable
+            parent = named_return(parent, objective)
         score = budgets.best_score if budgets.best is not None else start
         repairs, failures = failures[-(n // 2) :] if n > 1 else [], []
         messages = [repair_message(p, e, utility) for p, e, _ in repairs]
@@ -193,7 +215,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         while len(messages) < n:
             tactic = TACTICS[turn % len(TACTICS)]
             messages.append(tactic_message(parent, score, utility, tactic, objective))
-            starts.append(reply_start(parent, turn))
+            starts.append(reply_start(parent, turn, objective))
             tries.append(0)
             turn += 1
         temperature = REPAIR_TEMPERATURE if len(repairs) == n else TEMPERATURE

@@ -36,7 +36,7 @@ Run: PYTHONPATH=src .venv/bin/python bench/bench_efficacy.py --quick [--model em
 from __future__ import annotations
 
 import argparse
-import ast
+import functools
 import json
 import math
 import os
@@ -62,7 +62,9 @@ STOP_TASKS = (
 )  # fmt: skip
 BUILT_IN = (*STOP_TASKS, "circle_packing", "bin_packing")
 CELL_FILE = "bench_cell.json"
-TUNING = Path(__file__).resolve().parents[1] / "src" / "selftaught" / "improvers" / "kit_tuning.py"
+KIT = Path(__file__).resolve().parents[1] / "src" / "selftaught" / "improvers"
+TUNING = KIT / "kit_tuning.py"
+WIRING = KIT / "kit_wiring.py"
 # two-sided 95% Student-t quantiles by degrees of freedom (beyond 30: the normal's 1.96)
 T_975 = {
     1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
@@ -161,41 +163,29 @@ class CandidateCounts:
     wired_better: int = 0
 
 
-def unreached_functions(source: str, entry: str) -> set[str]:
-    """Top-level functions of `source` that neither its entry nor its top-level code reaches."""
-    try:
-        body = ast.parse(source).body
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return set()
-    functions = {node.name: node for node in body if isinstance(node, ast.FunctionDef)}
-    if entry not in functions:
-        return set()
-
-    def called(nodes: list[ast.stmt]) -> list[str]:
-        found = (n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name))
-        return [name for name in found if name in functions]
-
-    reached: set[str] = set()
-    todo = [entry, *called([s for s in body if not isinstance(s, ast.FunctionDef)])]
-    while todo:
-        name = todo.pop()
-        if name not in reached:
-            reached.add(name)
-            todo += called([functions[name]])
-    return set(functions) - reached
-
-
 def is_wired(source: str, entry: str) -> bool:
     """Whether `source` is a wired variant: refine's `wired_variant` renames the entry to
     `<entry>_base` (a name the model's own replies have not used)."""
     return re.search(rf"^def {re.escape(entry)}_base_*\(", source, re.MULTILINE) is not None
 
 
-def _constant_variants() -> Any:
-    """The kit's `constant_variants` (the kit is a sandbox file, read here as one)."""
+@functools.cache
+def _kit_function(path: Path, name: str) -> Any:
+    """A function of a kit file (the kit is a sandbox file, read here as one)."""
     namespace: dict[str, Any] = {}
-    exec(compile(TUNING.read_text(), str(TUNING), "exec"), namespace)
-    return namespace["constant_variants"]
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    return namespace[name]
+
+
+def _constant_variants() -> Any:
+    return _kit_function(TUNING, "constant_variants")
+
+
+def unreached_functions(source: str, entry: str) -> set[str]:
+    """Top-level functions of `source` that neither its entry nor its top-level code reaches
+    (the kit's `unreached_functions`, which refine's wiring uses)."""
+    found: set[str] = _kit_function(WIRING, "unreached_functions")(source, entry)
+    return found
 
 
 Scored = list[tuple[float, str]]

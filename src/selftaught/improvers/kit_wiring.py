@@ -45,9 +45,8 @@ def _plain_signature(node):
     return [a.arg for a in args.args]
 
 
-def _unreached_roots(tree, entry):
-    """New top-level functions that neither the entry nor top-level code reaches, and that no
-    other such function calls (a step's own helpers are reached through it), last first."""
+def _reached(tree, entry):
+    """The names of the top-level functions that the entry or top-level code reaches."""
     functions = _functions(tree)
     top_level = [s for s in tree.body if not isinstance(s, ast.FunctionDef)]
     todo = [entry, *(name for statement in top_level for name in _names_in(statement))]
@@ -57,7 +56,25 @@ def _unreached_roots(tree, entry):
         if name in functions and name not in reached:
             reached.add(name)
             todo += _names_in(functions[name])
-    unreached = [f for name, f in functions.items() if name not in reached]
+    return reached
+
+
+def unreached_functions(source, entry):
+    """The top-level functions of `source` that neither its entry nor its top-level code reaches
+    (none when it does not parse or has no such entry): a step a reply wrote and never called."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return set()
+    functions = _functions(tree)
+    return set(functions) - _reached(tree, entry) if entry in functions else set()
+
+
+def _unreached_roots(tree, entry):
+    """New top-level functions that neither the entry nor top-level code reaches, and that no
+    other such function calls (a step's own helpers are reached through it), last first."""
+    reached = _reached(tree, entry)
+    unreached = [f for name, f in _functions(tree).items() if name not in reached]
     called = set().union(*(_names_in(f) - {f.name} for f in unreached)) if unreached else set()
     roots = [
         f

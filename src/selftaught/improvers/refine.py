@@ -222,9 +222,9 @@ def improve_algorithm(initial_solution, utility, language_model):
         responses = budgets.ask(messages, temperature, starts=starts)
         if not responses:
             break
+        known = f"{parent}\n\n{objective}"  # functions that are not new steps
         for response, tried, begun in zip(responses, tries, starts):
             reply = close_step(response, parent) if begun else response
-            known = f"{parent}\n\n{objective}"  # functions that are not new steps
             code = add_utility_helpers(extract(reply), utility, objective)
             value = budgets.score(code)
             if value is None:

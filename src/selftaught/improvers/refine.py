@@ -205,7 +205,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         if n <= 0 or budgets.lm_left() <= 0:
             break
         parent = budgets.best if budgets.best is not None else initial_solution
-        if CONTINUE_STEPS:  # continued steps need the answer in a variable
+        if CONTINUE_STEPS and objective:  # a step that calls it needs the answer in a variable
             parent = named_return(parent, objective)
         score = budgets.best_score if budgets.best is not None else start
         repairs, failures = failures[-(n // 2) :] if n > 1 else [], []

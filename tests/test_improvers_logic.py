@@ -455,6 +455,25 @@ def test_tuning_moves_down_when_up_does_not_pay_and_ignores_unparsable_programs(
     assert utility.uses == 1  # scored as given, nothing to move
 
 
+def test_tuning_leaves_the_utilitys_own_functions_copied_into_the_program_alone() -> None:
+    kit = load("refine")["extract"].__globals__
+    judge = "def objective(xs, n):\n    return 1.0 if n <= 40 else 0.5\n"
+    program = f"def algorithm(xs):\n    return 20\n\n\n{judge}"
+    shown = types.SimpleNamespace(str="def utility(s):\n    return 0.0\n")
+    # the unchanged copy of the shown objective is the utility's; an edited one is the program's
+    assert kit["utility_copies"](program, shown, judge) == {"objective"}
+    assert kit["utility_copies"](program.replace("40", "80"), shown, judge) == set()
+    assert kit["utility_copies"]("def f(:", shown, judge) == set()
+    utility = Budgeted(50, lambda source: 0.5)
+    budgets = kit["Budgets"](utility, types.SimpleNamespace(budget=0))
+    kit["tune_constants"](budgets, program, {"objective"})
+    # only the program's 20 moves (up, down); the objective's 40, 1.0 and 0.5 are never tried
+    assert utility.uses == 3 and all("n <= 40 else 0.5" in seen for seen in utility.seen)
+    utility = Budgeted(50, lambda source: 0.5)
+    kit["tune_constants"](kit["Budgets"](utility, types.SimpleNamespace(budget=0)), program)
+    assert utility.uses > 3  # without it the objective's constants are moved too
+
+
 # -- helpers of the shown utility -----------------------------------------------------------
 def test_helpers_of_the_shown_utility_that_a_candidate_calls_are_appended() -> None:
     from selftaught.tasks import get_task

@@ -29,6 +29,7 @@ from helpers import (
     extract,
     parse_edits,
     tune_constants,
+    utility_copies,
 )
 
 SEED = 18
@@ -331,5 +332,5 @@ def improve_algorithm(initial_solution, utility, language_model):
             if error and code.strip() and not repairing:
                 failures.append((code, error, index))
     if budgets.best is not None:  # the utility budget left tunes the best program's constants
-        tune_constants(budgets, budgets.best)
+        tune_constants(budgets, budgets.best, utility_copies(budgets.best, utility))
     return budgets.result(initial_solution)

@@ -182,6 +182,20 @@ def add_utility_helpers(code, utility, more=""):
     return add_missing_imports(code.rstrip() + "\n\n\n" + "\n\n\n".join(added) + "\n")
 
 
+def utility_copies(code, utility, more=""):
+    """The names of `code`'s top-level functions that are the utility's own, unchanged (what
+    `add_utility_helpers` appended, `more` included): code that judges answers, not that finds
+    them."""
+    text = (getattr(utility, "str", "") or "") + (f"\n\n{more}" if more else "")
+    try:
+        shown, tree = ast.parse(text), ast.parse(code)
+    except Exception:  # also MemoryError/RecursionError on hostile input
+        return set()
+    own = {n.name: ast.dump(n) for n in shown.body if isinstance(n, ast.FunctionDef)}
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    return {n.name for n in functions if own.get(n.name) == ast.dump(n)}
+
+
 def extract(response):
     """The program in one response ('' when there is none); truncated code is salvaged, modules
     it uses without importing them are imported (`add_missing_imports`), and two known mistakes

@@ -24,16 +24,18 @@ def _tunable(value):
     return value != 0 and not (type(value) is int and abs(value) < 2)
 
 
-def _numbers(program):
+def _numbers(program, fixed=()):
     """(lines, every one-line numeric constant in source order), or None when it does not parse.
-    Untunable ones are listed too, so that a constant keeps its index when a move makes it 1."""
+    Untunable ones are listed too, so that a constant keeps its index when a move makes it 1.
+    Top-level functions named in `fixed` are left out."""
     try:
         tree = ast.parse(program)
     except Exception:  # also MemoryError/RecursionError on hostile input
         return None
+    kept = [s for s in tree.body if not (isinstance(s, ast.FunctionDef) and s.name in fixed)]
     numbers = [
         n
-        for n in ast.walk(tree)
+        for n in ast.walk(ast.Module(body=kept, type_ignores=[]))
         if isinstance(n, ast.Constant) and type(n.value) in (int, float)
         and n.lineno == n.end_lineno
     ]  # fmt: skip
@@ -69,7 +71,7 @@ def constant_variants(program):
     return [variant for variant in variants if variant is not None]
 
 
-def _climb(budgets, found, current, index, tried):
+def _climb(budgets, found, current, index, tried, fixed=()):
     """Move the index-th constant of the parsed program (`_numbers`) up while the score rises,
     or else down. Returns the parsed program and score reached, and whether the utility budget
     ran out."""
@@ -85,26 +87,28 @@ def _climb(budgets, found, current, index, tried):
                 return found, current, True
             if value <= current:
                 break
-            found, current, moved = _numbers(variant), value, True
+            found, current, moved = _numbers(variant, fixed), value, True
         if moved:
             break
     return found, current, False
 
 
-def tune_constants(budgets, program):
+def tune_constants(budgets, program, fixed=()):
     """Coordinate search over `program`'s numeric constants with the utility budget that is left.
     Each constant in turn is moved up, or else down (`_moved`), and kept moving that way while
     the score rises (1000 steps -> 2000 -> 4000, until the time limit bites); then the next
     constant; passes repeat while one gained. A small model's copies and near-copies of a program
     are where this finds what sampling did not (more steps, another rate). The best program seen
-    is kept by `budgets`, as for any candidate."""
+    is kept by `budgets`, as for any candidate. The constants of the top-level functions named in
+    `fixed` are left alone: copies of the utility's own code (its objective, its helpers) judge
+    answers, and changing how the program judges them only spends the budget."""
     current = budgets.score(program)
     if current is None:
         return
-    tried, found, start = {program.strip()}, _numbers(program), None
+    tried, found, start = {program.strip()}, _numbers(program, fixed), None
     while found is not None and start != current:
         start = current
         for index in range(len(found[1])):
-            found, current, spent = _climb(budgets, found, current, index, tried)
+            found, current, spent = _climb(budgets, found, current, index, tried, fixed)
             if spent:
                 return

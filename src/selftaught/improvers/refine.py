@@ -55,6 +55,7 @@ from helpers import (
     objective_call,
     solution_message,
     tune_constants,
+    utility_copies,
     versioned_start,
     wired_variant,
 )
@@ -236,5 +237,5 @@ def improve_algorithm(initial_solution, utility, language_model):
             if error is not None and tried < MAX_REPAIRS:
                 failures.append((code, error, tried))
     if budgets.best is not None:  # the utility budget left tunes the best program's constants
-        tune_constants(budgets, budgets.best)
+        tune_constants(budgets, budgets.best, utility_copies(budgets.best, utility, objective))
     return budgets.result(initial_solution)

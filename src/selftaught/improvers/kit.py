@@ -152,12 +152,17 @@ def add_missing_imports(code):
     return "\n".join(lines) + "\n" + code
 
 
+def _shown_code(utility, more=""):
+    """The utility's text, with `more` (further functions shown with it) after it."""
+    return (getattr(utility, "str", "") or "") + (f"\n\n{more}" if more else "")
+
+
 def add_utility_helpers(code, utility, more=""):
     """`code` with the helper functions it calls from the utility's text appended (a utility's
     own `grid_dist`, say, but never the utility itself): small models call what they were shown,
     though the program runs without the utility in scope. Helpers those helpers call come too.
     `more` is source of further helpers shown with the utility (`derived_objective`)."""
-    text = (getattr(utility, "str", "") or "") + (f"\n\n{more}" if more else "")
+    text = _shown_code(utility, more)
     try:
         shown = ast.parse(text)
         tree = ast.parse(code)
@@ -186,7 +191,7 @@ def utility_copies(code, utility, more=""):
     """The names of `code`'s top-level functions that are the utility's own, unchanged (what
     `add_utility_helpers` appended, `more` included): code that judges answers, not that finds
     them."""
-    text = (getattr(utility, "str", "") or "") + (f"\n\n{more}" if more else "")
+    text = _shown_code(utility, more)
     try:
         shown, tree = ast.parse(text), ast.parse(code)
     except Exception:  # also MemoryError/RecursionError on hostile input

@@ -46,13 +46,19 @@ def continuation(program, step):
     return f"{kept}\n\n{indent}{STEP_MARK}: {step.rstrip('.')}.\n"
 
 
-def _last_parameter(function_text):
-    """The last positional parameter of the function `function_text` starts with, or None."""
+def _head(function_text):
+    """The function `function_text` starts with, or None."""
     try:
         head = ast.parse(function_text).body[0] if isinstance(function_text, str) else None
     except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
         return None
-    args = head.args.posonlyargs + head.args.args if isinstance(head, ast.FunctionDef) else []
+    return head if isinstance(head, ast.FunctionDef) else None
+
+
+def _last_parameter(function_text):
+    """The last positional parameter of the function `function_text` starts with, or None."""
+    head = _head(function_text)
+    args = head.args.posonlyargs + head.args.args if head else []
     return args[-1].arg if args else None
 
 
@@ -82,11 +88,8 @@ def objective_call(program, objective):
     tour)": the entry's parameters, then the name its final `return` gives back. None when the
     return is not a plain name, or when the entry takes other arguments than the objective's."""
     found = _final_return(program) if isinstance(program, str) else None
-    try:
-        head = ast.parse(objective).body[0] if isinstance(objective, str) else None
-    except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
-        head = None
-    if found is None or not isinstance(head, ast.FunctionDef):
+    head = _head(objective)
+    if found is None or head is None:
         return None
     entry, final = found
     if not isinstance(final.value, ast.Name):

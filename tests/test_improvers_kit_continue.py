@@ -91,6 +91,112 @@ def test_the_objective_is_called_on_the_entrys_own_names(kit: dict[str, Any]) ->
     assert kit["objective_call"](PROGRAM, "") is None
 
 
+def test_a_returned_parameter_gets_a_name_of_its_own(kit: dict[str, Any]) -> None:
+    # a step that reassigns the answer must not change the input the objective is called on
+    named = kit["named_return"]("def algorithm(t, dist):\n    return t\n", OBJECTIVE)
+    assert named.endswith("    order = t\n    return order\n")
+
+
+def test_the_cpu_limit_is_read_from_the_runtime_contract(kit: dict[str, Any]) -> None:
+    from selftaught.tasks import get_task
+    from selftaught.tasks.contract import shown_utility_text
+
+    assert kit["cpu_limit"](shown_utility_text(get_task("maxcut"))) == 0.1
+    assert kit["cpu_limit"](shown_utility_text(get_task("circle_packing"))) == 30.0
+    assert kit["cpu_limit"]("def utility(s):\n    return 1.0\n") is None
+
+
+SEARCHED = """import random
+
+
+def algorithm(xs):
+    best = list(xs)
+    random.shuffle(best)
+    return best
+"""
+
+
+def test_a_search_start_writes_the_loop_and_leaves_the_change_to_the_model(
+    kit: dict[str, Any],
+) -> None:
+    start = kit["search_start"](SEARCHED, OBJECTIVE, 0.04)
+    assert start.startswith(SEARCHED.split("    return best")[0].rstrip())
+    assert "value = objective(xs, candidate)" in start and "return best" not in start
+    assert start.endswith(
+        "    best_value = objective(xs, best)\n"
+        "    stop_at = time.process_time() + 0.04\n"
+        "    while time.process_time() < stop_at:\n"
+        "        candidate = copy.deepcopy(best)\n"
+    )
+    # what a model writes there runs, within the time, and keeps only what the objective favours
+    reply = start + (
+        "        i = random.randrange(len(candidate))\n"
+        "        candidate[i] = -candidate[i]\n"
+        "        value = objective(xs, candidate)\n"
+        "        if value > best_value:\n"
+        "            best, best_value = candidate, value\n"
+    )
+    code = kit["end_with_return"](reply, SEARCHED)
+    namespace: dict[str, Any] = {}
+    smaller = "def objective(xs, order):\n    return -sum(order)\n"  # higher when negated
+    exec("import copy, time\n" + code + "\n" + smaller, namespace)
+    assert sorted(namespace["algorithm"]([3, 1, 2])) == [-3, -2, -1]
+
+
+def test_no_search_start_where_the_scaffold_would_be_wrong(kit: dict[str, Any]) -> None:
+    assert kit["search_start"](SEARCHED, OBJECTIVE, 0) is None
+    assert kit["search_start"](SEARCHED, "", 0.1) is None
+    # the entry's own `objective` would answer the scaffold's call
+    shadowing = SEARCHED.replace("    best = ", "    objective = len\n    best = ")
+    assert kit["search_start"](shadowing, OBJECTIVE, 0.1) is None
+    # the scaffold's names never overwrite the program's
+    taken = SEARCHED.replace("    best = ", "    candidate = 1\n    best = ")
+    assert "candidate_ = copy.deepcopy(best)" in kit["search_start"](taken, OBJECTIVE, 0.1)
+
+
+def test_a_sequence_is_changed_at_a_random_position_and_a_str_as_a_list(
+    kit: dict[str, Any],
+) -> None:
+    from selftaught.tasks import get_task
+    from selftaught.tasks.contract import shown_utility_text
+
+    assert kit["declared_return"](shown_utility_text(get_task("str_grid_dist"))) == "str"
+    assert kit["declared_return"](shown_utility_text(get_task("maxcut"))) == "list"
+    assert kit["declared_return"]("def utility(s):\n    return 1.0\n") == ""
+    program = "def algorithm(t):\n    s = t[::-1]\n    return s\n"
+    objective = "def objective(t, s):\n    return float(s.count('B'))\n"
+    start = kit["search_start"](program, objective, 0.02, returns="str")
+    assert start.endswith(
+        "        candidate = list(s)\n        i = random.randrange(len(candidate))\n"
+    )
+    assert "change element i of `candidate`" in start
+    assert '`s, best_value = "".join(candidate), value`' in start
+    reply = start + (
+        "        candidate[i] = 'B'\n"
+        '        value = objective(t, "".join(candidate))\n'
+        "        if value > best_value:\n"
+        '            s, best_value = "".join(candidate), value\n'
+    )
+    namespace: dict[str, Any] = {}
+    exec("import copy, random, time\n" + kit["end_with_return"](reply, program) + objective,
+         namespace)  # fmt: skip
+    assert namespace["algorithm"]("AAAB") == "BBBB"
+    # a list: the same position, copied deeply; an answer of no declared type: no position
+    listed = kit["search_start"](SEARCHED, OBJECTIVE, 0.02, returns="list")
+    assert listed.endswith("copy.deepcopy(best)\n        i = random.randrange(len(candidate))\n")
+    assert "random.randrange" not in kit["search_start"](SEARCHED, OBJECTIVE, 0.02, returns="int")
+
+
+def test_a_reply_that_stopped_inside_the_loop_gets_the_programs_return(
+    kit: dict[str, Any],
+) -> None:
+    cut = "def algorithm(xs):\n    best = xs\n    while False:\n        pass\n"
+    assert kit["end_with_return"](cut, SEARCHED).endswith("        pass\n    return best\n")
+    assert kit["end_with_return"](SEARCHED, SEARCHED) == SEARCHED  # it returns already
+    assert kit["end_with_return"]("def other():\n    pass\n", SEARCHED).endswith("pass\n")
+    assert kit["end_with_return"]("def algorithm(:\n", SEARCHED) == "def algorithm(:\n"
+
+
 class Model:
     """Records how `Budgets.ask` calls `batch_prompt`; `extension` says whether it takes starts."""
 

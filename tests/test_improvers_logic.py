@@ -376,6 +376,7 @@ def test_refine_tunes_the_best_programs_constants_with_the_utility_left() -> Non
 def test_refine_starts_every_nth_reply_as_a_new_version_below_the_program() -> None:
     ns = load("refine")
     program = "def algorithm(xs):\n    return xs\n"
+    ns["OFFER_UNJUDGED"] = True  # every tactic in turn, objective or not
     assert ns["VERSION_EVERY"] == 0 and ns["reply_start"](program, 1) is None  # off by default
     ns["VERSION_EVERY"] = 2
     assert ns["reply_start"](program, 0) is None and ns["reply_start"](program, 2) is None
@@ -400,8 +401,38 @@ def test_refines_continued_steps_name_the_objective_on_the_programs_own_names() 
     assert "one small change to `tour`" in start and "when objective(coords, tour) gets" in start
     assert "objective(coords, tour) is highest" in ns["reply_start"](named, 4, objective)
     # without an objective the step keeps its general wording; other tactics are not continued
+    ns["OFFER_UNJUDGED"] = True
     assert "the objective computed here" in ns["reply_start"](named, 0, "")
     assert ns["reply_start"](named, 1, objective) is None
+
+
+def test_refine_offers_tactics_that_judge_answers_only_with_an_objective() -> None:
+    ns = load("refine")
+    judged = [i for i, tactic in enumerate(ns["TACTICS"]) if ns["JUDGED"] in tactic]
+    assert judged == [0, 4]  # local search and restarts
+    assert ns["tactic_order"]("def objective(xs, ys):\n    return 0.0\n") == (0, 1, 2, 3, 4)
+    assert ns["tactic_order"]("") == (1, 2, 3)
+    ns["OFFER_UNJUDGED"] = True
+    assert ns["tactic_order"]("") == (0, 1, 2, 3, 4)
+
+
+def test_refines_local_search_replies_start_inside_a_loop_bounded_by_the_time_limit() -> None:
+    ns = load("refine")
+    objective = "def objective(points, tour):\n    return -len(tour)\n"
+    program = "def algorithm(coords):\n    tour = list(range(len(coords)))\n    return tour\n"
+    contract = "# - Limits per call: 0.5 s of CPU time, 512 MiB of memory"
+    seconds = ns["search_seconds"](types.SimpleNamespace(str=contract))
+    assert seconds == pytest.approx(0.5 * ns["SEARCH_SHARE"])
+    start = ns["reply_start"](program, 0, objective, seconds)
+    assert "best_value = objective(coords, tour)\n" in start
+    assert (
+        "while time.process_time() < stop_at:\n        candidate = copy.deepcopy(tour)\n" in start
+    )
+    # other tactics, no objective, or no time limit: the usual start
+    assert ns["reply_start"](program, 1, objective, seconds) is None
+    assert ns["reply_start"](program, 0, objective, None) is None
+    ns["SEARCH_STEPS"] = False
+    assert ns["reply_start"](program, 0, objective, seconds) is None
 
 
 class Budgeted:

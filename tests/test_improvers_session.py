@@ -59,8 +59,9 @@ def run_session(
 
     task = get_task(TASK)
     source = get_improver(name).source()
-    if code:
+    if code:  # parity has no objective: the local-search tactic must be offered to continue
         source = source.replace("CONTINUE_STEPS = False", "CONTINUE_STEPS = True")
+        source = source.replace("OFFER_UNJUDGED = False", "OFFER_UNJUDGED = True")
     prefixes: dict[str, str] = {}
     if code:
         head = function_head(task.signature, task.entry)

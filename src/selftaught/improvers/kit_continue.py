@@ -13,6 +13,7 @@ is an ordinary rewrite.
 """
 
 import ast
+import re
 
 #: The comment that opens the new step (as at the meta level, `tasks.contract.NEW_STEP`).
 STEP_MARK = "# New step"
@@ -64,18 +65,19 @@ def _last_parameter(function_text):
 
 def named_return(program, objective=""):
     """`program` with its entry's final `return <expression>` split into `<name> = <expression>`
-    and `return <name>`, so that a continued step has the answer in a variable; the name is the
-    objective's answer parameter (else "answer"), made unique in the entry. The program as it is
-    when it already returns a name or has no final `return` of a value."""
+    and `return <name>`, so that a continued step has the answer in a variable of its own; the
+    name is the objective's answer parameter (else "answer"), made unique in the entry. The
+    program as it is when it already returns a name other than a parameter's, or has no final
+    `return` of a value."""
     found = _final_return(program) if isinstance(program, str) else None
-    if found is None or found[1].value is None or isinstance(found[1].value, ast.Name):
+    if found is None or found[1].value is None:
         return program
     entry, final = found
-    taken = {n.id for n in ast.walk(entry) if isinstance(n, ast.Name)}
-    taken |= {a.arg for a in ast.walk(entry) if isinstance(a, ast.arg)}
-    name = _last_parameter(objective) or "answer"
-    while name in taken:
-        name += "_"
+    parameters = {a.arg for a in ast.walk(entry) if isinstance(a, ast.arg)}
+    if isinstance(final.value, ast.Name) and final.value.id not in parameters:
+        return program
+    taken = {n.id for n in ast.walk(entry) if isinstance(n, ast.Name)} | parameters
+    name = _fresh(_last_parameter(objective) or "answer", taken)
     lines = program.splitlines()
     indent = " " * final.col_offset
     value = ast.get_source_segment(program, final.value)
@@ -116,6 +118,106 @@ def close_step(reply, program):
         return reply
     closing = "\n".join(program.splitlines()[final.lineno - 1 : final.end_lineno])
     return f"{reply[:second].rstrip()}\n\n{closing}\n```\n"
+
+
+#: The share of the runtime contract's CPU time limit a scaffolded local search may use: the rest
+#: is left to the program before it.
+SEARCH_SHARE = 0.4
+#: The scaffold's own names (made unique in the entry): the best value so far, when to stop, the
+#: changed copy of the answer the model's lines change and judge, its value, and the position
+#: to change in it.
+SEARCH_NAMES = ("best_value", "stop_at", "candidate", "value", "i")
+#: The step's comment, on the scaffold's names, the answer's and the objective's call on the copy.
+SEARCH_STEP = (
+    "local search: each round, change {change} (flip it, or swap or move it), "
+    "then `{value} = {judged}`, and when {value} > {best} keep it: "
+    "`{answer}, {best} = {kept}, {value}`"
+)
+
+
+def cpu_limit(utility_text):
+    """The CPU time limit per call the runtime contract states ("Limits per call: 0.1 s of CPU
+    time"), in seconds; None when the text has none."""
+    found = re.search(r"([0-9]+(?:\.[0-9]*)?(?:e-?[0-9]+)?) s of CPU time", utility_text or "")
+    return float(found.group(1)) if found else None
+
+
+#: Return types (the first word after `->`) whose answers a local search can index.
+SEQUENCES = frozenset({"list", "tuple", "str", "numpy", "np", "List", "Tuple"})
+
+
+def declared_return(utility_text):
+    """The first word of the return type of the signature the runtime contract states
+    ("exactly: algorithm(t, dist) -> str" gives "str"), or "" when it states none."""
+    flat = re.sub(r"\n#\s+", " ", utility_text or "")
+    found = re.search(r"exactly: [^\n]*?->\s*(\w+)", flat)
+    return found.group(1) if found else ""
+
+
+def search_start(program, objective, seconds, returns=""):
+    """The start of a reply that adds a local search to `program`, as a loop the model only fills
+    in: before the entry's final `return`, the step's comment, the answer's value by `objective`,
+    and a loop that runs for `seconds` of CPU time and opens each round with a copy of the
+    answer, and for an answer the declared return type (`returns`, `declared_return`) says is a
+    sequence, a random position in it to change (a str is copied as a list of its characters,
+    joined to be judged and kept). Small models asked for a local search looped without checking
+    the time or compared the wrong clocks, and timed out; given a loop, they changed every
+    element in turn inside it, and timed out again. None when `program` cannot call `objective` on its own names
+    (`objective_call`) or `seconds` is not positive."""
+    call = objective_call(program, objective) if isinstance(objective, str) else None
+    found = _final_return(program) if call else None
+    if found is None or not isinstance(seconds, (int, float)) or not seconds > 0:
+        return None
+    entry, final = found
+    answer = final.value.id
+    taken = {n.id for n in ast.walk(entry) if isinstance(n, ast.Name)}
+    taken |= {a.arg for a in ast.walk(entry) if isinstance(a, ast.arg)}
+    taken |= {n.name for n in ast.walk(entry) if isinstance(n, ast.FunctionDef)}
+    if _head(objective).name in taken:  # the program's own function of that name would answer
+        return None
+    best, stop, candidate, value, position = (_fresh(name, taken) for name in SEARCH_NAMES)
+    text, indexed = returns == "str", returns in SEQUENCES
+    kept = f'"".join({candidate})' if text else candidate
+    judged = call[: call.rindex(answer)] + kept + ")"
+    change = f"element {position} of `{candidate}`" if indexed else f"`{candidate}` a little"
+    step = SEARCH_STEP.format(
+        change=change, judged=judged, best=best, answer=answer, value=value, kept=kept
+    )
+    indent = " " * final.col_offset
+    copied = f"list({answer})" if text else f"copy.deepcopy({answer})"
+    lines = (
+        f"{best} = {call}",
+        f"{stop} = time.process_time() + {seconds:.3g}",
+        f"while time.process_time() < {stop}:",
+        f"    {candidate} = {copied}",
+    )
+    if indexed:
+        lines += (f"    {position} = random.randrange(len({candidate}))",)
+    return continuation(program, step) + "".join(f"{indent}{line}\n" for line in lines)
+
+
+def _fresh(name, taken):
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+def end_with_return(code, program):
+    """`code`, a continued `program`, with `program`'s final `return` appended when its entry no
+    longer ends with a `return` (the reply stopped inside the step's loop); else as it is."""
+    found = _final_return(program) if isinstance(program, str) else None
+    if found is None or not isinstance(code, str) or _final_return(code) is not None:
+        return code
+    try:
+        last = ast.parse(code).body[-1]
+    except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
+        return code
+    entry, final = found
+    if not isinstance(last, ast.FunctionDef) or last.name != entry.name:
+        return code
+    closing = "\n".join(program.splitlines()[final.lineno - 1 : final.end_lineno])
+    return f"{code.rstrip()}\n{closing}\n"
 
 
 #: How a new version's docstring names the version it improves (FunSearch's prompt).

@@ -24,6 +24,12 @@ does not allow one (its score needs hidden truth, or it is not one call of the e
 A valid reply that defines a new function its entry never calls also gets the variant whose
 entry calls it scored (`WIRE_STEPS = True`, `wired_variant`, kit_wiring.py).
 
+The local-search tactic's replies start inside the program, before its entry's final `return`,
+with the search's loop already written (`SEARCH_STEPS = True`, `search_start`, kit_continue.py):
+the answer's value by the objective, a `while` loop bounded by a share of the runtime contract's
+CPU time limit, and a copy of the answer; the model writes the change and the comparison. Only
+where the entry can call the objective on its own names; elsewhere the tactic is a rewrite.
+
 `CONTINUE_STEPS = True` in a copy makes the local-search and restart tactics' replies continue the
 program: each starts inside it, just before its entry function's final `return`, with a comment
 opening the step (`continuation`, kit_continue.py), so the step is written where the answer is in
@@ -51,12 +57,17 @@ from helpers import (
     add_utility_helpers,
     close_step,
     continuation,
+    cpu_limit,
+    declared_return,
     derived_objective,
     described_utility,
+    end_with_return,
     extract,
     named_return,
     objective_call,
+    search_start,
     solution_message,
+    SEARCH_SHARE,
     tune_constants,
     utility_copies,
     versioned_start,
@@ -87,7 +98,16 @@ TACTICS = (
     "Run the construction several times with different random choices or orders and return the "
     f"best answer found, {JUDGED}; {TIME}.",
 )
+#: False leaves out the tactics that judge answers (JUDGED) when the utility has no objective
+#: (`tactic_order`): asked to judge answers with nothing to judge them by, small models called
+#: `utility`, which does not exist when the program runs.
+OFFER_UNJUDGED = False
 CONTINUE_STEPS = False
+#: True starts the local-search tactic's replies inside the program with the search's loop
+#: written (`search_start`): the answer judged by the derived objective, a loop bounded by
+#: SEARCH_SHARE of the contract's CPU time limit, a copy of the answer to change; the model
+#: writes the change and the comparison. Only where there is an objective the entry can call.
+SEARCH_STEPS = True
 #: Every VERSION_EVERY-th sample (0: none) starts its reply below the program, whose entry is
 #: renamed `<entry>_v0`, with a new version's header and a docstring naming the tactic
 #: (`versioned_start`, FunSearch's prompt); the other samples start at the entry's head.
@@ -174,9 +194,31 @@ def continued_step(program, tactic, objective=""):
     return STEPS_JUDGED[tactic].format(answer=f"`{answer}`", call=call)
 
 
-def reply_start(program, turn, objective=""):
-    """The text the reply of the `turn`-th tactic sample continues, or None: its usual start."""
-    tactic = turn % len(TACTICS)
+def search_seconds(utility):
+    """The CPU seconds a scaffolded local search may use, or None (no limit in the contract)."""
+    limit = cpu_limit(getattr(utility, "str", "") or "")
+    return limit * SEARCH_SHARE if limit else None
+
+
+def tactic_order(objective=""):
+    """The tactics (by index) the samples take in turn: without an objective, not those that
+    judge answers (JUDGED), since the program has nothing to judge them by (OFFER_UNJUDGED)."""
+    every = tuple(range(len(TACTICS)))
+    if objective or OFFER_UNJUDGED:
+        return every
+    return tuple(i for i in every if JUDGED not in TACTICS[i]) or every
+
+
+def reply_start(program, turn, objective="", seconds=None, returns=""):
+    """The text the reply of the `turn`-th tactic sample continues, or None: its usual start.
+    `seconds`: the time a scaffolded local search may take; `returns`: the answer's declared
+    type's first word (`declared_return`)."""
+    order = tactic_order(objective)
+    tactic = order[turn % len(order)]
+    if SEARCH_STEPS and tactic == 0 and objective and seconds:
+        start = search_start(program, objective, seconds, returns)
+        if start:
+            return start
     step = continued_step(program, tactic, objective) if CONTINUE_STEPS else None
     if step:
         return continuation(program, step)
@@ -201,6 +243,8 @@ def improve_algorithm(initial_solution, utility, language_model):
     is spent, the utility budget left hill-climbs the best program's numeric constants."""
     budgets = Budgets(utility, language_model, KEEP_INPUT)
     objective = objective_of(utility)
+    seconds = search_seconds(utility)
+    returns = declared_return(getattr(utility, "str", "") or "")
     start = budgets.start(initial_solution)
     failures = []  # (program, error, repairs so far), newest last
     turn = 0
@@ -209,7 +253,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         if n <= 0 or budgets.lm_left() <= 0:
             break
         parent = budgets.best if budgets.best is not None else initial_solution
-        if CONTINUE_STEPS and objective:  # a step that calls it needs the answer in a variable
+        if (CONTINUE_STEPS or SEARCH_STEPS) and objective:  # a step that calls it names the answer
             parent = named_return(parent, objective)
         score = budgets.best_score if budgets.best is not None else start
         repairs, failures = failures[-(n // 2) :] if n > 1 else [], []
@@ -217,9 +261,10 @@ def improve_algorithm(initial_solution, utility, language_model):
         tries = [t + 1 for _, _, t in repairs]
         starts = [None] * len(messages)
         while len(messages) < n:
-            tactic = TACTICS[turn % len(TACTICS)]
+            order = tactic_order(objective)
+            tactic = TACTICS[order[turn % len(order)]]
             messages.append(tactic_message(parent, score, utility, tactic, objective))
-            starts.append(reply_start(parent, turn, objective))
+            starts.append(reply_start(parent, turn, objective, seconds, returns))
             tries.append(0)
             turn += 1
         temperature = REPAIR_TEMPERATURE if len(repairs) == n else TEMPERATURE
@@ -229,7 +274,9 @@ def improve_algorithm(initial_solution, utility, language_model):
         known = f"{parent}\n\n{objective}"  # functions that are not new steps
         for response, tried, begun in zip(responses, tries, starts):
             reply = close_step(response, parent) if begun else response
-            code = add_utility_helpers(extract(reply), utility, objective)
+            code = extract(reply)
+            code = end_with_return(code, parent) if begun else code
+            code = add_utility_helpers(code, utility, objective)
             value = budgets.score(code)
             if value is None:
                 continue

@@ -154,7 +154,7 @@ def test_no_search_start_where_the_scaffold_would_be_wrong(kit: dict[str, Any]) 
     assert "candidate_ = copy.deepcopy(best)" in kit["search_start"](taken, OBJECTIVE, 0.1)
 
 
-def test_a_sequence_is_changed_at_a_random_position_and_a_str_as_a_list(
+def test_a_sequence_is_changed_at_random_positions_and_a_str_as_a_list(
     kit: dict[str, Any],
 ) -> None:
     from selftaught.tasks import get_task
@@ -166,10 +166,11 @@ def test_a_sequence_is_changed_at_a_random_position_and_a_str_as_a_list(
     program = "def algorithm(t):\n    s = t[::-1]\n    return s\n"
     objective = "def objective(t, s):\n    return float(s.count('B'))\n"
     start = kit["search_start"](program, objective, 0.02, returns="str")
-    assert start.endswith(
-        "        candidate = list(s)\n        i = random.randrange(len(candidate))\n"
+    pair = "        i, j = random.randrange(len(candidate)), random.randrange(len(candidate))\n"
+    assert start.endswith("        candidate = list(s)\n" + pair)
+    assert (
+        "change element i of `candidate` (flip it or move it, or swap it with element j)" in start
     )
-    assert "change element i of `candidate`" in start
     assert '`s, best_value = "".join(candidate), value`' in start
     reply = start + (
         "        candidate[i] = 'B'\n"
@@ -183,7 +184,7 @@ def test_a_sequence_is_changed_at_a_random_position_and_a_str_as_a_list(
     assert namespace["algorithm"]("AAAB") == "BBBB"
     # a list: the same position, copied deeply; an answer of no declared type: no position
     listed = kit["search_start"](SEARCHED, OBJECTIVE, 0.02, returns="list")
-    assert listed.endswith("copy.deepcopy(best)\n        i = random.randrange(len(candidate))\n")
+    assert listed.endswith("        candidate = copy.deepcopy(best)\n" + pair)
     assert "random.randrange" not in kit["search_start"](SEARCHED, OBJECTIVE, 0.02, returns="int")
 
 

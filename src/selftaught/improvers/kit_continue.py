@@ -124,12 +124,12 @@ def close_step(reply, program):
 #: is left to the program before it.
 SEARCH_SHARE = 0.4
 #: The scaffold's own names (made unique in the entry): the best value so far, when to stop, the
-#: changed copy of the answer the model's lines change and judge, its value, and the position
+#: changed copy of the answer the model's lines change and judge, its value, and two positions
 #: to change in it.
-SEARCH_NAMES = ("best_value", "stop_at", "candidate", "value", "i")
+SEARCH_NAMES = ("best_value", "stop_at", "candidate", "value", "i", "j")
 #: The step's comment, on the scaffold's names, the answer's and the objective's call on the copy.
 SEARCH_STEP = (
-    "local search: each round, change {change} (flip it, or swap or move it), "
+    "local search: each round, change {change}, "
     "then `{value} = {judged}`, and when {value} > {best} keep it: "
     "`{answer}, {best} = {kept}, {value}`"
 )
@@ -159,7 +159,7 @@ def search_start(program, objective, seconds, returns=""):
     in: before the entry's final `return`, the step's comment, the answer's value by `objective`,
     and a loop that runs for `seconds` of CPU time and opens each round with a copy of the
     answer, and for an answer the declared return type (`returns`, `declared_return`) says is a
-    sequence, a random position in it to change (a str is copied as a list of its characters,
+    sequence, two random positions in it to change (a str is copied as a list of its characters,
     joined to be judged and kept). Small models asked for a local search looped without checking
     the time or compared the wrong clocks, and timed out; given a loop, they changed every
     element in turn inside it, and timed out again. None when `program` cannot call `objective` on its own names
@@ -175,11 +175,15 @@ def search_start(program, objective, seconds, returns=""):
     taken |= {n.name for n in ast.walk(entry) if isinstance(n, ast.FunctionDef)}
     if _head(objective).name in taken:  # the program's own function of that name would answer
         return None
-    best, stop, candidate, value, position = (_fresh(name, taken) for name in SEARCH_NAMES)
+    best, stop, candidate, value, position, other = (_fresh(n, taken) for n in SEARCH_NAMES)
     text, indexed = returns == "str", returns in SEQUENCES
     kept = f'"".join({candidate})' if text else candidate
     judged = call[: call.rindex(answer)] + kept + ")"
-    change = f"element {position} of `{candidate}`" if indexed else f"`{candidate}` a little"
+    change = (
+        f"element {position} of `{candidate}` (flip it or move it, or swap it with element {other})"
+        if indexed
+        else f"`{candidate}` a little (flip, swap or move one element)"
+    )
     step = SEARCH_STEP.format(
         change=change, judged=judged, best=best, answer=answer, value=value, kept=kept
     )
@@ -191,8 +195,11 @@ def search_start(program, objective, seconds, returns=""):
         f"while time.process_time() < {stop}:",
         f"    {candidate} = {copied}",
     )
-    if indexed:
-        lines += (f"    {position} = random.randrange(len({candidate}))",)
+    if indexed:  # two positions: one to flip or move, or both to swap
+        lines += (
+            f"    {position}, {other} = random.randrange(len({candidate})), "
+            f"random.randrange(len({candidate}))",
+        )
     return continuation(program, step) + "".join(f"{indent}{line}\n" for line in lines)
 
 

@@ -27,8 +27,10 @@ entry calls it scored (`WIRE_STEPS = True`, `wired_variant`, kit_wiring.py).
 The local-search tactic's replies start inside the program, before its entry's final `return`,
 with the search's loop already written (`SEARCH_STEPS = True`, `search_start`, kit_continue.py):
 the answer's value by the objective, a `while` loop bounded by a share of the runtime contract's
-CPU time limit, and a copy of the answer; the model writes the change and the comparison. Only
-where the entry can call the objective on its own names; elsewhere the tactic is a rewrite.
+CPU time limit, a copy of the answer and two random positions in it; the model writes the change
+and the comparison. Only where the entry can call the objective on its own names; elsewhere the
+tactic is a rewrite. With the embedded 1.5B model it took str_grid_dist from 0.46 to 0.94-0.99
+on test and gave knapsack and partition their first gains (docs/small-models.md).
 
 `CONTINUE_STEPS = True` in a copy makes the local-search and restart tactics' replies continue the
 program: each starts inside it, just before its entry function's final `return`, with a comment

@@ -162,17 +162,15 @@ def search_start(program, objective, seconds, returns=""):
     sequence, two random positions in it to change (a str is copied as a list of its characters,
     joined to be judged and kept). Small models asked for a local search looped without checking
     the time or compared the wrong clocks, and timed out; given a loop, they changed every
-    element in turn inside it, and timed out again. None when `program` cannot call `objective` on its own names
-    (`objective_call`) or `seconds` is not positive."""
+    element in turn inside it, and timed out again. None when `program` cannot call `objective`
+    on its own names (`objective_call`) or `seconds` is not positive."""
     call = objective_call(program, objective) if isinstance(objective, str) else None
     found = _final_return(program) if call else None
     if found is None or not isinstance(seconds, (int, float)) or not seconds > 0:
         return None
     entry, final = found
     answer = final.value.id
-    taken = {n.id for n in ast.walk(entry) if isinstance(n, ast.Name)}
-    taken |= {a.arg for a in ast.walk(entry) if isinstance(a, ast.arg)}
-    taken |= {n.name for n in ast.walk(entry) if isinstance(n, ast.FunctionDef)}
+    taken = set().union(*_bound_and_loaded(entry))  # noqa: F821 (kit.py)
     if _head(objective).name in taken:  # the program's own function of that name would answer
         return None
     best, stop, candidate, value, position, other = (_fresh(n, taken) for n in SEARCH_NAMES)
@@ -214,15 +212,13 @@ def end_with_return(code, program):
     """`code`, a continued `program`, with `program`'s final `return` appended when its entry no
     longer ends with a `return` (the reply stopped inside the step's loop); else as it is."""
     found = _final_return(program) if isinstance(program, str) else None
-    if found is None or not isinstance(code, str) or _final_return(code) is not None:
+    tree = _parse(code) if found and isinstance(code, str) else None  # noqa: F821 (kit_repairs.py)
+    last = tree.body[-1] if tree is not None and tree.body else None
+    if not isinstance(last, ast.FunctionDef) or last.name != found[0].name:
         return code
-    try:
-        last = ast.parse(code).body[-1]
-    except (SyntaxError, ValueError, IndexError, RecursionError, MemoryError):
+    if isinstance(last.body[-1], ast.Return):
         return code
-    entry, final = found
-    if not isinstance(last, ast.FunctionDef) or last.name != entry.name:
-        return code
+    final = found[1]
     closing = "\n".join(program.splitlines()[final.lineno - 1 : final.end_lineno])
     return f"{code.rstrip()}\n{closing}\n"
 

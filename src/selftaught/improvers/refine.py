@@ -211,12 +211,17 @@ def tactic_order(objective=""):
     return tuple(i for i in every if JUDGED not in TACTICS[i]) or every
 
 
+def tactic_at(turn, objective=""):
+    """The index of the tactic the `turn`-th sample takes (`tactic_order`)."""
+    order = tactic_order(objective)
+    return order[turn % len(order)]
+
+
 def reply_start(program, turn, objective="", seconds=None, returns=""):
     """The text the reply of the `turn`-th tactic sample continues, or None: its usual start.
     `seconds`: the time a scaffolded local search may take; `returns`: the answer's declared
     type's first word (`declared_return`)."""
-    order = tactic_order(objective)
-    tactic = order[turn % len(order)]
+    tactic = tactic_at(turn, objective)
     if SEARCH_STEPS and tactic == 0 and objective and seconds:
         start = search_start(program, objective, seconds, returns)
         if start:
@@ -263,8 +268,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         tries = [t + 1 for _, _, t in repairs]
         starts = [None] * len(messages)
         while len(messages) < n:
-            order = tactic_order(objective)
-            tactic = TACTICS[order[turn % len(order)]]
+            tactic = TACTICS[tactic_at(turn, objective)]
             messages.append(tactic_message(parent, score, utility, tactic, objective))
             starts.append(reply_start(parent, turn, objective, seconds, returns))
             tries.append(0)
